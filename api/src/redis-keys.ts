@@ -1,0 +1,53 @@
+/**
+ * The Redis key layout shared by operator and sidecar. Every key of a tenant carries the hash tag
+ * `{tenant}` so a Redis Cluster keeps one tenant's keys on one slot (Lua scripts touch several).
+ */
+export const PREFIX = 'tollgate:v1:'
+
+/** CONFIG_CHANNEL is the pub/sub channel on which the operator publishes a changed tenant's name. */
+export const CONFIG_CHANNEL = `${PREFIX}config`
+
+const t = (tenant: string) => `${PREFIX}{${tenant}}:`
+
+export const keys = {
+  /** JSON CompiledConfig. */
+  config: (tenant: string) => `${t(tenant)}config`,
+  /** Prefix of every key of the tenant (for clean-up with SCAN). */
+  tenantPrefix: (tenant: string) => t(tenant),
+  /** Fixed-window request/token counter of one limit; window is the window start in seconds. */
+  window: (tenant: string, limitId: string, metric: 'rpm' | 'tpm' | 'tpd', windowStart: number) =>
+    `${t(tenant)}limit:${limitId}:${metric}:${windowStart}`,
+  /** Sorted set of in-flight reservation ids of one concurrency limit, scored by expiry (ms). */
+  inflight: (tenant: string, limitId: string) => `${t(tenant)}limit:${limitId}:inflight`,
+  /** Spend of one budget period in nano-dollars; periodStart is an ISO date (2026-11-23, 2026-11). */
+  spend: (tenant: string, period: 'day' | 'month', periodStart: string) =>
+    `${t(tenant)}spend:${period}:${periodStart}`,
+  /**
+   * Hash of absolute usage totals of one UTC hour (`2026-11-23T15`). Fields are
+   * `<provider>|<model>|<namespace>|<counter>`; counters are USAGE_COUNTERS.
+   */
+  usage: (tenant: string, hour: string) => `${t(tenant)}usage:${hour}`,
+  /** Set of hours that have usage not yet known to be in the ledger. */
+  usageHours: (tenant: string) => `${t(tenant)}usage:hours`,
+  /** One cached response; generation comes from the compiled config. */
+  cache: (tenant: string, generation: number, digest: string) => `${t(tenant)}cache:${generation}:${digest}`,
+}
+
+export const USAGE_COUNTERS = [
+  'requests',
+  'cacheHits',
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'reasoningTokens',
+  'costNano',
+  'errors',
+] as const
+export type UsageCounter = (typeof USAGE_COUNTERS)[number]
+
+/** usageField is the hash field of one counter; `|` cannot appear in provider, model or namespace names we accept. */
+export const usageField = (provider: string, model: string, namespace: string, counter: UsageCounter) =>
+  `${provider}|${model}|${namespace}|${counter}`
+
+/** usageHour is the UTC hour bucket of a time, `2026-11-23T15`. */
+export const usageHour = (at: Date) => at.toISOString().slice(0, 13)

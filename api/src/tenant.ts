@@ -1,0 +1,266 @@
+import { type Static, Type } from '@sinclair/typebox'
+import {
+  conditions,
+  count,
+  duration,
+  enumOf,
+  glob,
+  labelSelector,
+  list,
+  money,
+  name,
+  rules,
+  secretKeyRef,
+} from './schema-kit.ts'
+
+export const TIERS = ['free', 'standard', 'pro', 'enterprise', 'unlimited'] as const
+export type Tier = (typeof TIERS)[number]
+
+export const PROVIDER_TYPES = ['openai', 'anthropic', 'openai-compatible'] as const
+export type ProviderType = (typeof PROVIDER_TYPES)[number]
+
+export const BUDGET_PERIODS = ['day', 'month'] as const
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number]
+
+export const Provider = Type.Object(
+  {
+    name: name('Route prefix in the sidecar: requests to /<name>/... go to this provider.'),
+    type: enumOf(PROVIDER_TYPES, 'API the provider speaks.'),
+    baseURL: Type.Optional(
+      Type.String({
+        description:
+          'Base URL of the API, e.g. https://api.openai.com. Defaults to the official endpoint of the type.',
+        maxLength: 2048,
+        pattern: '^https?://[^\\s/$.?#][^\\s]*$',
+      }),
+    ),
+    credentialsSecretRef: Type.Optional(
+      secretKeyRef(
+        'Secret that holds the API key. The operator mirrors it into the tenant namespaces and mounts it into the sidecar only; the app never sees it.',
+      ),
+    ),
+  },
+  {
+    description: 'An LLM API the tenant may call.',
+    ...rules({
+      rule: "self.type != 'openai-compatible' || has(self.baseURL)",
+      message: 'baseURL is required for type openai-compatible',
+      fieldPath: '.baseURL',
+      reason: 'FieldValueRequired',
+    }),
+  },
+)
+
+export const Limits = Type.Object(
+  {
+    requestsPerMinute: Type.Optional(count('Requests admitted per minute.')),
+    tokensPerMinute: Type.Optional(count('Input plus output tokens per minute.')),
+    tokensPerDay: Type.Optional(count('Input plus output tokens per calendar day (UTC).')),
+    concurrency: Type.Optional(count('Requests in flight at once.', 100_000)),
+  },
+  { description: 'Tenant-wide limits; a field left out takes the tier default.' },
+)
+
+export const Budget = Type.Object(
+  {
+    period: enumOf(BUDGET_PERIODS, 'Calendar period the budget covers.'),
+    limitUSD: money('Spend allowed per period in US dollars, as a decimal string ("50", "12.5").'),
+    timezone: Type.Optional(
+      Type.String({
+        description:
+          'IANA time zone the period is aligned to (midnight, first of the month). Defaults to UTC.',
+        maxLength: 64,
+        pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$',
+        default: 'UTC',
+      }),
+    ),
+    alertAt: Type.Optional(
+      list(
+        Type.Number({ description: 'Fraction of the limit, in (0, 1].', exclusiveMinimum: 0, maximum: 1 }),
+        'Fractions of the limit at which one alert per period is sent, e.g. [0.8, 1.0].',
+        8,
+        rules({ rule: 'self.all(a, self.exists_one(b, b == a))', message: 'alertAt values must be unique' }),
+      ),
+    ),
+  },
+  { description: 'A spending limit; calls are refused once it is used up, until the period resets.' },
+)
+
+export const Pricing = Type.Object(
+  {
+    model: glob('Model name or glob the price applies to; the most specific match wins.'),
+    inputPerMTok: money('USD per million input tokens.'),
+    outputPerMTok: money('USD per million output tokens.'),
+    cachedInputPerMTok: Type.Optional(
+      money('USD per million cached input tokens; defaults to inputPerMTok.'),
+    ),
+  },
+  { description: 'A price that overrides the shipped price table for this tenant.' },
+)
+
+export const TenantSpec = Type.Object(
+  {
+    tier: Type.Optional(
+      enumOf(
+        TIERS,
+        'Service tier; it sets the default limits. free | standard | pro | enterprise | unlimited.',
+        {
+          default: 'free',
+        },
+      ),
+    ),
+    namespaces: Type.Optional(
+      list(name('A namespace.'), 'Namespaces whose pods belong to this tenant.', 64, {
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+    namespaceSelector: Type.Optional(
+      labelSelector('Namespaces whose labels match also belong to this tenant.'),
+    ),
+    suspended: Type.Optional(
+      Type.Boolean({
+        description: 'When true every call answers 403 and nothing reaches a provider.',
+        default: false,
+      }),
+    ),
+    providers: list(Provider, 'LLM APIs the tenant may call, each under its own route prefix.', 16, {
+      minItems: 1,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    }),
+    models: Type.Optional(
+      Type.Object(
+        {
+          allow: Type.Optional(
+            list(glob('A model glob.'), 'Models that may be called; empty allows all.', 64),
+          ),
+          deny: Type.Optional(
+            list(glob('A model glob.'), 'Models that may never be called; wins over allow.', 64),
+          ),
+        },
+        {
+          description: 'Which models the tenant may use.',
+          ...rules({
+            rule: '!has(self.allow) || !has(self.deny) || !self.allow.exists(a, a in self.deny)',
+            message: 'a model cannot be in both allow and deny',
+            fieldPath: '.deny',
+          }),
+        },
+      ),
+    ),
+    limits: Type.Optional(Limits),
+    budgets: Type.Optional(
+      list(Budget, 'Spending limits, at most one per period.', 2, {
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['period'],
+      }),
+    ),
+    cache: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({ description: 'Serve repeated identical requests from cache.', default: false }),
+          ),
+          ttl: Type.Optional(duration('How long an entry is served, e.g. 1h.', { default: '1h' })),
+          maxEntryBytes: Type.Optional(
+            Type.Integer({
+              description: 'Largest response that is stored.',
+              minimum: 1,
+              maximum: 67_108_864,
+              default: 1_048_576,
+            }),
+          ),
+          streaming: Type.Optional(
+            Type.Boolean({ description: 'Also cache and replay streamed responses.', default: true }),
+          ),
+        },
+        { description: 'Exact-match response cache, private to this tenant.' },
+      ),
+    ),
+    alerts: Type.Optional(
+      Type.Object(
+        {
+          webhookSecretRef: secretKeyRef(
+            'Secret whose value is the URL budget alerts are POSTed to (Slack-compatible JSON).',
+          ),
+          cooldown: Type.Optional(
+            duration('Least time between two alerts of the same budget.', { default: '30m' }),
+          ),
+        },
+        { description: 'Where budget alerts go.' },
+      ),
+    ),
+    pricing: Type.Optional(
+      list(Pricing, 'Prices that override the shipped price table.', 64, {
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['model'],
+      }),
+    ),
+  },
+  { description: 'What the tenant may call and how much.' },
+)
+
+export const UsageEntry = Type.Object(
+  {
+    period: enumOf(BUDGET_PERIODS, 'Budget period.'),
+    start: Type.String({ description: 'Start of the current period.', format: 'date-time' }),
+    resetsAt: Type.String({
+      description: 'When the period ends and the budget resets.',
+      format: 'date-time',
+    }),
+    requests: Type.Integer({ description: 'Requests in the period.', minimum: 0, format: 'int64' }),
+    inputTokens: Type.Integer({ description: 'Input tokens in the period.', minimum: 0, format: 'int64' }),
+    outputTokens: Type.Integer({ description: 'Output tokens in the period.', minimum: 0, format: 'int64' }),
+    costUSD: Type.String({ description: 'Spend in the period, USD.', maxLength: 32 }),
+    limitUSD: Type.Optional(Type.String({ description: 'The budget for the period, USD.', maxLength: 32 })),
+    remainingUSD: Type.Optional(
+      Type.String({ description: 'Budget left in the period, USD.', maxLength: 32 }),
+    ),
+  },
+  { description: 'Spend in the current budget period.' },
+)
+
+export const TenantStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        description: 'Generation of the spec this status describes.',
+        minimum: 0,
+        format: 'int64',
+      }),
+    ),
+    conditions: Type.Optional(conditions),
+    usage: Type.Optional(
+      list(UsageEntry, 'Spend per budget period.', 2, {
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['period'],
+      }),
+    ),
+    mediatedPods: Type.Optional(
+      Type.Integer({
+        description: 'Running pods whose LLM calls pass through a sidecar.',
+        minimum: 0,
+        format: 'int32',
+      }),
+    ),
+    appliedPolicies: Type.Optional(
+      list(name('A RateLimitPolicy name.'), 'RateLimitPolicies that apply to this tenant.', 256),
+    ),
+    configVersion: Type.Optional(
+      Type.Integer({
+        description: 'Version of the compiled config last written to Redis.',
+        minimum: 0,
+        format: 'int64',
+      }),
+    ),
+  },
+  { description: 'What the operator observed and did.' },
+)
+
+export type TenantSpec = Static<typeof TenantSpec>
+export type TenantStatus = Static<typeof TenantStatus>
+export type Provider = Static<typeof Provider>
+export type Budget = Static<typeof Budget>
+export type Limits = Static<typeof Limits>
+export type Pricing = Static<typeof Pricing>
+export type UsageEntry = Static<typeof UsageEntry>

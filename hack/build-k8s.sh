@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver and kubectl from the published k8s.io/kubernetes module (hack/tools)
+# and helm with `go install`, into a cache outside the work tree. A binary already in the
+# cache is reused, so only the first run pays for the build (several minutes on 2 cores).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+k8s_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/tools/go.mod")
+helm_version=v3.18.6
+bin_dir=${TOLLGATE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/bin}
+mkdir -p "$bin_dir"
+
+minor=${k8s_version#v1.}; minor=${minor%%.*}
+pkg_flags() {
+  local pkg=$1
+  printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s -X %s.gitTreeState=clean -X %s.buildDate=1970-01-01T00:00:00Z ' \
+    "$pkg" "$k8s_version" "$pkg" "$pkg" "$minor" "$pkg" "$pkg"
+}
+ldflags="-s -w $(pkg_flags k8s.io/component-base/version) $(pkg_flags k8s.io/client-go/pkg/version)"
+
+for cmd in kube-apiserver kubectl; do
+  out="$bin_dir/$cmd-$k8s_version"
+  if [ ! -x "$out" ]; then
+    echo "building $cmd $k8s_version (first run only; takes minutes)" >&2
+    (cd "$here/tools" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "k8s.io/kubernetes/cmd/$cmd")
+    mv "$out.tmp" "$out"
+  fi
+  ln -sf "$out" "$bin_dir/$cmd"
+done
+
+out="$bin_dir/helm-$helm_version"
+if [ ! -x "$out" ]; then
+  echo "building helm $helm_version (first run only)" >&2
+  GOBIN="$bin_dir/.helm-$helm_version" CGO_ENABLED=0 go install -trimpath "helm.sh/helm/v3/cmd/helm@$helm_version"
+  mv "$bin_dir/.helm-$helm_version/helm" "$out"
+  rmdir "$bin_dir/.helm-$helm_version"
+fi
+ln -sf "$out" "$bin_dir/helm"
+echo "$bin_dir"
