@@ -15,11 +15,11 @@ export type CacheDirective =
   | { mode: 'refresh' }
   | { mode: 'lookup'; maxAgeSeconds?: number; onlyIfCached: boolean }
 
-type Headers = Readonly<Record<string, string | string[] | undefined>>
+type Headers = Readonly<Record<string, string | string[] | number | undefined>>
 
 const header = (headers: Headers, name: string) => {
   const value = headers[name]
-  return Array.isArray(value) ? value.join(',') : value
+  return Array.isArray(value) ? value.join(',') : value === undefined ? undefined : String(value)
 }
 
 const directives = (value: string | undefined) =>
