@@ -1,6 +1,6 @@
 import { type CompiledCache, keys } from '@tollgate/api'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTempRedis } from '../../test-support/temp-redis.ts'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { privateRedis } from '../../../test/support/redis.ts'
 import { SteppedClock, uniqueTenant } from '../limits/fixtures.test-support.ts'
 import { DataRedis } from '../resilience/redis-client.ts'
 import { encodeEntry } from './cache-entry.ts'
@@ -146,18 +146,9 @@ describe('ResponseCache in memory', () => {
 })
 
 describe('ResponseCache with Redis', () => {
-  let stop: () => Promise<void>
-  let redis: DataRedis
-  beforeAll(async () => {
-    const server = await startTempRedis()
-    stop = server.close
-    redis = new DataRedis({ url: server.url })
-    await redis.waitUntilUp(5_000)
-  })
-  afterAll(async () => {
-    await redis.close()
-    await stop()
-  })
+  const redis = new DataRedis({ url: inject('stack').redisUrl })
+  beforeAll(() => redis.waitUntilUp(5_000))
+  afterAll(() => redis.close())
 
   it('replays a streamed answer from Redis with identical bytes and chunk boundaries', async () => {
     const tenant = uniqueTenant()
@@ -213,7 +204,7 @@ describe('ResponseCache with Redis', () => {
   })
 
   it('treats Redis errors as misses and still caches in memory', async () => {
-    const server = await startTempRedis()
+    const server = await privateRedis()
     const down = new DataRedis({ url: server.url })
     await down.waitUntilUp(5_000)
     await server.close()

@@ -1,6 +1,6 @@
 import { keys } from '@tollgate/api'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTempRedis } from '../../test-support/temp-redis.ts'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { privateRedis } from '../../../test/support/redis.ts'
 import { DataRedis } from '../resilience/redis-client.ts'
 import { LimiterUnavailableError } from './errors.ts'
 import { FailoverLimiter } from './failover-limiter.ts'
@@ -10,8 +10,7 @@ import { limiterContract } from './limiter-contract.test-support.ts'
 import { MemoryLimiter } from './memory-limiter.ts'
 import { RedisLimiter } from './redis-limiter.ts'
 
-let redisUrl: string
-let stopRedis: () => Promise<void>
+const { redisUrl } = inject('stack')
 const connections: DataRedis[] = []
 
 /** connect opens one more connection, as one more sidecar replica would. */
@@ -22,15 +21,8 @@ async function connect(url = redisUrl): Promise<DataRedis> {
   return redis
 }
 
-beforeAll(async () => {
-  const redis = await startTempRedis()
-  redisUrl = redis.url
-  stopRedis = redis.close
-})
-
 afterAll(async () => {
   for (const c of connections) await c.close()
-  await stopRedis()
 })
 
 limiterContract('RedisLimiter', (clock) => {
@@ -140,7 +132,7 @@ describe('RedisLimiter', () => {
   })
 
   it('fails fast with LimiterUnavailableError when Redis is down, so the caller can fall back', async () => {
-    const temp = await startTempRedis()
+    const temp = await privateRedis()
     const redis = new DataRedis({ url: temp.url })
     connections.push(redis)
     await redis.waitUntilUp(5_000)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { startTempRedis } from '../../test-support/temp-redis.ts'
+import { privateRedis } from '../../../test/support/redis.ts'
 import { DataRedis, type RedisState, reconnectDelay } from './redis-client.ts'
 
 describe('reconnectDelay', () => {
@@ -16,7 +16,7 @@ describe('reconnectDelay', () => {
 
 describe('DataRedis', () => {
   it('reports down when Redis stops, fails commands at once, and recovers by itself', async () => {
-    const server = await startTempRedis()
+    const server = await privateRedis()
     const redis = new DataRedis({ url: server.url })
     const states: RedisState[] = []
     redis.onChange((s) => states.push(s))
@@ -36,7 +36,7 @@ describe('DataRedis', () => {
   })
 
   it('times a command out when Redis stops answering instead of waiting for it', async () => {
-    const server = await startTempRedis()
+    const server = await privateRedis()
     const redis = new DataRedis({ url: server.url, commandTimeoutMs: 200 })
     const admin = new DataRedis({ url: server.url })
     await Promise.all([redis.waitUntilUp(5_000), admin.waitUntilUp(5_000)])
@@ -49,7 +49,7 @@ describe('DataRedis', () => {
   })
 
   it('rejects waitUntilUp when Redis cannot be reached', async () => {
-    const server = await startTempRedis()
+    const server = await privateRedis()
     await server.close()
     const redis = new DataRedis({ url: server.url })
     await expect(redis.waitUntilUp(300)).rejects.toThrow('wait for Redis')
