@@ -122,7 +122,9 @@ export interface Limiter {
   reserve(request: LimitRequest): Promise<Reservation | Rejection>
   /**
    * settle replaces the estimate by the real usage (adjusts token and spend counters by
-   * actual - estimate) and frees the concurrency slot. Settling twice does nothing.
+   * actual - estimate) and frees the concurrency slot. Settling twice does nothing. It rejects
+   * with LimiterUnavailableError when the store cannot be reached; callers log and go on: the
+   * estimate then stays counted (the conservative side) and the slot frees when its lease ends.
    */
   settle(reservation: Reservation, actual: ActualUsage): Promise<void>
   /**

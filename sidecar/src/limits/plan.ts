@@ -35,7 +35,7 @@ export interface ScriptCheck {
   g: number
 }
 
-/** ScriptPlan is ARGV[1] of reserve.lua, JSON-encoded. */
+/** ScriptPlan is what reserve.lua receives (flattened into ARGV by encodeArgv). */
 export interface ScriptPlan {
   /** Reservation id, the member of concurrency sets. */
   id: string

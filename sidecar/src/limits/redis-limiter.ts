@@ -9,6 +9,16 @@ import { type PlanExecutor, PlanLimiter, type PlanLimiterOptions } from './plan-
 const RESERVE = LuaScript.fromFile(new URL('./reserve.lua', import.meta.url))
 const SETTLE = LuaScript.fromFile(new URL('./settle.lua', import.meta.url))
 
+/** encodeArgv flattens a plan into reserve.lua's ARGV: id, now, count, then 10 fields per check. */
+export function encodeArgv(plan: ScriptPlan): string[] {
+  const argv = [plan.id, plan.now === undefined ? '' : String(plan.now), String(plan.checks.length)]
+  for (const c of plan.checks) {
+    const extra = c.t === 'w' ? [c.w, c.s, 0, 0] : c.t === 'p' ? (c.b ?? []) : [0, 0, 0, 0]
+    argv.push(c.t, String(c.k), String(c.l), String(c.c), String(c.x), String(c.g), ...extra.map(String))
+  }
+  return argv
+}
+
 class RedisExecutor implements PlanExecutor {
   readonly backend = 'redis'
   #redis: Redis
@@ -20,7 +30,7 @@ class RedisExecutor implements PlanExecutor {
   async reserve(keys: readonly string[], plan: ScriptPlan) {
     let raw: unknown
     try {
-      raw = await RESERVE.run(this.#redis, keys, [JSON.stringify(plan)])
+      raw = await RESERVE.run(this.#redis, keys, encodeArgv(plan))
     } catch (cause) {
       throw new LimiterUnavailableError('run reserve script', { cause })
     }
