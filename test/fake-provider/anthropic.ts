@@ -7,9 +7,9 @@ import { collectText, estimateTokens, lastUserText } from './words.ts'
 
 /** ANTHROPIC_MODELS are the models `GET /v1/models` lists to Anthropic clients, newest first. */
 export const ANTHROPIC_MODELS = [
-  { id: 'claude-opus-4-5-20251101', display_name: 'Claude Opus 4.5', created_at: '2025-11-01T00:00:00Z' },
+  { id: 'claude-opus-4-6', display_name: 'Claude Opus 4.6', created_at: '2026-02-01T00:00:00Z' },
+  { id: 'claude-sonnet-4-6', display_name: 'Claude Sonnet 4.6', created_at: '2026-02-01T00:00:00Z' },
   { id: 'claude-haiku-4-5-20251001', display_name: 'Claude Haiku 4.5', created_at: '2025-10-01T00:00:00Z' },
-  { id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
 ]
 
 /** usage is Anthropic usage: input_tokens excludes cache reads and writes, which are reported apart. */

@@ -299,7 +299,7 @@ describe('OpenAI completions, embeddings, responses and models', () => {
 
 describe('Anthropic messages', () => {
   const params = {
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-4-6',
     max_tokens: 1024,
     system: SYSTEM,
     messages: [{ role: 'user' as const, content: QUESTION }],
@@ -310,7 +310,7 @@ describe('Anthropic messages', () => {
     expect(message).toMatchObject({
       type: 'message',
       role: 'assistant',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       content: [{ type: 'text', text: expectedText(QUESTION) }],
       stop_reason: 'end_turn',
       stop_sequence: null,
@@ -412,7 +412,7 @@ describe('Anthropic messages', () => {
   it('lists models to Anthropic clients in the Anthropic shape', async () => {
     const page = await anthropic.models.list()
     expect(page.data.map((m) => m.type)).toContain('model')
-    expect(page.data.map((m) => m.id)).toContain('claude-sonnet-4-5-20250929')
+    expect(page.data.map((m) => m.id)).toContain('claude-sonnet-4-6')
   })
 })
 

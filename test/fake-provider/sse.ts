@@ -58,9 +58,9 @@ export class EventStream {
 
   async #checkpoint() {
     const { signal, behaviour } = this.#ex
-    if (behaviour.cutAfter !== undefined && this.#words >= behaviour.cutAfter) await this.#cut()
-    else if (behaviour.stallAfter !== undefined && this.#words >= behaviour.stallAfter)
-      await untilAborted(signal)
+    const reached = (limit: number | undefined) => limit !== undefined && this.#words >= limit
+    if (reached(behaviour.cutAfter)) await this.#cut()
+    else if (reached(behaviour.stallAfter)) await untilAborted(signal)
     signal.throwIfAborted()
   }
 
