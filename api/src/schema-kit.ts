@@ -77,11 +77,14 @@ export const labelSelector = (description: string) =>
       matchExpressions: Type.Optional(
         list(
           Type.Object({
-            key: Type.String({
-              description: 'Label key the expression applies to.',
-              maxLength: 317,
-              minLength: 1,
-            }),
+            key: Type.String(
+              {
+                description: 'Label key the expression applies to.',
+                maxLength: 317,
+                minLength: 1,
+              },
+              { description: 'A requirement on one label.' },
+            ),
             operator: enumOf(
               ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const,
               'How the key relates to values.',
