@@ -24,6 +24,8 @@ export interface Deps {
   metrics: SidecarMetrics
   tracing: Tracing | undefined
   log: Logger
+  /** Access log: one line per call. */
+  access: Logger
   lifecycle: Lifecycle
   namespace: string
   maxBodyBytes: number
@@ -39,7 +41,7 @@ export const buildChain = (deps: Deps): Handler =>
   compose(
     [
       requestIdStage(), //                               assign or pass on x-request-id
-      metricsStage(deps.metrics, deps.log), //          requests, latency, TTFT, tokens, cost; access log
+      metricsStage(deps.metrics, deps.access), //       requests, latency, TTFT, tokens, cost; access log
       tracingStage(deps.tracing), //                    CLIENT span per call, GenAI attributes, traceparent
       replyStage(deps.log), //                          errors -> provider-shaped responses; held replies
       drainStage(deps.lifecycle), //                    503 once SIGTERM started the drain

@@ -8,7 +8,7 @@ import { RuntimeConfig } from './config/runtime-config.ts'
 import type { SidecarOptions } from './flags.ts'
 import { ProxyServer } from './proxy-server.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
-import { createLogger } from './telemetry/logger.ts'
+import { createLoggers } from './telemetry/logger.ts'
 import { SidecarMetrics } from './telemetry/metrics.ts'
 import { startTracing } from './telemetry/tracing.ts'
 import { UpstreamPools } from './upstream/pools.ts'
@@ -37,7 +37,8 @@ export async function startSidecar(
   env: NodeJS.ProcessEnv = process.env,
   logDestination?: DestinationStream,
 ): Promise<Sidecar> {
-  const log = createLogger({ level: options.logLevel, destination: logDestination })
+  const loggers = createLoggers({ level: options.logLevel, destination: logDestination })
+  const log = loggers.log
   const lifecycle: Lifecycle = { draining: false }
   const redis = options.redisUrl
     ? (await import('./config/redis-client.ts')).connectRedis(options.redisUrl, 'tollgate-sidecar')
@@ -105,6 +106,7 @@ export async function startSidecar(
     metrics,
     tracing,
     log,
+    access: loggers.access,
     lifecycle,
     namespace: options.namespace,
     maxBodyBytes: options.maxBodyBytes,
@@ -157,7 +159,7 @@ export async function startSidecar(
         await admin.close()
         await tracing?.shutdown()
         log.info('stopped')
-        log.flush()
+        loggers.flush()
       })()
       return stopping
     },

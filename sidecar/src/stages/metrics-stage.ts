@@ -11,7 +11,7 @@ export const CLIENT_CLOSED = 499
  * failures and sidecar rejections, and writes one access log line (never a body or a key).
  */
 export const metricsStage =
-  (metrics: SidecarMetrics, log: Logger): Stage =>
+  (metrics: SidecarMetrics, access: Logger): Stage =>
   (next) =>
     async function metricsStage(ctx) {
       metrics.inflight.inc()
@@ -19,39 +19,36 @@ export const metricsStage =
         await next(ctx)
       } finally {
         metrics.inflight.dec()
-        const seconds = (performance.now() - ctx.startedAt) / 1000
+        const ms = performance.now() - ctx.startedAt
         const provider = ctx.provider?.name ?? 'none'
-        const model = metrics.models.value(ctx.model ?? 'none')
+        const series = metrics.series(provider, ctx.model ?? 'none')
         const status = ctx.status || (ctx.aborted ? CLIENT_CLOSED : 0)
-        metrics.requests.inc({ provider, model, status })
+        series.status(status).inc()
+        const u = ctx.usage
+        const ttftMs = ctx.stream && ctx.firstChunkAt ? ctx.firstChunkAt - ctx.startedAt : 0
         if (ctx.provider) {
-          const labels = { provider, model }
-          metrics.duration.observe(labels, seconds)
-          if (ctx.stream && ctx.firstChunkAt)
-            metrics.ttft.observe(labels, (ctx.firstChunkAt - ctx.startedAt) / 1000)
-          const u = ctx.usage
-          if (u.inputTokens) metrics.tokens.inc({ provider, model, type: 'input' }, u.inputTokens)
-          if (u.outputTokens) metrics.tokens.inc({ provider, model, type: 'output' }, u.outputTokens)
-          if (u.cachedInputTokens)
-            metrics.tokens.inc({ provider, model, type: 'cached_input' }, u.cachedInputTokens)
-          if (u.reasoningTokens) metrics.tokens.inc({ provider, model, type: 'reasoning' }, u.reasoningTokens)
-          if (ctx.costNano) metrics.cost.inc(labels, ctx.costNano / 1e9)
+          series.duration.observe(ms / 1000)
+          if (ttftMs) series.ttft.observe(ttftMs / 1000)
+          if (u.inputTokens) series.input.inc(u.inputTokens)
+          if (u.outputTokens) series.output.inc(u.outputTokens)
+          if (u.cachedInputTokens) series.cachedInput.inc(u.cachedInputTokens)
+          if (u.reasoningTokens) series.reasoning.inc(u.reasoningTokens)
+          if (ctx.costNano) series.cost.inc(ctx.costNano / 1e9)
           if (ctx.upstreamFailure) metrics.upstreamErrors.inc({ provider, reason: ctx.upstreamFailure })
         }
         if (ctx.error && !ctx.upstreamFailure) metrics.rejections.inc({ code: ctx.error.code })
-        if (log.isLevelEnabled('info')) {
-          log.info(
+        if (access.isLevelEnabled('info')) {
+          access.info(
             {
               requestId: ctx.requestId,
               method: ctx.req.method,
               provider,
               model: ctx.model,
               status,
-              ms: Math.round(seconds * 1000),
-              ttftMs:
-                ctx.stream && ctx.firstChunkAt ? Math.round(ctx.firstChunkAt - ctx.startedAt) : undefined,
-              inputTokens: ctx.usage.inputTokens,
-              outputTokens: ctx.usage.outputTokens,
+              ms: Math.round(ms),
+              ttftMs: ttftMs ? Math.round(ttftMs) : undefined,
+              inputTokens: u.inputTokens,
+              outputTokens: u.outputTokens,
               costNano: ctx.costNano,
               code: ctx.error?.code,
               aborted: ctx.aborted || undefined,

@@ -23,6 +23,26 @@ export class LabelLimiter {
   }
 }
 
+interface Inc {
+  inc(value?: number): void
+}
+interface Observe {
+  observe(value: number): void
+}
+
+/** CallSeries are the label-bound series of one provider and model, resolved once and reused. */
+export interface CallSeries {
+  duration: Observe
+  ttft: Observe
+  input: Inc
+  output: Inc
+  cachedInput: Inc
+  reasoning: Inc
+  cost: Inc
+  /** requests with this status. */
+  status(code: number): Inc
+}
+
 /** SidecarMetrics are the Prometheus series of one sidecar, served on the admin port. */
 export class SidecarMetrics {
   readonly registry = new Registry()
@@ -38,6 +58,7 @@ export class SidecarMetrics {
   readonly configVersion: Gauge
   readonly configLoads: Counter<'result'>
   readonly usageWriteErrors: Counter
+  readonly #series = new Map<string, CallSeries>()
 
   constructor(opts: { tenant?: string; processMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -108,5 +129,39 @@ export class SidecarMetrics {
       registers,
     })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /**
+   * series returns the bound series of a provider and model. Binding hashes the labels once per
+   * pair instead of on every observation; the model passes the LabelLimiter first, so the map stays
+   * small.
+   */
+  series(provider: string, rawModel: string): CallSeries {
+    const model = this.models.value(rawModel)
+    const id = `${provider}\u0000${model}`
+    let series = this.#series.get(id)
+    if (!series) {
+      const labels = { provider, model }
+      const statuses = new Map<number, Inc>()
+      series = {
+        duration: this.duration.labels(labels),
+        ttft: this.ttft.labels(labels),
+        input: this.tokens.labels({ ...labels, type: 'input' }),
+        output: this.tokens.labels({ ...labels, type: 'output' }),
+        cachedInput: this.tokens.labels({ ...labels, type: 'cached_input' }),
+        reasoning: this.tokens.labels({ ...labels, type: 'reasoning' }),
+        cost: this.cost.labels(labels),
+        status: (code) => {
+          let counter = statuses.get(code)
+          if (!counter) {
+            counter = this.requests.labels({ ...labels, status: code })
+            statuses.set(code, counter)
+          }
+          return counter
+        },
+      }
+      this.#series.set(id, series)
+    }
+    return series
   }
 }

@@ -1,7 +1,7 @@
 import { keys } from '@tollgate/api'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { fieldsOf, type UsageRecord, type UsageRecorder } from './usage-recorder.ts'
+import { type UsageRecord, type UsageRecorder, UsageTable } from './usage-recorder.ts'
 
 /**
  * RedisUsageRecorder adds each call to the tenant's per-hour usage hash in Redis
@@ -16,7 +16,7 @@ export class RedisUsageRecorder implements UsageRecorder {
   readonly #tenant: string
   readonly #log: Logger
   readonly #intervalMs: number
-  #pending = new Map<string, Map<string, number>>()
+  #pending = new UsageTable()
   #timer: NodeJS.Timeout | undefined = undefined
   #flushing: Promise<void> | undefined = undefined
   #failures = 0
@@ -29,14 +29,7 @@ export class RedisUsageRecorder implements UsageRecorder {
   }
 
   record(record: UsageRecord): void {
-    for (const [hour, field, by] of fieldsOf(record)) {
-      let fields = this.#pending.get(hour)
-      if (!fields) {
-        fields = new Map()
-        this.#pending.set(hour, fields)
-      }
-      fields.set(field, (fields.get(field) ?? 0) + by)
-    }
+    this.#pending.add(record)
     this.#schedule()
   }
 
@@ -56,20 +49,17 @@ export class RedisUsageRecorder implements UsageRecorder {
     await this.#flushing
     if (this.#pending.size === 0) return
     const batch = this.#pending
-    this.#pending = new Map()
+    this.#pending = new UsageTable()
     this.#flushing = this.#write(batch).finally(() => {
       this.#flushing = undefined
     })
     await this.#flushing
   }
 
-  async #write(batch: Map<string, Map<string, number>>): Promise<void> {
+  async #write(batch: UsageTable): Promise<void> {
     const multi = this.#client.multi()
-    for (const [hour, fields] of batch) {
-      const key = keys.usage(this.#tenant, hour)
-      for (const [field, by] of fields) multi.hincrby(key, field, by)
-    }
-    multi.sadd(keys.usageHours(this.#tenant), ...batch.keys())
+    for (const [hour, field, by] of batch.fields()) multi.hincrby(keys.usage(this.#tenant, hour), field, by)
+    multi.sadd(keys.usageHours(this.#tenant), ...batch.hours())
     try {
       const results = await multi.exec()
       const failed = results?.find(([err]) => err)
@@ -77,14 +67,7 @@ export class RedisUsageRecorder implements UsageRecorder {
       if (this.#failures) this.#log.info({ failures: this.#failures }, 'usage writes to Redis resumed')
       this.#failures = 0
     } catch (err) {
-      for (const [hour, fields] of batch) {
-        let pending = this.#pending.get(hour)
-        if (!pending) {
-          pending = new Map()
-          this.#pending.set(hour, pending)
-        }
-        for (const [field, by] of fields) pending.set(field, (pending.get(field) ?? 0) + by)
-      }
+      this.#pending.merge(batch)
       if (this.#failures++ === 0) this.#log.warn({ err }, 'usage write to Redis failed; retrying')
       this.#schedule()
       throw new Error('write usage to Redis', { cause: err })

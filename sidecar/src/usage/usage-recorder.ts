@@ -29,53 +29,103 @@ export interface UsageTotals {
   counters: Record<UsageCounter, number>
 }
 
-/** fieldsOf turns a record into (hour, field, increment) triples with the shared field layout. */
-export function* fieldsOf(record: UsageRecord): Generator<[hour: string, field: string, by: number]> {
-  const hour = usageHour(record.at)
-  const model = record.model.replaceAll('|', '_')
-  for (const counter of USAGE_COUNTERS) {
-    const by = record.counters[counter]
-    if (by) yield [hour, usageField(record.provider, model, record.namespace, counter), by]
+/**
+ * UsageTable sums records per hour and series (provider, model, namespace) in plain number arrays
+ * in USAGE_COUNTERS order; the `usageField` strings are only built when the table is read.
+ */
+export class UsageTable {
+  #hours = new Map<string, Map<string, number[]>>()
+  #lastMs = -1
+  #lastHour = ''
+
+  get size(): number {
+    return this.#hours.size
+  }
+
+  add(record: UsageRecord): void {
+    const ms = record.at.getTime()
+    // one hour string per hour, not per call
+    if (ms - (ms % 3_600_000) !== this.#lastMs) {
+      this.#lastMs = ms - (ms % 3_600_000)
+      this.#lastHour = usageHour(record.at)
+    }
+    let series = this.#hours.get(this.#lastHour)
+    if (!series) {
+      series = new Map()
+      this.#hours.set(this.#lastHour, series)
+    }
+    const id = `${record.provider}|${record.model.replaceAll('|', '_')}|${record.namespace}`
+    let sums = series.get(id)
+    if (!sums) {
+      sums = USAGE_COUNTERS.map(() => 0)
+      series.set(id, sums)
+    }
+    const c = record.counters
+    for (let i = 0; i < USAGE_COUNTERS.length; i++)
+      sums[i] = (sums[i] as number) + (c[USAGE_COUNTERS[i] as UsageCounter] ?? 0)
+  }
+
+  /** merge adds another table's sums into this one (a failed write going back to pending). */
+  merge(other: UsageTable): void {
+    for (const [hour, series] of other.#hours) {
+      let mine = this.#hours.get(hour)
+      if (!mine) {
+        mine = new Map()
+        this.#hours.set(hour, mine)
+      }
+      for (const [id, sums] of series) {
+        const into = mine.get(id)
+        if (into) for (let i = 0; i < sums.length; i++) into[i] = (into[i] as number) + (sums[i] as number)
+        else mine.set(id, [...sums])
+      }
+    }
+  }
+
+  hours(): string[] {
+    return [...this.#hours.keys()]
+  }
+
+  /** fields yields (hour, usageField, sum) for every non-zero sum. */
+  *fields(): Generator<[hour: string, field: string, sum: number]> {
+    for (const [hour, series] of this.#hours) {
+      for (const [id, sums] of series) {
+        const [provider = '', model = '', namespace = ''] = id.split('|')
+        for (let i = 0; i < USAGE_COUNTERS.length; i++) {
+          const sum = sums[i] as number
+          if (sum)
+            yield [hour, usageField(provider, model, namespace, USAGE_COUNTERS[i] as UsageCounter), sum]
+        }
+      }
+    }
+  }
+
+  totals(): UsageTotals[] {
+    const rows: UsageTotals[] = []
+    for (const [hour, series] of this.#hours) {
+      for (const [id, sums] of series) {
+        const [provider = '', model = '', namespace = ''] = id.split('|')
+        const counters = Object.fromEntries(USAGE_COUNTERS.map((c, i) => [c, sums[i] ?? 0])) as Record<
+          UsageCounter,
+          number
+        >
+        rows.push({ hour, provider, model, namespace, counters })
+      }
+    }
+    return rows
   }
 }
 
 /** MemoryUsageRecorder keeps the totals in the process (standalone mode without Redis). */
 export class MemoryUsageRecorder implements UsageRecorder {
-  readonly #hours = new Map<string, Map<string, number>>()
+  readonly #table = new UsageTable()
 
   record(record: UsageRecord): void {
-    for (const [hour, field, by] of fieldsOf(record)) {
-      let fields = this.#hours.get(hour)
-      if (!fields) {
-        fields = new Map()
-        this.#hours.set(hour, fields)
-      }
-      fields.set(field, (fields.get(field) ?? 0) + by)
-    }
+    this.#table.add(record)
   }
 
   /** totals lists the counters per hour, provider, model and namespace. */
   totals(): UsageTotals[] {
-    const rows = new Map<string, UsageTotals>()
-    for (const [hour, fields] of this.#hours) {
-      for (const [field, value] of fields) {
-        const [provider = '', model = '', namespace = '', counter] = field.split('|')
-        const id = `${hour}|${provider}|${model}|${namespace}`
-        let row = rows.get(id)
-        if (!row) {
-          row = {
-            hour,
-            provider,
-            model,
-            namespace,
-            counters: Object.fromEntries(USAGE_COUNTERS.map((c) => [c, 0])) as Record<UsageCounter, number>,
-          }
-          rows.set(id, row)
-        }
-        row.counters[counter as UsageCounter] = value
-      }
-    }
-    return [...rows.values()]
+    return this.#table.totals()
   }
 
   async flush(): Promise<void> {}
