@@ -60,6 +60,7 @@ export class UsageAccumulator {
       this.#output = num(u.output_tokens) ?? this.#output
       this.#cached = num(u.cache_read_input_tokens) ?? this.#cached
       this.#cacheCreation = num(u.cache_creation_input_tokens) ?? this.#cacheCreation
+      this.#reasoning = num(obj(u.output_tokens_details)?.thinking_tokens) ?? this.#reasoning
       return
     }
     this.#input = num(u.input_tokens) ?? 0
