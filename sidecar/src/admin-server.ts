@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ConfigSource } from './config/config-source.ts'
+import { createServer } from './node-http.ts'
 import type { ListenAddress } from './proxy-server.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
 import type { SidecarMetrics } from './telemetry/metrics.ts'

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
-import { CREDENTIALS_DIR, parseDuration, SIDECAR_PORTS } from '@tollgate/api'
+import { parseDuration } from '@tollgate/api/duration.ts'
+import { CREDENTIALS_DIR, SIDECAR_PORTS } from '@tollgate/api/naming.ts'
 import { TollgateError } from './errors.ts'
 import type { ListenAddress } from './proxy-server.ts'
 

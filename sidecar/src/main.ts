@@ -7,7 +7,6 @@ import module from 'node:module'
 module.enableCompileCache?.()
 
 const { parseFlags, HELP } = await import('./flags.ts')
-const { startSidecar } = await import('./sidecar.ts')
 const { isTollgateError } = await import('./errors.ts')
 
 const fail = (error: unknown): never => {
@@ -27,6 +26,7 @@ if (!options) {
   process.exit(0)
 }
 
+const { startSidecar } = await import('./sidecar.ts')
 const sidecar = await startSidecar(options).catch(fail)
 // Persist the cache now: a sidecar usually ends by signal, and the next start should find it.
 module.flushCompileCache?.()

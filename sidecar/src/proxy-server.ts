@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { RequestContext } from './context.ts'
+import { createServer } from './node-http.ts'
 import type { Handler } from './stage.ts'
 
 /** ListenAddress is where a server listens. */

@@ -136,6 +136,8 @@ export async function startSidecar(
     },
     'tollgate-sidecar listening',
   )
+  // logs are batched; whoever waits for this line (a person, a test, a probe script) gets it now
+  loggers.flush()
 
   let stopping: Promise<void> | undefined
   return {

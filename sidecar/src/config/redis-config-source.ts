@@ -1,4 +1,5 @@
-import { CONFIG_CHANNEL, type CompiledConfig, keys } from '@tollgate/api'
+import type { CompiledConfig } from '@tollgate/api'
+import { CONFIG_CHANNEL, keys } from '@tollgate/api/redis-keys.ts'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ConfigSource } from './config-source.ts'

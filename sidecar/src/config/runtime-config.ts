@@ -1,4 +1,5 @@
-import { type CompiledConfig, globMatch, matchesAny, type Price, type ProviderType } from '@tollgate/api'
+import type { CompiledConfig, Price, ProviderType } from '@tollgate/api'
+import { globMatch, matchesAny } from '@tollgate/api/glob.ts'
 import { priceOf } from '../usage/usage.ts'
 import type { Credentials } from './credentials.ts'
 

@@ -1,14 +1,9 @@
 import { readFile } from 'node:fs/promises'
-import {
-  type CompiledConfig,
-  compileTenantConfig,
-  DEFAULT_PRICES,
-  DEFAULT_TIERS,
-  type ProviderType,
-  type RateLimitPolicy,
-  type Tenant,
-  validateResource,
-} from '@tollgate/api'
+import type { CompiledConfig, ProviderType, RateLimitPolicy, Tenant } from '@tollgate/api'
+import { compileTenantConfig } from '@tollgate/api/compile.ts'
+import { DEFAULT_PRICES } from '@tollgate/api/prices.ts'
+import { DEFAULT_TIERS } from '@tollgate/api/tiers.ts'
+import { validateResource } from '@tollgate/api/validate.ts'
 import { parseAllDocuments } from 'yaml'
 import { TollgateError } from '../errors.ts'
 
@@ -19,14 +14,6 @@ export const KEY_VARIABLES: Record<ProviderType, string | undefined> = {
   'openai-compatible': undefined,
 }
 
-interface SecretDoc {
-  apiVersion: 'v1'
-  kind: 'Secret'
-  metadata: { name: string; namespace?: string }
-  data?: Record<string, string>
-  stringData?: Record<string, string>
-}
-
 /** StandaloneConfig is what a `--config` file yields: the compiled config and the provider keys. */
 export interface StandaloneConfig {
   config: CompiledConfig
@@ -34,6 +21,14 @@ export interface StandaloneConfig {
   keys: Map<string, string>
   /** Where each key came from, for logs and /config (never the key). */
   keySources: Record<string, string>
+}
+
+interface SecretDoc {
+  apiVersion: 'v1'
+  kind: 'Secret'
+  metadata: { name: string; namespace?: string }
+  data?: Record<string, string>
+  stringData?: Record<string, string>
 }
 
 const invalid = (file: string, message: string, cause?: unknown) =>

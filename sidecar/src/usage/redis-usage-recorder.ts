@@ -1,4 +1,4 @@
-import { keys } from '@tollgate/api'
+import { keys } from '@tollgate/api/redis-keys.ts'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { type UsageRecord, type UsageRecorder, UsageTable } from './usage-recorder.ts'

@@ -1,4 +1,4 @@
-import { USAGE_COUNTERS, type UsageCounter, usageField, usageHour } from '@tollgate/api'
+import { USAGE_COUNTERS, type UsageCounter, usageField, usageHour } from '@tollgate/api/redis-keys.ts'
 
 /** UsageRecord is one finished call, as the per-hour usage counters count it. */
 export interface UsageRecord {

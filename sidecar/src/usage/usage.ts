@@ -1,4 +1,5 @@
-import { mostSpecific, type Price } from '@tollgate/api'
+import type { Price } from '@tollgate/api'
+import { mostSpecific } from '@tollgate/api/glob.ts'
 
 /**
  * Usage is the token count of one call, normalised across providers: `inputTokens` counts every
