@@ -47,7 +47,7 @@ export class RedisConfigSource implements ConfigSource {
     })
     this.#subscriber = this.#client.duplicate({
       enableOfflineQueue: true,
-      connectionName: 'tollgate-sidecar-sub',
+      connectionName: `tollgate-sidecar-sub:${opts.tenant}`,
     })
     this.#subscriber.on('error', () => {})
     this.#subscriber.on('message', (channel: string, message: string) => {
