@@ -127,7 +127,7 @@ describe('SIGTERM', () => {
     const slow = { headers: { 'x-fake-chunk-delay-ms': '60', 'x-fake-output-tokens': '15' } }
     const direct = new OpenAI({ apiKey: REAL_KEY, baseURL: `${fake.url}/v1`, maxRetries: 0 })
     let expected = ''
-    for await (const chunk of await direct.chat.completions.create(body))
+    for await (const chunk of await direct.chat.completions.create(body, slow))
       expected += chunk.choices[0]?.delta?.content ?? ''
 
     const stream = await client.chat.completions.create(body, slow)
