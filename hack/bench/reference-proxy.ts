@@ -1,16 +1,13 @@
 // The benchmark's reference: the least a proxy can do with undici. A node:http server that hands
 // each request to an undici Pool of the upstream origin and pipes the response back, minus
-// hop-by-hop headers. No routing, no parsing, no accounting. It gets the same two start-up savings
-// as the sidecar (node:http through require, undici's Pool without its index) so the comparison
-// measures what the sidecar does per call, not how it imports.
+// hop-by-hop headers. No routing, no parsing, no accounting. Written the plain way (public undici
+// API, ESM imports): the sidecar's start-up savings (see sidecar/src/node-http.ts and
+// upstream/pools.ts) are part of what the benchmark compares.
 //   node hack/bench/reference-proxy.ts UPSTREAM_URL [PORT]
-import type { IncomingHttpHeaders } from 'node:http'
-import { createRequire } from 'node:module'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pipeline } from 'node:stream/promises'
-import Pool from 'undici/lib/dispatcher/pool.js'
-
-const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
+import { Pool } from 'undici'
 
 const HOP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'])
 
@@ -40,7 +37,8 @@ const server = createServer(async (req, res) => {
     })
     res.writeHead(statusCode, strip(headers))
     await pipeline(body, res)
-  } catch {
+  } catch (err) {
+    if (process.env.DEBUG) console.error(err)
     if (!res.headersSent) res.writeHead(502).end()
     else res.destroy()
   }
