@@ -108,5 +108,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size))
     })
     req.once('error', (cause) => reject(new Error('read request body', { cause })))
+    // a client that goes away mid-body may close without an error; never leave the call hanging
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('read request body: the client closed the connection'))
+    })
   })
 }

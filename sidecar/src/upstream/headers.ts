@@ -33,7 +33,7 @@ const DROP_RESPONSE = new Set([
 ])
 
 const connectionTokens = (value: string | string[] | undefined): string[] =>
-  value === undefined
+  value === undefined || value === 'keep-alive' || value === 'close'
     ? []
     : (Array.isArray(value) ? value.join(',') : value)
         .split(',')
