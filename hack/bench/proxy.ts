@@ -2,22 +2,30 @@
 // side by side on one fake provider. Prints added latency (p50/p99, one connection), requests/s
 // (50 connections), added time to first token of a stream, idle and loaded RSS and time from exec
 // to the first proxied answer, each also as a ratio to the reference. Bounded in count and time.
-//   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 5] [--ttft 150] [--only a,b]
+//   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 10] [--ttft 150] [--only a,b]
+// Each measure runs in rounds that alternate the targets (--seconds and --ttft are totals split
+// over the rounds), so a busy neighbour on a shared machine weighs on every target alike.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { compileTenantConfig } from '@tollgate/api/compile.ts'
+import { DEFAULT_PRICES } from '@tollgate/api/prices.ts'
+import { keys } from '@tollgate/api/redis-keys.ts'
+import { DEFAULT_TIERS } from '@tollgate/api/tiers.ts'
+import { Redis } from 'ioredis'
 import { Client, Pool } from 'undici'
+import { startRedis } from '../stack/redis.ts'
 
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     'per-round': { type: 'string', default: '300' },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '10' },
     ttft: { type: 'string', default: '150' },
     only: { type: 'string' },
   },
@@ -41,6 +49,8 @@ interface Target {
   loadedRss?: number
   latencies: number[]
   rps?: number
+  /** CPU time of the proxy process per call under load, in microseconds. */
+  cpuPerCall?: number
   errors: number
   ttft: number[]
 }
@@ -52,6 +62,16 @@ const freePort = () =>
       s.close(() => resolve(port))
     })
   })
+
+/** Every Node process the bench starts shares one compile cache, warmed by a first start. */
+const COMPILE_CACHE = join(tmpdir(), 'tollgate-bench-compile-cache')
+
+/** cpuTicks is user + system CPU of a process in clock ticks (1/100 s). */
+const cpuTicks = (pid: number | undefined): number => {
+  if (!pid) return Number.NaN
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return Number(fields[11]) + Number(fields[12])
+}
 
 const rssMB = (pid: number | undefined): number => {
   if (!pid) return Number.NaN
@@ -78,27 +98,39 @@ async function call(client: Client | Pool, t: Target, stream = false): Promise<n
 }
 
 async function startChild(t: Target, argv: string[], env: Record<string, string> = {}): Promise<void> {
-  const client = new Client(t.base)
+  const childEnv = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE, ...env }
+  // a first start fills the compile cache, as the image build or the previous start would have
+  const warm = spawn(process.execPath, argv, { cwd: root, env: childEnv, stdio: 'ignore' })
+  await untilAnswers(t, warm)
+  warm.kill('SIGTERM')
+  await once(warm, 'exit')
   const started = performance.now()
   t.child = spawn(process.execPath, argv, {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: childEnv,
     stdio: ['ignore', 'ignore', 'inherit'],
   })
-  const deadline = started + 30_000
+  await untilAnswers(t, t.child)
+  t.readyMs = performance.now() - started
+  await new Promise((r) => setTimeout(r, 1000))
+  t.idleRss = rssMB(t.child.pid)
+}
+
+/** untilAnswers polls every 5 ms until a chat completion through the target succeeds. */
+async function untilAnswers(t: Target, child: ChildProcess): Promise<void> {
+  const client = new Client(t.base)
+  const deadline = performance.now() + 30_000
   for (;;) {
     try {
       if ((await call(client, t)) === 200) break
     } catch {
       // not listening yet
     }
-    if (performance.now() > deadline) throw new Error(`${t.name} did not get ready in 30 s`)
+    if (performance.now() > deadline || child.exitCode !== null)
+      throw new Error(`${t.name} did not get ready`)
     await new Promise((r) => setTimeout(r, 5))
   }
-  t.readyMs = performance.now() - started
   await client.close()
-  await new Promise((r) => setTimeout(r, 1000))
-  t.idleRss = rssMB(t.child.pid)
 }
 
 async function latencyRound(t: Target, n: number): Promise<void> {
@@ -112,7 +144,16 @@ async function latencyRound(t: Target, n: number): Promise<void> {
   await client.close()
 }
 
-async function throughput(t: Target): Promise<void> {
+/**
+ * throughput runs one slice of `seconds` at 50 connections after a warm-up of a quarter of it and
+ * adds the calls, time and CPU ticks to the target's totals; slices of the targets alternate, so a
+ * busy neighbour on a shared machine weighs on all of them alike.
+ */
+async function throughput(
+  t: Target,
+  seconds: number,
+  totals: Map<Target, { calls: number; ms: number; ticks: number }>,
+): Promise<void> {
   const pool = new Pool(t.base, { connections: CONNECTIONS, pipelining: 1 })
   let done = 0
   let measuring = false
@@ -128,26 +169,91 @@ async function throughput(t: Target): Promise<void> {
     }
   }
   const workers = Array.from({ length: CONNECTIONS }, worker)
-  await new Promise((r) => setTimeout(r, 1000))
+  await new Promise((r) => setTimeout(r, seconds * 250))
   measuring = true
-  let peak = 0
   const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMB(t.child?.pid))
+    t.loadedRss = Math.max(t.loadedRss ?? 0, rssMB(t.child?.pid))
   }, 100)
   const start = performance.now()
-  await new Promise((r) => setTimeout(r, SECONDS * 1000))
-  t.rps = done / ((performance.now() - start) / 1000)
+  const ticks = cpuTicks(t.child?.pid)
+  await new Promise((r) => setTimeout(r, seconds * 1000))
+  const sum = totals.get(t) ?? { calls: 0, ms: 0, ticks: 0 }
+  sum.calls += done
+  sum.ms += performance.now() - start
+  sum.ticks += cpuTicks(t.child?.pid) - ticks
+  totals.set(t, sum)
   measuring = false
   stop = true
   clearInterval(sampler)
   await Promise.all(workers)
-  t.loadedRss = peak
   await pool.close()
 }
 
-async function ttft(t: Target): Promise<void> {
+/**
+ * measureManaged starts Tollgate the way it runs in a pod: config compiled into a private Redis,
+ * no file. It needs redis-server on PATH (npm test's bootstrap installs it) and is skipped without.
+ */
+async function measureManaged(fakeUrl: string, port: number, admin: number): Promise<Target | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-redis-'))
+  let redisService: Awaited<ReturnType<typeof startRedis>>
+  try {
+    redisService = await startRedis({ dir })
+  } catch {
+    process.stderr.write('no redis-server: managed mode not measured\n')
+    return undefined
+  }
+  const redis = new Redis(redisService.url)
+  try {
+    const { config } = compileTenantConfig({
+      tenant: {
+        apiVersion: 'tollgate.dev/v1alpha1',
+        kind: 'Tenant',
+        metadata: { name: 'bench' },
+        spec: { tier: 'unlimited', providers: [{ name: 'openai', type: 'openai', baseURL: fakeUrl }] },
+      },
+      policies: [],
+      tiers: DEFAULT_TIERS,
+      prices: DEFAULT_PRICES,
+      version: 1,
+    })
+    await redis.set(keys.config('bench'), JSON.stringify(config))
+    const credentials = join(dir, 'credentials')
+    await mkdir(credentials)
+    await writeFile(join(credentials, 'openai'), KEY)
+    const t: Target = {
+      name: 'tollgate-managed',
+      base: `http://127.0.0.1:${port}`,
+      path: '/openai/v1/chat/completions',
+      headers: { authorization: 'Bearer placeholder' },
+      latencies: [],
+      errors: 0,
+      ttft: [],
+    }
+    await startChild(t, [
+      'sidecar/src/main.ts',
+      '--redis',
+      redisService.url,
+      '--tenant',
+      'bench',
+      '--credentials-dir',
+      credentials,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${admin}`,
+    ])
+    t.child?.kill('SIGTERM')
+    return t
+  } finally {
+    redis.disconnect()
+    await redisService.close()
+  }
+}
+
+/** ttft streams `runs` completions one after another and keeps the time to the first body chunk. */
+async function ttft(t: Target, runs: number): Promise<void> {
   const client = new Client(t.base)
-  for (let i = 0; i < TTFT_RUNS + 10; i++) {
+  for (let i = 0; i < runs + 2; i++) {
     const start = performance.now()
     const { body } = await client.request({
       path: t.path,
@@ -161,7 +267,7 @@ async function ttft(t: Target): Promise<void> {
     })
     body.resume()
     await once(body, 'end')
-    if (i >= 10) t.ttft.push(first - start)
+    if (i >= 2) t.ttft.push(first - start)
   }
   await client.close()
 }
@@ -246,6 +352,7 @@ async function main() {
   ].filter((t) => t.name === 'direct' || !args.only || args.only.split(',').includes(t.name))
 
   const byName = (name: string) => targets.find((t) => t.name === name)
+  let managed: Target | undefined
   try {
     for (const t of targets) {
       if (t.name === 'reference')
@@ -274,12 +381,16 @@ async function main() {
     }
     for (let r = 0; r < ROUNDS; r++) for (const t of targets) await latencyRound(t, PER_ROUND)
     process.stderr.write('latency done\n')
-    for (const t of targets) await ttft(t)
+    for (let r = 0; r < ROUNDS; r++) for (const t of targets) await ttft(t, Math.ceil(TTFT_RUNS / ROUNDS))
     process.stderr.write('ttft done\n')
-    for (const t of targets) {
-      await throughput(t)
-      process.stderr.write(`${t.name} throughput done\n`)
+    const totals = new Map<Target, { calls: number; ms: number; ticks: number }>()
+    for (let r = 0; r < ROUNDS; r++) for (const t of targets) await throughput(t, SECONDS / ROUNDS, totals)
+    for (const [t, sum] of totals) {
+      t.rps = sum.calls / (sum.ms / 1000)
+      t.cpuPerCall = (sum.ticks * 10_000) / sum.calls
     }
+    process.stderr.write('throughput done\n')
+    if (byName('tollgate')) managed = await measureManaged(fakeUrl, await freePort(), await freePort())
   } finally {
     for (const t of targets) t.child?.kill('SIGTERM')
     fake.kill('SIGTERM')
@@ -304,6 +415,11 @@ async function main() {
     [`req/s, ${CONNECTIONS} conns`, (t) => `${(t.rps ?? 0).toFixed(0)}${ratio(t.rps ?? 0, ref?.rps)}`],
     ['errors under load', (t) => String(t.errors)],
     [
+      'proxy CPU per call (us)',
+      (t) =>
+        t.child ? `${(t.cpuPerCall ?? 0).toFixed(0)}${ratio(t.cpuPerCall ?? 0, ref?.cpuPerCall)}` : '-',
+    ],
+    [
       'added TTFT p50 (ms)',
       (t) =>
         t === direct
@@ -326,11 +442,19 @@ async function main() {
   const width = 26
   const col = 22
   console.log(
-    `\n${'Node'} ${process.version}, ${ROUNDS}x${PER_ROUND} sequential calls, ${SECONDS}s at ${CONNECTIONS} connections, ${TTFT_RUNS} streams\n`,
+    `\nNode ${process.version}, ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )}; ${ROUNDS}x${PER_ROUND} sequential calls, ${SECONDS}s at ${CONNECTIONS} connections, ${TTFT_RUNS} streams\n`,
   )
   console.log(''.padEnd(width) + targets.map((t) => t.name.padStart(col)).join(''))
   for (const [label, cell] of rows)
     console.log(label.padEnd(width) + targets.map((t) => cell(t).padStart(col)).join(''))
+  if (managed)
+    console.log(
+      `\ntollgate in managed mode (config from Redis, no file to validate): exec to ready ${managed.readyMs?.toFixed(0)} ms, idle RSS ${managed.idleRss?.toFixed(1)} MB`,
+    )
   const tg = byName('tollgate')
   const pk = byName('portkey')
   if (tg && ref) {

@@ -27,7 +27,7 @@ export const usageStage =
           ctx.costNano = costNano(config.priceOf(model), u)
           const status = ctx.reply?.status ?? ctx.status
           recorder.record({
-            at: new Date(),
+            at: Date.now(),
             provider: provider.name,
             model,
             namespace,

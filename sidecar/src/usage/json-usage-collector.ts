@@ -1,20 +1,19 @@
 import type { UsageAccumulator } from './usage-accumulator.ts'
 
-/** Bodies up to this size are parsed whole; past it only the tail is kept (usage comes last). */
+/** Bodies up to this size are kept whole; past it only the tail (usage comes last). */
 const WHOLE_LIMIT = 1 << 20
 const TAIL = 64 << 10
+const MODEL = /"model"\s*:\s*"([^"\\]{1,256})"/
 
 /**
  * JsonUsageCollector keeps a copy of a JSON response body as it passes to the client and reads
- * the usage out of it at the end. Providers put `usage` (and `model`) at the end of the body, so a
- * large body (embeddings of many inputs) keeps only its last 64 KiB and the usage object is cut out
- * of that tail instead of parsing megabytes of vectors.
+ * the usage out of it at the end. Providers put `usage` at the end of the body, so only the usage
+ * object is parsed, and a large body (embeddings of many inputs) keeps only its last 64 KiB.
  */
 export class JsonUsageCollector {
   readonly #usage: UsageAccumulator
   #chunks: Buffer[] = []
   #size = 0
-  #truncated = false
 
   constructor(usage: UsageAccumulator) {
     this.#usage = usage
@@ -27,7 +26,6 @@ export class JsonUsageCollector {
       const all = Buffer.concat(this.#chunks)
       this.#chunks = [all.subarray(all.length - TAIL)]
       this.#size = TAIL
-      this.#truncated = true
     }
   }
 
@@ -35,26 +33,25 @@ export class JsonUsageCollector {
     const buf = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks)
     this.#chunks = []
     if (buf.length === 0) return
-    const text = buf.toString('utf8')
-    if (!this.#truncated && buf.length <= WHOLE_LIMIT) {
-      try {
-        this.#usage.absorb(JSON.parse(text))
-        return
-      } catch {
-        // not JSON after all: fall through to the tail scan, which finds nothing harmful
-      }
-    }
-    this.#absorbTail(text)
+    this.#absorbTail(buf.toString('utf8'))
   }
 
+  /**
+   * absorbTail cuts the last `"usage": {...}` object out of the text and parses only that, with the
+   * `model` found before it: cheaper than parsing the whole body, and the same for every size.
+   */
   #absorbTail(text: string): void {
-    const at = text.lastIndexOf('"usage"')
+    let at = text.lastIndexOf('"usage"')
+    // a `\"usage\"` inside a string value is text, not the field
+    while (at > 0 && text.charCodeAt(at - 1) === 0x5c) at = text.lastIndexOf('"usage"', at - 1)
     if (at === -1) return
     const open = text.indexOf('{', at)
     if (open === -1) return
     const close = matchingBrace(text, open)
     if (close === -1) return
-    const model = /"model"\s*:\s*"([^"\\]{1,256})"/.exec(text.slice(Math.max(0, at - 4096)))?.[1]
+    // the top-level model comes before the content in chat, Responses and Anthropic bodies and
+    // right before usage in embeddings, whose vectors can make the body huge
+    const model = MODEL.exec(at < 65_536 ? text : text.slice(at - 4096, at))?.[1]
     try {
       this.#usage.absorb({ usage: JSON.parse(text.slice(open, close + 1)), model })
     } catch {

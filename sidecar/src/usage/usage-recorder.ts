@@ -2,7 +2,8 @@ import { USAGE_COUNTERS, type UsageCounter, usageField, usageHour } from '@tollg
 
 /** UsageRecord is one finished call, as the per-hour usage counters count it. */
 export interface UsageRecord {
-  at: Date
+  /** When the call ended, epoch milliseconds. */
+  at: number
   provider: string
   model: string
   namespace: string
@@ -43,11 +44,11 @@ export class UsageTable {
   }
 
   add(record: UsageRecord): void {
-    const ms = record.at.getTime()
+    const ms = record.at
     // one hour string per hour, not per call
     if (ms - (ms % 3_600_000) !== this.#lastMs) {
       this.#lastMs = ms - (ms % 3_600_000)
-      this.#lastHour = usageHour(record.at)
+      this.#lastHour = usageHour(new Date(ms))
     }
     let series = this.#hours.get(this.#lastHour)
     if (!series) {
