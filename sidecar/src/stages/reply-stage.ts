@@ -19,7 +19,8 @@ export const replyStage =
         await next(ctx)
       } catch (cause) {
         ctx.error = asTollgateError(cause)
-        if (ctx.error.code === 'TOLLGATE_ERR_INTERNAL')
+        // a client that went away breaks reads and writes; that is not a fault of the sidecar
+        if (ctx.error.code === 'TOLLGATE_ERR_INTERNAL' && !ctx.aborted)
           log.error({ err: cause, requestId: ctx.requestId }, 'internal error')
       }
       const { res } = ctx
