@@ -49,6 +49,8 @@ interface Target {
   loadedRss?: number
   latencies: number[]
   rps?: number
+  /** Streams that did not answer 200 (their time to first token is not counted). */
+  streamErrors?: number
   /** CPU time of the proxy process per call under load, in microseconds. */
   cpuPerCall?: number
   errors: number
@@ -105,11 +107,9 @@ async function startChild(t: Target, argv: string[], env: Record<string, string>
   warm.kill('SIGTERM')
   await once(warm, 'exit')
   const started = performance.now()
-  t.child = spawn(process.execPath, argv, {
-    cwd: root,
-    env: childEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  // Portkey's gateway prints a stack trace for each stream it fails on (see the TTFT row)
+  const stderr = t.name === 'portkey' ? 'ignore' : 'inherit'
+  t.child = spawn(process.execPath, argv, { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', stderr] })
   await untilAnswers(t, t.child)
   t.readyMs = performance.now() - started
   await new Promise((r) => setTimeout(r, 1000))
@@ -255,12 +255,17 @@ async function ttft(t: Target, runs: number): Promise<void> {
   const client = new Client(t.base)
   for (let i = 0; i < runs + 2; i++) {
     const start = performance.now()
-    const { body } = await client.request({
+    const { statusCode, body } = await client.request({
       path: t.path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...t.headers },
       body: chatBody(true),
     })
+    if (statusCode !== 200) {
+      t.streamErrors = (t.streamErrors ?? 0) + 1
+      await body.dump()
+      continue
+    }
     let first = 0
     body.once('data', () => {
       first = performance.now()
@@ -422,9 +427,11 @@ async function main() {
     [
       'added TTFT p50 (ms)',
       (t) =>
-        t === direct
-          ? `${pct(t.ttft, 50).toFixed(3)} abs`
-          : `${addedTtft(t).toFixed(3)}${ratio(addedTtft(t), ref && addedTtft(ref))}`,
+        t.ttft.length === 0
+          ? `n/a (${t.streamErrors} failed)`
+          : t === direct
+            ? `${pct(t.ttft, 50).toFixed(3)} abs`
+            : `${addedTtft(t).toFixed(3)}${ratio(addedTtft(t), ref && addedTtft(ref))}`,
     ],
     [
       'idle RSS (MB)',
