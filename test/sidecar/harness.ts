@@ -17,7 +17,7 @@ export function tenantYaml(opts: {
   name: string
   baseURL: string
   spec?: string[]
-  /** More provider entries, YAML flow maps. */
+  /** More provider entries, YAML flow maps; `http://FAKE` stands for baseURL. */
   providers?: string[]
   extra?: string
 }): string {
@@ -33,7 +33,7 @@ export function tenantYaml(opts: {
     '      type: anthropic',
     `      baseURL: "${opts.baseURL}"`,
     '      credentialsSecretRef: { namespace: tollgate-system, name: anthropic-key, key: apiKey }',
-    ...(opts.providers ?? []).map((p) => `    - ${p}`),
+    ...(opts.providers ?? []).map((p) => `    - ${p.replaceAll('http://FAKE', opts.baseURL)}`),
     ...(opts.spec ?? []).map((line) => `  ${line}`),
     '---',
     'apiVersion: v1',

@@ -1,3 +1,4 @@
+import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness } from './harness.ts'
 
@@ -16,7 +17,12 @@ const claude = {
 
 let h: Harness
 beforeAll(async () => {
-  h = await startHarness()
+  h = await startHarness({
+    providers: [
+      // an OpenAI-compatible server whose base URL has a path; its key from the same Secret
+      '{ name: compat, type: openai-compatible, baseURL: "http://FAKE/v1", credentialsSecretRef: { namespace: tollgate-system, name: anthropic-key, key: apiKey } }',
+    ],
+  })
 })
 afterAll(async () => {
   await h?.close()
@@ -149,6 +155,37 @@ describe('OpenAI through the sidecar', () => {
   it('proxies a model listing without a body', async () => {
     const models = await h.openai.models.list()
     expect(models.data.length).toBeGreaterThan(0)
+  })
+
+  it('adds include_usage to stream_options the client sent, and still hides the usage chunk', async () => {
+    const stream = await h.openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_obfuscation: false },
+      ...chat,
+    })
+    const usage: unknown[] = []
+    for await (const chunk of stream) if (chunk.usage) usage.push(chunk.usage)
+    expect(usage).toEqual([])
+    expect(h.fake.requests.at(-1)?.body).toMatchObject({
+      stream_options: { include_obfuscation: false, include_usage: true },
+    })
+  })
+
+  it('routes an openai-compatible provider under its own name, keeping the path of its base URL', async () => {
+    const compat = new OpenAI({
+      apiKey: PLACEHOLDER_KEY,
+      baseURL: `${h.sidecar.proxyUrl}/compat`,
+      maxRetries: 0,
+    })
+    const before = h.usage('compat', 'gpt-4o-mini')
+    const answer = await compat.chat.completions.create({ model: 'gpt-4o-mini', ...chat })
+    const seen = h.fake.requests.at(-1)
+    expect(seen?.path).toBe('/v1/chat/completions')
+    expect(seen?.headers.authorization).toBe(`Bearer ${REAL_KEY}`)
+    expect((h.usage('compat', 'gpt-4o-mini').outputTokens ?? 0) - (before.outputTokens ?? 0)).toBe(
+      answer.usage?.completion_tokens,
+    )
   })
 
   it('passes the app traceparent on when tracing is off', async () => {
@@ -294,8 +331,12 @@ describe('metrics', () => {
     expect(JSON.parse(config)).toMatchObject({
       mode: 'standalone',
       tenant: 'acme',
-      credentials: { openai: '$OPENAI_API_KEY', anthropic: 'Secret tollgate-system/anthropic-key' },
-      config: { tenant: 'acme', providers: [{ name: 'openai' }, { name: 'anthropic' }] },
+      credentials: {
+        openai: '$OPENAI_API_KEY',
+        anthropic: 'Secret tollgate-system/anthropic-key',
+        compat: 'Secret tollgate-system/anthropic-key',
+      },
+      config: { tenant: 'acme', providers: [{ name: 'openai' }, { name: 'anthropic' }, { name: 'compat' }] },
     })
     expect(config).not.toContain(REAL_KEY)
   })
