@@ -225,6 +225,7 @@ describe('bad input and failures are answered in the provider shape', () => {
     const res = await fetch(`${base}${c.path}`, { method: 'POST', headers: c.headers, body: c.body })
     expect(res.status).toBe(c.status)
     expect(res.headers.get('x-tollgate-error-code')).toBe(c.code)
+    expect(res.headers.get('x-request-id')).toBe(res.headers.get('x-tollgate-request-id'))
     expect(res.headers.get('x-request-id')).toBeTruthy()
     const body = (await res.json()) as Record<string, Record<string, unknown>>
     if (c.shape === 'openai') {

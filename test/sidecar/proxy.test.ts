@@ -152,6 +152,17 @@ describe('OpenAI through the sidecar', () => {
     expect(after.costNano - (before.costNano ?? 0)).toBe(result.usage.prompt_tokens * 20)
   })
 
+  it("returns the provider's request id and its own in x-tollgate-request-id", async () => {
+    const { response } = await h.openai.chat.completions
+      .create({ model: 'gpt-4o-mini', ...chat })
+      .withResponse()
+    expect(response.headers.get('x-request-id')).toMatch(/^req_fake_/)
+    const own = response.headers.get('x-tollgate-request-id')
+    expect(own).toMatch(/^[0-9a-f-]{36}$/)
+    expect(h.fake.requests.at(-1)?.headers['x-request-id']).toBe(own)
+    expect(h.logs.some((line) => line.includes(`"requestId":"${own}"`))).toBe(true)
+  })
+
   it('proxies a model listing without a body', async () => {
     const models = await h.openai.models.list()
     expect(models.data.length).toBeGreaterThan(0)

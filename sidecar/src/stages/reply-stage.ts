@@ -49,6 +49,7 @@ function sendError(ctx: RequestContext, error: TollgateError): void {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-tollgate-error-code': error.code,
+    'x-request-id': ctx.requestId,
     ...error.headers,
   }
   ctx.res.writeHead(error.status, headers)
