@@ -44,6 +44,7 @@ describe('cacheDigest', () => {
     ['an anthropic-version header', { headers: { 'anthropic-version': '2023-06-01' } }],
     ['an anthropic-beta header', { headers: { 'anthropic-beta': ['a', 'b'] } }],
     ['an openai-beta header', { headers: { 'openai-beta': 'assistants=v2' } }],
+    ['a variant (usage chunk cut out)', { variant: 'strip-usage' }],
   ] as const)('differs for %s', (_, over) => {
     expect(digest(over as Partial<CacheKeyInput>)).not.toBe(digest({}))
   })

@@ -21,6 +21,13 @@ export interface CacheKeyInput {
   body: Buffer
   /** The body parsed as JSON when the caller already did, to skip a second parse. */
   json?: unknown
+  /**
+   * What else makes the bytes sent differ for an equal body. The sidecar asks OpenAI streams for
+   * `include_usage` and cuts the extra chunk out unless the client asked for it; a body with
+   * `stream_options: {}` is then rewritten to look like one that asked, so the stage passes
+   * `strip-usage` here to keep the two answers apart.
+   */
+  variant?: string
 }
 
 /**
@@ -42,6 +49,7 @@ export function cacheDigest(input: CacheKeyInput): string {
     input.method.toUpperCase(),
     input.route,
     headers,
+    input.variant ?? '',
   ])
   const hash = createHash('sha256').update(frame).update('\n')
   const json = input.json !== undefined ? input.json : parseJson(input.body)

@@ -161,12 +161,12 @@ describe('ResponseCache with Redis', () => {
       'data: {"choices":[{"delta":{"content":" ✓"}}]}\n\n',
       'data: [DONE]\n\n',
     ].map((s) => Buffer.from(s))
-    const recorder = new ResponseRecorder('sse', req.cache.maxEntryBytes)
+    const recorder = new ResponseRecorder(req.cache.maxEntryBytes)
     for (const chunk of sent) recorder.write(chunk)
     const stored = await writer.store(key, req, {
       status: 200,
       headers: { 'content-type': 'text/event-stream' },
-      body: recorder.body() ?? { kind: 'sse', chunks: [] },
+      body: recorder.body('sse') ?? { kind: 'sse', chunks: [] },
     })
     expect(stored).toBe(true)
 

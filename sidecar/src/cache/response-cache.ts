@@ -43,6 +43,7 @@ export interface ResponseCacheOptions {
   redis?: Redis
   /** While false, Redis is not asked (DataRedis.isUp); a down Redis costs nothing. */
   isRedisUp?: () => boolean
+  /** Bound of the memory LRU in bytes; 0 turns the memory layer off. Default 64 MiB. */
   memoryMaxBytes?: number
   clock?: Clock
   /** Told of every swallowed Redis or format error, for logs and metrics. */
@@ -58,17 +59,17 @@ export interface ResponseCacheOptions {
  * any other on read.
  */
 export class ResponseCache {
-  #memory: LRUCache<string, CacheEntry>
+  /** Absent when memoryMaxBytes is 0: every hit then comes from Redis. */
+  #memory: LRUCache<string, CacheEntry> | undefined
   #redis: Redis | undefined
   #isRedisUp: () => boolean
   #clock: Clock
   #onError: (step: string, error: unknown) => void
 
   constructor(options: ResponseCacheOptions = {}) {
-    this.#memory = new LRUCache<string, CacheEntry>({
-      maxSize: options.memoryMaxBytes ?? DEFAULT_MEMORY_BYTES,
-      sizeCalculation: entrySize,
-    })
+    const maxSize = options.memoryMaxBytes ?? DEFAULT_MEMORY_BYTES
+    this.#memory =
+      maxSize > 0 ? new LRUCache<string, CacheEntry>({ maxSize, sizeCalculation: entrySize }) : undefined
     this.#redis = options.redis
     this.#isRedisUp = options.isRedisUp ?? (() => true)
     this.#clock = options.clock ?? Date.now
@@ -77,7 +78,7 @@ export class ResponseCache {
 
   /** memoryBytes is the LRU's current size by entrySize, for the metric and tests. */
   get memoryBytes(): number {
-    return this.#memory.calculatedSize
+    return this.#memory?.calculatedSize ?? 0
   }
 
   async lookup(request: CacheRequest): Promise<CacheLookup> {
@@ -100,13 +101,13 @@ export class ResponseCache {
       return young ? ageSeconds : undefined
     }
 
-    const local = this.#memory.get(key)
+    const local = this.#memory?.get(key)
     if (local) {
       if (this.#usable(local, request.tenant, now)) {
         const ageSeconds = fresh(local)
         if (ageSeconds !== undefined) return { status: 'hit', entry: local, ageSeconds, source: 'memory' }
       } else {
-        this.#memory.delete(key)
+        this.#memory?.delete(key)
       }
     }
 
@@ -162,7 +163,7 @@ export class ResponseCache {
   }
 
   #remember(key: string, entry: CacheEntry, now: number) {
-    this.#memory.set(key, entry, { ttl: Math.max(1, entry.expiresAt - now) })
+    this.#memory?.set(key, entry, { ttl: Math.max(1, entry.expiresAt - now) })
   }
 
   async #readRedis(key: string): Promise<CacheEntry | undefined> {

@@ -11,17 +11,15 @@ export class ResponseRecorder {
   #bytes = 0
   #overflowed = false
   readonly #maxBytes: number
-  readonly #kind: CacheBody['kind']
 
-  constructor(kind: CacheBody['kind'], maxBytes: number) {
-    this.#kind = kind
+  constructor(maxBytes: number) {
     this.#maxBytes = maxBytes
   }
 
   /** write records one chunk as it went to the client. */
   write(chunk: Buffer | Uint8Array | string): void {
     if (this.#overflowed) return
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)
+    const buffer = Buffer.from(chunk)
     this.#bytes += buffer.length
     if (this.#bytes > this.#maxBytes) {
       this.#overflowed = true
@@ -36,10 +34,13 @@ export class ResponseRecorder {
     return this.#overflowed
   }
 
-  /** body is the recording, or undefined when it overflowed. */
-  body(): CacheBody | undefined {
+  /**
+   * body is the recording as one buffer, or for `sse` (an event stream) as its chunks; undefined
+   * when it overflowed.
+   */
+  body(kind: CacheBody['kind']): CacheBody | undefined {
     if (this.#overflowed) return undefined
-    return this.#kind === 'sse'
+    return kind === 'sse'
       ? { kind: 'sse', chunks: this.#chunks }
       : { kind: 'buffer', data: Buffer.concat(this.#chunks) }
   }

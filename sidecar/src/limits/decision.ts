@@ -108,6 +108,7 @@ export function decide(
     scope: tripped.scope,
     message: rejectionMessage(tripped, retryAfterSeconds),
     retryAfterSeconds,
+    at: reply.now,
     rateLimit,
     checks: reports,
     shadowTripped,
@@ -184,6 +185,7 @@ export function exhaustedRejection(request: LimitRequest, now: number): Rejectio
     scope,
     message: `Budget exhausted: ${scope} is used up until ${budget.exhaustedUntil}. Retry after ${retryAfterSeconds}s.`,
     retryAfterSeconds,
+    at: now,
     rateLimit: {},
     checks: [tripped],
     shadowTripped: [],
@@ -191,7 +193,7 @@ export function exhaustedRejection(request: LimitRequest, now: number): Rejectio
 }
 
 /** unavailableRejection is the 503 of failureMode closed when Redis cannot be asked. */
-export const unavailableRejection = (): Rejection => ({
+export const unavailableRejection = (now: number): Rejection => ({
   ok: false,
   code: LIMIT_ERRORS.limiterUnavailable,
   status: 503,
@@ -199,6 +201,7 @@ export const unavailableRejection = (): Rejection => ({
   message:
     'Limits cannot be checked because Redis is unreachable, and the policy fails closed. Retry after 1s.',
   retryAfterSeconds: 1,
+  at: now,
   rateLimit: {},
   checks: [],
   shadowTripped: [],

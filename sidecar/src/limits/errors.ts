@@ -1,7 +1,6 @@
-/**
- * Error codes of the enforcement core. They join the sidecar's one catalogue when the stages are
- * wired in; the codes are stable, the classes carry them as `code` like undici's `UND_ERR_*`.
- */
+import type { ErrorCode } from '../errors.ts'
+
+/** The codes of the sidecar's catalogue (errors.ts) that the limiter answers with. */
 export const LIMIT_ERRORS = {
   /** A request, token or concurrency limit has no room; answered 429. */
   quotaExceeded: 'TOLLGATE_ERR_QUOTA_EXCEEDED',
@@ -9,13 +8,12 @@ export const LIMIT_ERRORS = {
   budgetExceeded: 'TOLLGATE_ERR_BUDGET_EXCEEDED',
   /** Redis could not be asked and the policy's failureMode is closed; answered 503. */
   limiterUnavailable: 'TOLLGATE_ERR_LIMITER_UNAVAILABLE',
-  /** The sidecar's clock and Redis' clock differ by more than one limit window. */
-  clockSkew: 'TOLLGATE_ERR_CLOCK_SKEW',
-} as const
+} as const satisfies Record<string, ErrorCode>
 
 /**
- * LimiterUnavailableError says the shared limiter could not decide (Redis down, timed out, or
- * answered garbage); the caller falls back to local limits or answers 503 per failureMode.
+ * LimiterUnavailableError says the shared limiter could not decide (Redis down, timed out,
+ * clocks too far apart, or a reply of the wrong shape); FailoverLimiter then applies the
+ * policy's failureMode. It never reaches a client as such.
  */
 export class LimiterUnavailableError extends Error {
   readonly code = LIMIT_ERRORS.limiterUnavailable

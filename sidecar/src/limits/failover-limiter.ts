@@ -47,7 +47,7 @@ export class FailoverLimiter implements Limiter {
     }
     const mode = request.config.failureMode
     this.#onFallback?.(mode, error)
-    if (mode === 'closed') return unavailableRejection()
+    if (mode === 'closed') return unavailableRejection(Date.now())
     return this.#own(await this.#fallback.reserve(request), this.#fallback)
   }
 

@@ -97,6 +97,8 @@ export interface Rejection {
   /** One sentence for the error body; names the limit, its scope and when to come back. */
   message: string
   retryAfterSeconds: number
+  /** Decision time, epoch ms, the clock the reset times are on. */
+  at: number
   rateLimit: RateLimitState
   checks: CheckReport[]
   shadowTripped: CheckReport[]

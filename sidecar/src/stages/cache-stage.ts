@@ -1,0 +1,92 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { type CacheLookup, cacheHeaders, type ResponseCache } from '../cache/response-cache.ts'
+import { ResponseRecorder } from '../cache/response-recorder.ts'
+import type { RequestContext } from '../context.ts'
+import { TollgateError } from '../errors.ts'
+import type { Stage } from '../stage.ts'
+import type { SidecarMetrics } from '../telemetry/metrics.ts'
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * cacheStage answers a repeated call from the tenant's cache (memory, then Redis) and stores
+ * fresh answers: a hit is sent from here (a streamed answer chunk by chunk as it was first sent);
+ * on a miss the upstream handler's writes to the client are recorded through `ctx.tap` and stored
+ * once the answer completed with 200. Every call it sees carries `x-tollgate-cache: hit|miss|bypass`.
+ */
+export const cacheStage =
+  (cache: ResponseCache, metrics?: SidecarMetrics): Stage =>
+  (next) =>
+    async function cacheStage(ctx) {
+      const { config, provider } = ctx
+      if (!config || !provider || !ctx.endpoint) {
+        ctx.addHeaders({ 'x-tollgate-cache': 'bypass' })
+        return next(ctx)
+      }
+      const settings = config.compiled.cache
+      const request = {
+        tenant: config.compiled.tenant,
+        cache: settings,
+        provider: provider.name,
+        method: ctx.req.method ?? 'POST',
+        route: ctx.path,
+        headers: ctx.req.headers,
+        body: ctx.body ?? EMPTY,
+        json: ctx.json,
+        stream: ctx.stream,
+        ...(ctx.stripUsageChunk && { variant: 'strip-usage' }),
+      }
+      const lookup = await cache.lookup(request)
+      metrics?.cacheLookups.inc({ result: lookup.status })
+      if (lookup.status === 'hit') return replay(ctx, lookup)
+      ctx.addHeaders({ 'x-tollgate-cache': lookup.status })
+      if (lookup.status === 'bypass') return next(ctx)
+      if (lookup.onlyIfCached) {
+        throw new TollgateError(
+          'TOLLGATE_ERR_NOT_CACHED',
+          'cache-control: only-if-cached, and no answer is cached',
+        )
+      }
+
+      const recorder = new ResponseRecorder(settings.maxEntryBytes)
+      let head: { status: number; headers: IncomingHttpHeaders } | undefined
+      ctx.tap = {
+        head: (status, headers) => {
+          head = { status, headers }
+        },
+        chunk: (chunk) => recorder.write(chunk),
+      }
+      try {
+        await next(ctx)
+      } finally {
+        ctx.tap = undefined
+      }
+      if (!head || ctx.aborted || ctx.reply || ctx.error) return
+      const type = head.headers['content-type']
+      const body = recorder.body(
+        typeof type === 'string' && type.startsWith('text/event-stream') ? 'sse' : 'buffer',
+      )
+      // Not awaited: memory holds the entry at once, the Redis write needs no waiting (and never fails).
+      if (body) void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
+    }
+
+/** replay answers from a cache entry: one buffer through the reply stage, a stream chunk by chunk. */
+function replay(ctx: RequestContext, lookup: Extract<CacheLookup, { status: 'hit' }>): void {
+  const { entry } = lookup
+  const { age, 'x-tollgate-cache': hit, ...stored } = cacheHeaders(lookup)
+  ctx.addHeaders({ age: age as string, 'x-tollgate-cache': hit as string })
+  if (entry.body.kind === 'buffer') {
+    ctx.reply = { status: entry.status, headers: stored, body: entry.body.data }
+    return
+  }
+  const { res } = ctx
+  ctx.status = entry.status
+  res.writeHead(entry.status, { ...stored, ...ctx.extraHeaders })
+  // An entry is at most maxEntryBytes: it is written without waiting for the socket to drain.
+  for (const chunk of entry.body.chunks) {
+    if (ctx.aborted) return
+    if (ctx.firstChunkAt === 0) ctx.firstChunkAt = performance.now()
+    res.write(chunk)
+  }
+  res.end()
+}
