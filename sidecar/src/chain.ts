@@ -6,7 +6,7 @@ import type { BreakerRegistry } from './resilience/breaker-registry.ts'
 import { compose, type Handler } from './stage.ts'
 import { bodyStage } from './stages/body-stage.ts'
 import { breakerStage } from './stages/breaker-stage.ts'
-import { cacheStage } from './stages/cache-stage.ts'
+import { cacheLookupStage, cacheStage } from './stages/cache-stage.ts'
 import { drainStage, type Lifecycle } from './stages/drain-stage.ts'
 import { metricsStage } from './stages/metrics-stage.ts'
 import { quotaStage } from './stages/quota-stage.ts'
@@ -61,6 +61,7 @@ export const buildChain = (deps: Deps): Handler =>
       bodyStage(deps.maxBodyBytes), //                  read + parse body; 413, 400; include_usage for streams
       tenantStage(), //                                 403 suspended; model required 400, allow/deny 403
       usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
+      cacheLookupStage(deps.cache), //                  start the lookup: its Redis read rides with the reservation
       quotaStage(deps.limiter, deps.metrics), //        reserve the estimate; 429 names the limit; settle after
       cacheStage(deps.cache, deps.metrics), //          hit answers (streams too); miss records and stores
       retryStage({ metrics: deps.metrics }), //         429/5xx/connect per policy, only before the first byte

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { CacheLookup, CacheRequest } from './cache/response-cache.ts'
 import type { RuntimeConfig, RuntimeProvider } from './config/runtime-config.ts'
 import type { Endpoint } from './endpoints.ts'
 import type { TollgateError } from './errors.ts'
@@ -16,6 +17,12 @@ export interface ResponseTap {
   head(status: number, headers: IncomingHttpHeaders): void
   /** One chunk exactly as written to the client. */
   chunk(chunk: Buffer): void
+}
+
+/** PendingCacheLookup is a cache lookup in flight and the request it is for. */
+export interface PendingCacheLookup {
+  request: CacheRequest
+  lookup: Promise<CacheLookup>
 }
 
 /** NetworkFailure names why the provider could not be reached or stopped answering. */
@@ -67,6 +74,8 @@ export class RequestContext {
   extraHeaders: Record<string, string> | undefined = undefined
   /** Set by the cache stage on a miss: the upstream handler shows it the response it streams. */
   tap: ResponseTap | undefined = undefined
+  /** The cache lookup started before the reservation (its Redis read shares the round trip). */
+  cacheLookup: PendingCacheLookup | undefined = undefined
   /** Set by the upstream handler while a provider call is in flight; aborts it. */
   abortUpstream: ((reason: Error) => void) | undefined = undefined
 

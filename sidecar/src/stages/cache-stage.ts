@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { type CacheLookup, cacheHeaders, type ResponseCache } from '../cache/response-cache.ts'
+import {
+  type CacheLookup,
+  type CacheRequest,
+  cacheHeaders,
+  type ResponseCache,
+} from '../cache/response-cache.ts'
 import { ResponseRecorder } from '../cache/response-recorder.ts'
 import type { RequestContext } from '../context.ts'
 import { TollgateError } from '../errors.ts'
@@ -9,34 +14,50 @@ import type { SidecarMetrics } from '../telemetry/metrics.ts'
 const EMPTY = Buffer.alloc(0)
 
 /**
+ * cacheLookupStage starts the cache lookup before the reservation, so that on a memory miss the
+ * Redis read goes out in the same write as the reservation and both take one round trip.
+ * cacheStage, after the quota stage, acts on it. Calls it does not look up are `bypass`.
+ */
+export const cacheLookupStage =
+  (cache: ResponseCache): Stage =>
+  (next) =>
+    function cacheLookupStage(ctx) {
+      ctx.addHeaders({ 'x-tollgate-cache': 'bypass' })
+      const { config, provider } = ctx
+      if (config && provider && ctx.endpoint) {
+        const request: CacheRequest = {
+          tenant: config.compiled.tenant,
+          cache: config.compiled.cache,
+          provider: provider.name,
+          method: ctx.req.method ?? 'POST',
+          route: ctx.path,
+          headers: ctx.req.headers,
+          body: ctx.body ?? EMPTY,
+          json: ctx.json,
+          stream: ctx.stream,
+          ...(ctx.stripUsageChunk && { variant: 'strip-usage' }),
+        }
+        ctx.cacheLookup = { request, lookup: cache.lookup(request) }
+      }
+      return next(ctx)
+    }
+
+/**
  * cacheStage answers a repeated call from the tenant's cache (memory, then Redis) and stores
  * fresh answers: a hit is sent from here (a streamed answer chunk by chunk as it was first sent);
  * on a miss the upstream handler's writes to the client are recorded through `ctx.tap` and stored
- * once the answer completed with 200. Every call it sees carries `x-tollgate-cache: hit|miss|bypass`.
+ * once the answer completed with 200. It sits inside the quota stage, so a hit counts as a
+ * request and its reservation is released. Every call it sees carries
+ * `x-tollgate-cache: hit|miss|bypass`.
  */
 export const cacheStage =
   (cache: ResponseCache, metrics?: SidecarMetrics): Stage =>
   (next) =>
     async function cacheStage(ctx) {
-      const { config, provider } = ctx
-      if (!config || !provider || !ctx.endpoint) {
-        ctx.addHeaders({ 'x-tollgate-cache': 'bypass' })
-        return next(ctx)
-      }
-      const settings = config.compiled.cache
-      const request = {
-        tenant: config.compiled.tenant,
-        cache: settings,
-        provider: provider.name,
-        method: ctx.req.method ?? 'POST',
-        route: ctx.path,
-        headers: ctx.req.headers,
-        body: ctx.body ?? EMPTY,
-        json: ctx.json,
-        stream: ctx.stream,
-        ...(ctx.stripUsageChunk && { variant: 'strip-usage' }),
-      }
-      const lookup = await cache.lookup(request)
+      const pending = ctx.cacheLookup
+      if (!pending) return next(ctx)
+      const { request } = pending
+      const lookup = await pending.lookup
       metrics?.cacheLookups.inc({ result: lookup.status })
       if (lookup.status === 'hit') return replay(ctx, lookup)
       ctx.addHeaders({ 'x-tollgate-cache': lookup.status })
@@ -48,7 +69,7 @@ export const cacheStage =
         )
       }
 
-      const recorder = new ResponseRecorder(settings.maxEntryBytes)
+      const recorder = new ResponseRecorder(request.cache.maxEntryBytes)
       let head: { status: number; headers: IncomingHttpHeaders } | undefined
       ctx.tap = {
         head: (status, headers) => {
