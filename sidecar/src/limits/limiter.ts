@@ -6,6 +6,7 @@ export type LimitKind = 'requestsPerMinute' | 'tokensPerMinute' | 'tokensPerDay'
 
 /** LimitRequest is one call as the limiter sees it, before it is sent. */
 export interface LimitRequest {
+  /** The tenant's name, as in `config.tenant` (whose keys are used). */
   tenant: string
   /** Provider name of the tenant (the route prefix), matched against `match.providers`. */
   provider: string

@@ -3,7 +3,7 @@ import { BudgetCalendar } from './budget-period.ts'
 import type { Clock } from './clock.ts'
 import { decide, exhaustedRejection, type ReserveReply } from './decision.ts'
 import type { ActualUsage, Charged, Limiter, LimitRequest, Rejection, Reservation } from './limiter.ts'
-import { buildPlan, type ScriptPlan } from './plan.ts'
+import { buildPlan, PlanTemplates, type ScriptPlan } from './plan.ts'
 
 /** DEFAULT_LEASE_MS bounds how long a crashed sidecar's concurrency slot stays taken. */
 export const DEFAULT_LEASE_MS = 15 * 60_000
@@ -38,6 +38,7 @@ export class PlanLimiter implements Limiter {
   #leaseMs: number
   #calendar: BudgetCalendar
   #newId: () => string
+  #templates = new PlanTemplates()
   #settled = new WeakSet<Reservation>()
 
   constructor(executor: PlanExecutor, options: PlanLimiterOptions & { overrideNow: boolean }) {
@@ -60,6 +61,7 @@ export class PlanLimiter implements Limiter {
       overrideNow: this.#overrideNow,
       leaseMs: this.#leaseMs,
       calendar: this.#calendar,
+      templates: this.#templates,
     })
     const meta = { id, backend: this.#executor.backend }
     // Nothing applies (unlimited tier, no budget): admit without a round trip.

@@ -1,4 +1,11 @@
-import { type CompiledBudget, type CompiledLimit, keys, matchesAny, nanoToUsd } from '@tollgate/api'
+import {
+  type CompiledBudget,
+  type CompiledConfig,
+  type CompiledLimit,
+  keys,
+  matchesAny,
+  nanoToUsd,
+} from '@tollgate/api'
 import type { BudgetCalendar } from './budget-period.ts'
 import type { LimitKind, LimitRequest } from './limiter.ts'
 
@@ -72,6 +79,8 @@ export interface PlanOptions {
   /** How long a concurrency slot lives without being settled (crashed sidecar). */
   leaseMs: number
   calendar: BudgetCalendar
+  /** Memo of what applies per config, provider and model; a fresh one when absent. */
+  templates?: PlanTemplates
 }
 
 /** applicableLimits are the tenant's limits whose `match` selects the provider and model. */
@@ -98,101 +107,152 @@ export function limitScope(kind: LimitKind, limit: CompiledLimit, provider: stri
 export const budgetScope = (tenant: string, budget: CompiledBudget) =>
   `${budget.period} budget of tenant ${tenant} ($${nanoToUsd(budget.limitNanoUSD)} in ${budget.timezone})`
 
+/** Template is what a check of one (config, provider, model) is, whatever the request. */
+interface Template {
+  kind: LimitKind
+  id: string
+  name: string
+  scope: string
+  shadow: boolean
+  limit: number
+  /** What the request is charged: one request, its estimated tokens, or its estimated cost. */
+  charge: 'one' | 'tokens' | 'money'
+  /** Window counters: metric and width; keys of the three candidates, kept for their window. */
+  window?: { metric: 'rpm' | 'tpm' | 'tpd'; width: number; first: number; keys: string[] }
+  /** Concurrency set. */
+  inflight?: string
+  /** Budget, with the candidate periods and their keys kept until the period changes. */
+  budget?: {
+    budget: CompiledBudget
+    start: number
+    end: number
+    keys: string[]
+    bounds: [number, number, number, number]
+  }
+}
+
+const METRIC = { requestsPerMinute: 'rpm', tokensPerMinute: 'tpm', tokensPerDay: 'tpd' } as const
+/** Most (provider, model) pairs whose templates are kept per config; model names come from clients. */
+const MAX_TEMPLATE_SETS = 1024
+
+/**
+ * PlanTemplates memoises, per compiled config and per provider and model, which checks apply and
+ * their names, scopes and keys, so the request path only fills in costs and, once per window or
+ * period, the candidate keys. A new config (a new object) starts afresh.
+ */
+export class PlanTemplates {
+  #byConfig = new WeakMap<CompiledConfig, Map<string, Template[]>>()
+
+  templates(config: CompiledConfig, provider: string, model: string): Template[] {
+    let sets = this.#byConfig.get(config)
+    if (!sets) {
+      sets = new Map()
+      this.#byConfig.set(config, sets)
+    }
+    const id = `${provider}\u0000${model}`
+    let templates = sets.get(id)
+    if (!templates) {
+      templates = compileTemplates(config, provider, model)
+      if (sets.size < MAX_TEMPLATE_SETS) sets.set(id, templates)
+    }
+    return templates
+  }
+}
+
+function compileTemplates(config: CompiledConfig, provider: string, model: string): Template[] {
+  const out: Template[] = []
+  for (const limit of applicableLimits(config.limits, provider, model)) {
+    const base = { id: limit.id, name: limit.name, shadow: limit.shadow }
+    for (const kind of ['requestsPerMinute', 'tokensPerMinute', 'tokensPerDay'] as const) {
+      const max = limit[kind]
+      if (max === undefined) continue
+      const metric = METRIC[kind]
+      out.push({
+        ...base,
+        kind,
+        scope: limitScope(kind, limit, provider, model),
+        limit: max,
+        charge: kind === 'requestsPerMinute' ? 'one' : 'tokens',
+        window: { metric, width: metric === 'tpd' ? DAY_MS : MINUTE_MS, first: Number.NaN, keys: [] },
+      })
+    }
+    if (limit.concurrency !== undefined) {
+      out.push({
+        ...base,
+        kind: 'concurrency',
+        scope: limitScope('concurrency', limit, provider, model),
+        limit: limit.concurrency,
+        charge: 'one',
+        inflight: keys.inflight(config.tenant, limit.id),
+      })
+    }
+  }
+  for (const budget of config.budgets) {
+    out.push({
+      kind: 'budget',
+      id: `budget.${budget.period}`,
+      name: budget.period,
+      scope: budgetScope(config.tenant, budget),
+      shadow: false,
+      limit: budget.limitNanoUSD,
+      charge: 'money',
+      budget: { budget, start: Number.NaN, end: Number.NaN, keys: [], bounds: [0, 0, 0, 0] },
+    })
+  }
+  return out
+}
+
 /**
  * buildPlan turns a request into the checks it must pass: for every applicable limit its
  * requests, tokens (per minute and per UTC day) and concurrency, and every budget's spend in the
- * current calendar period of its time zone. Pure apart from the calendar's memo.
+ * current calendar period of its time zone. Pure apart from the memos (templates, calendar).
  */
 export function buildPlan(request: LimitRequest, options: PlanOptions): Plan {
-  const { tenant, provider, model, estimatedTokens, estimatedCostNano, config } = request
+  const { provider, model, estimatedTokens, estimatedCostNano, config } = request
+  // Keys follow the config's tenant (the request's `tenant` is the same name; templates are per config).
+  const tenant = config.tenant
   const { now } = options
+  const templates = (options.templates ?? new PlanTemplates()).templates(config, provider, model)
   const planKeys: string[] = []
   const script: ScriptCheck[] = []
   const checks: PlannedCheck[] = []
 
-  const windowCheck = (
-    limit: CompiledLimit,
-    kind: 'requestsPerMinute' | 'tokensPerMinute' | 'tokensPerDay',
-    max: number,
-    cost: number,
-  ) => {
-    const metric = kind === 'requestsPerMinute' ? 'rpm' : kind === 'tokensPerMinute' ? 'tpm' : 'tpd'
-    const width = metric === 'tpd' ? DAY_MS : MINUTE_MS
-    const first = Math.floor(now / width) * width - width
+  for (const t of templates) {
+    const cost = t.charge === 'one' ? 1 : t.charge === 'tokens' ? estimatedTokens : estimatedCostNano
+    const x = t.shadow ? 1 : 0
     const k = planKeys.length + 1
-    for (let i = 0; i < 3; i++)
-      planKeys.push(keys.window(tenant, limit.id, metric, (first + i * width) / 1000))
-    script.push({
-      t: 'w',
-      k,
-      l: max,
-      c: cost,
-      x: limit.shadow ? 1 : 0,
-      w: width,
-      s: first,
-      g: WINDOW_GRACE_MS[metric],
-    })
-    checks.push({
-      kind,
-      id: limit.id,
-      name: limit.name,
-      scope: limitScope(kind, limit, provider, model),
-      shadow: limit.shadow,
-      limit: max,
-      cost,
-    })
-  }
-
-  for (const limit of applicableLimits(config.limits, provider, model)) {
-    if (limit.requestsPerMinute !== undefined)
-      windowCheck(limit, 'requestsPerMinute', limit.requestsPerMinute, 1)
-    if (limit.tokensPerMinute !== undefined)
-      windowCheck(limit, 'tokensPerMinute', limit.tokensPerMinute, estimatedTokens)
-    if (limit.tokensPerDay !== undefined)
-      windowCheck(limit, 'tokensPerDay', limit.tokensPerDay, estimatedTokens)
-    if (limit.concurrency !== undefined) {
-      planKeys.push(keys.inflight(tenant, limit.id))
-      script.push({
-        t: 'c',
-        k: planKeys.length,
-        l: limit.concurrency,
-        c: 1,
-        x: limit.shadow ? 1 : 0,
-        g: options.leaseMs,
-      })
-      checks.push({
-        kind: 'concurrency',
-        id: limit.id,
-        name: limit.name,
-        scope: limitScope('concurrency', limit, provider, model),
-        shadow: limit.shadow,
-        limit: limit.concurrency,
-        cost: 1,
-      })
+    if (t.window) {
+      const w = t.window
+      const first = Math.floor(now / w.width) * w.width - w.width
+      if (first !== w.first) {
+        w.first = first
+        w.keys = [0, 1, 2].map((i) => keys.window(tenant, t.id, w.metric, (first + i * w.width) / 1000))
+      }
+      planKeys.push(...w.keys)
+      script.push({ t: 'w', k, l: t.limit, c: cost, x, w: w.width, s: first, g: WINDOW_GRACE_MS[w.metric] })
+    } else if (t.inflight) {
+      planKeys.push(t.inflight)
+      script.push({ t: 'c', k, l: t.limit, c: 1, x, g: options.leaseMs })
+    } else if (t.budget) {
+      const b = t.budget
+      if (!(b.start <= now && now < b.end)) {
+        const periods = options.calendar.around(b.budget.period, b.budget.timezone, now)
+        b.start = periods[1].start
+        b.end = periods[1].end
+        b.keys = periods.map((p) => keys.spend(tenant, b.budget.period, p.label))
+        b.bounds = [periods[0].start, periods[1].start, periods[2].start, periods[2].end]
+      }
+      planKeys.push(...b.keys)
+      script.push({ t: 'p', k, l: t.limit, c: cost, x: 0, b: b.bounds, g: PERIOD_GRACE_MS })
     }
-  }
-
-  for (const budget of config.budgets) {
-    const periods = options.calendar.around(budget.period, budget.timezone, now)
-    const k = planKeys.length + 1
-    for (const p of periods) planKeys.push(keys.spend(tenant, budget.period, p.label))
-    script.push({
-      t: 'p',
-      k,
-      l: budget.limitNanoUSD,
-      c: estimatedCostNano,
-      x: 0,
-      b: [periods[0].start, periods[1].start, periods[2].start, periods[2].end],
-      g: PERIOD_GRACE_MS,
-    })
     checks.push({
-      kind: 'budget',
-      id: `budget.${budget.period}`,
-      name: budget.period,
-      scope: budgetScope(tenant, budget),
-      shadow: false,
-      limit: budget.limitNanoUSD,
-      cost: estimatedCostNano,
+      kind: t.kind,
+      id: t.id,
+      name: t.name,
+      scope: t.scope,
+      shadow: t.shadow,
+      limit: t.limit,
+      cost,
     })
   }
 
