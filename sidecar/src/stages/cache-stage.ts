@@ -6,12 +6,13 @@ import {
   type ResponseCache,
 } from '../cache/response-cache.ts'
 import { ResponseRecorder } from '../cache/response-recorder.ts'
-import type { RequestContext } from '../context.ts'
+import type { PendingCacheLookup, RequestContext } from '../context.ts'
 import { TollgateError } from '../errors.ts'
-import type { Stage } from '../stage.ts'
+import type { Handler, Stage } from '../stage.ts'
 import type { SidecarMetrics } from '../telemetry/metrics.ts'
 
 const EMPTY = Buffer.alloc(0)
+const BYPASS = { 'x-tollgate-cache': 'bypass' } as const
 
 /**
  * cacheLookupStage starts the cache lookup before the reservation, so that on a memory miss the
@@ -22,9 +23,9 @@ export const cacheLookupStage =
   (cache: ResponseCache): Stage =>
   (next) =>
     function cacheLookupStage(ctx) {
-      ctx.addHeaders({ 'x-tollgate-cache': 'bypass' })
+      ctx.addHeaders(BYPASS)
       const { config, provider } = ctx
-      if (config && provider && ctx.endpoint) {
+      if (config?.compiled.cache.enabled && provider && ctx.endpoint) {
         const request: CacheRequest = {
           tenant: config.compiled.tenant,
           cache: config.compiled.cache,
@@ -53,43 +54,56 @@ export const cacheLookupStage =
 export const cacheStage =
   (cache: ResponseCache, metrics?: SidecarMetrics): Stage =>
   (next) =>
-    async function cacheStage(ctx) {
+    function cacheStage(ctx) {
       const pending = ctx.cacheLookup
-      if (!pending) return next(ctx)
-      const { request } = pending
-      const lookup = await pending.lookup
-      metrics?.cacheLookups.inc({ result: lookup.status })
-      if (lookup.status === 'hit') return replay(ctx, lookup)
-      ctx.addHeaders({ 'x-tollgate-cache': lookup.status })
-      if (lookup.status === 'bypass') return next(ctx)
-      if (lookup.onlyIfCached) {
-        throw new TollgateError(
-          'TOLLGATE_ERR_NOT_CACHED',
-          'cache-control: only-if-cached, and no answer is cached',
-        )
+      if (!pending) {
+        metrics?.cacheLookup('bypass').inc()
+        return next(ctx)
       }
-
-      const recorder = new ResponseRecorder(request.cache.maxEntryBytes)
-      let head: { status: number; headers: IncomingHttpHeaders } | undefined
-      ctx.tap = {
-        head: (status, headers) => {
-          head = { status, headers }
-        },
-        chunk: (chunk) => recorder.write(chunk),
-      }
-      try {
-        await next(ctx)
-      } finally {
-        ctx.tap = undefined
-      }
-      if (!head || ctx.aborted || ctx.reply || ctx.error) return
-      const type = head.headers['content-type']
-      const body = recorder.body(
-        typeof type === 'string' && type.startsWith('text/event-stream') ? 'sse' : 'buffer',
-      )
-      // Not awaited: memory holds the entry at once, the Redis write needs no waiting (and never fails).
-      if (body) void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
+      return answerOrRecord(cache, metrics, next, ctx, pending)
     }
+
+async function answerOrRecord(
+  cache: ResponseCache,
+  metrics: SidecarMetrics | undefined,
+  next: Handler,
+  ctx: RequestContext,
+  pending: PendingCacheLookup,
+): Promise<void> {
+  const { request } = pending
+  const lookup = await pending.lookup
+  metrics?.cacheLookup(lookup.status).inc()
+  if (lookup.status === 'hit') return replay(ctx, lookup)
+  ctx.addHeaders({ 'x-tollgate-cache': lookup.status })
+  if (lookup.status === 'bypass') return next(ctx)
+  if (lookup.onlyIfCached) {
+    throw new TollgateError(
+      'TOLLGATE_ERR_NOT_CACHED',
+      'cache-control: only-if-cached, and no answer is cached',
+    )
+  }
+
+  const recorder = new ResponseRecorder(request.cache.maxEntryBytes)
+  let head: { status: number; headers: IncomingHttpHeaders } | undefined
+  ctx.tap = {
+    head: (status, headers) => {
+      head = { status, headers }
+    },
+    chunk: (chunk) => recorder.write(chunk),
+  }
+  try {
+    await next(ctx)
+  } finally {
+    ctx.tap = undefined
+  }
+  if (!head || ctx.aborted || ctx.reply || ctx.error) return
+  const type = head.headers['content-type']
+  const body = recorder.body(
+    typeof type === 'string' && type.startsWith('text/event-stream') ? 'sse' : 'buffer',
+  )
+  // Not awaited: memory holds the entry at once, the Redis write needs no waiting (and never fails).
+  if (body) void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
+}
 
 /** replay answers from a cache entry: one buffer through the reply stage, a stream chunk by chunk. */
 function replay(ctx: RequestContext, lookup: Extract<CacheLookup, { status: 'hit' }>): void {

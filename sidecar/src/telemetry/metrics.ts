@@ -66,6 +66,7 @@ export class SidecarMetrics {
   readonly shadowExceeded: Counter<'limit'>
   readonly settleErrors: Counter
   readonly #series = new Map<string, CallSeries>()
+  readonly #cacheResults = new Map<string, Inc>()
 
   constructor(opts: { tenant?: string; processMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -176,6 +177,16 @@ export class SidecarMetrics {
       registers,
     })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** cacheLookup is the bound counter of one x-tollgate-cache result. */
+  cacheLookup(result: 'hit' | 'miss' | 'bypass'): Inc {
+    let counter = this.#cacheResults.get(result)
+    if (!counter) {
+      counter = this.cacheLookups.labels(result)
+      this.#cacheResults.set(result, counter)
+    }
+    return counter
   }
 
   /**
