@@ -203,6 +203,17 @@ describe('ResponseCache with Redis', () => {
     expect(errors).toEqual(['read cache entry'])
   })
 
+  it('without a memory layer (memoryMaxBytes 0) serves every hit from Redis', async () => {
+    const tenant = uniqueTenant()
+    const cache = new ResponseCache({ redis: redis.client, memoryMaxBytes: 0 })
+    await cache.store(await miss(cache, request(tenant)), request(tenant), answer('x'))
+    for (let i = 0; i < 2; i++) {
+      const hit = await cache.lookup(request(tenant))
+      expect(hit.status === 'hit' && hit.source).toBe('redis')
+    }
+    expect(cache.memoryBytes).toBe(0)
+  })
+
   it('treats Redis errors as misses and still caches in memory', async () => {
     const server = await privateRedis()
     const down = new DataRedis({ url: server.url })
