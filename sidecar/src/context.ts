@@ -74,6 +74,8 @@ export class RequestContext {
   extraHeaders: Record<string, string> | undefined = undefined
   /** Set by the cache stage on a miss: the upstream handler shows it the response it streams. */
   tap: ResponseTap | undefined = undefined
+  /** The call was answered from the response cache (usage counts it in `cacheHits`). */
+  cacheHit = false
   /** The cache lookup started before the reservation (its Redis read shares the round trip). */
   cacheLookup: PendingCacheLookup | undefined = undefined
   /** Set by the upstream handler while a provider call is in flight; aborts it. */

@@ -107,6 +107,7 @@ describe('response cache through the sidecar', () => {
     expect(fake.requests.length - before).toBe(1)
     const usage = h.usage('openai', 'gpt-4o-mini')
     expect(usage.requests).toBe(2)
+    expect(usage.cacheHits).toBe(1)
     expect(usage.inputTokens).toBe(first.data.usage?.prompt_tokens)
     expect(usage.costNano).toBeGreaterThan(0)
   })

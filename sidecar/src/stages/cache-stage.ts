@@ -108,6 +108,7 @@ async function answerOrRecord(
 /** replay answers from a cache entry: one buffer through the reply stage, a stream chunk by chunk. */
 function replay(ctx: RequestContext, lookup: Extract<CacheLookup, { status: 'hit' }>): void {
   const { entry } = lookup
+  ctx.cacheHit = true
   const { age, 'x-tollgate-cache': hit, ...stored } = cacheHeaders(lookup)
   ctx.addHeaders({ age: age as string, 'x-tollgate-cache': hit as string })
   if (entry.body.kind === 'buffer') {
