@@ -127,11 +127,7 @@ describe('the Helm chart', () => {
         await kubectlOK(stack, ['create', 'namespace', namespace])
         const rendered = await template(namespace, ['--include-crds', ...values])
         expect(rendered.code).toBe(0)
-        const result = await kubectl(
-          stack,
-          ['apply', '--server-side', '--dry-run=server', '-f', '-'],
-          rendered.stdout,
-        )
+        const result = await kubectl(stack, ['apply', '--dry-run=server', '-f', '-'], rendered.stdout)
         expect(result.stderr).toBe('')
         expect(result.code).toBe(0)
         const kinds = result.stdout
