@@ -200,7 +200,7 @@ describe('the injection webhook behind a real API server', () => {
       projected: {
         defaultMode: 420,
         sources: [
-          { secret: { name: `tollgate-${tenantName}-openai`, items: [{ key: 'apiKey', path: 'openai' }] } },
+          { secret: { name: `tollgate-${tenantName}-openai`, items: [{ key: 'openai', path: 'openai' }] } },
         ],
       },
     })

@@ -42,14 +42,20 @@ export function providerEnv(providers: Provider[]): { baseURLs: V1EnvVar[]; plac
   return { baseURLs, placeholders }
 }
 
-/** renderCredentialsVolume projects each provider's mirrored Secret key to the file `<provider name>`. */
+/**
+ * mirroredSecretKey is the key under which the operator's mirrored Secret holds a provider's API
+ * key: the provider name, whatever key the source Secret used (operator/src/reconcile/secret-mirror.ts).
+ */
+export const mirroredSecretKey = (provider: Provider) => provider.name
+
+/** renderCredentialsVolume projects each provider's mirrored Secret to the file `<provider name>`. */
 export function renderCredentialsVolume(tenant: Tenant): V1Volume | undefined {
   const sources = tenant.spec.providers
     .filter((p) => p.credentialsSecretRef)
     .map((p) => ({
       secret: {
         name: mirroredSecretName(tenant.metadata.name, p.name),
-        items: [{ key: p.credentialsSecretRef?.key as string, path: p.name }],
+        items: [{ key: mirroredSecretKey(p), path: p.name }],
       },
     }))
   return sources.length > 0 ? { name: CREDENTIALS_VOLUME, projected: { sources } } : undefined
