@@ -29,12 +29,14 @@ describe('webhook flags', () => {
       certSecret: 't-webhook-cert',
       webhookConfigName: 't',
       serviceName: 't',
+      namespace: 'tollgate-system',
       injectionConfigFile: '/etc/tollgate/injection.yaml',
     })
   })
 
   it('reads the listen address from the environment and defaults the rest', () => {
-    expect(parse([], { TOLLGATE_WEBHOOK_LISTEN: '[::1]:0' })).toMatchObject({
+    expect(parse([], { TOLLGATE_WEBHOOK_LISTEN: '[::1]:0', POD_NAMESPACE: 'tg' })).toMatchObject({
+      namespace: 'tg',
       host: '::1',
       port: 0,
       failurePolicy: 'Ignore',

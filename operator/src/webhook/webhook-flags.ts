@@ -31,6 +31,8 @@ export interface WebhookFlags {
   certSecret: string
   webhookConfigName: string
   serviceName: string
+  /** The operator's namespace (env POD_NAMESPACE), where the certificate Secret lives. */
+  namespace: string
   injectionConfigFile?: string
 }
 
@@ -69,6 +71,7 @@ export function parseWebhookFlags(values: Values, env: NodeJS.ProcessEnv): Webho
     certSecret: values['webhook-cert-secret'] ?? 'tollgate-webhook-cert',
     webhookConfigName: values['webhook-config-name'] ?? 'tollgate',
     serviceName: values['webhook-service'] ?? 'tollgate',
+    namespace: env.POD_NAMESPACE ?? 'tollgate-system',
     ...(values['injection-config'] && { injectionConfigFile: values['injection-config'] }),
   }
 }
