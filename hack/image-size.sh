@@ -16,8 +16,11 @@ for ws in operator sidecar; do
     how='npm install'
     (cd "$tmp" && npm install --omit=dev --ignore-scripts --no-audit --no-fund -w "$ws" >/dev/null 2>&1)
   fi
-  deps=$(du -sk "$tmp/node_modules" | cut -f1)
-  src=$(cd "$root" && find api/src "$ws/src" -name '*.ts' ! -name '*.test.ts' ! -path '*/testdata/*' -print0 | du -ck --files0-from=- | tail -1 | cut -f1)
+  find "$tmp/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+    -o -name '*.map' -o -name '*.md' \) -delete   # as the Dockerfile does
+  # Apparent size: what the image layer (a tar of the files) holds.
+  deps=$(du -sk --apparent-size "$tmp/node_modules" | cut -f1)
+  src=$(cd "$root" && find api/src "$ws/src" -name '*.ts' ! -name '*.test.ts' ! -path '*/testdata/*' -print0 | du -ck --apparent-size --files0-from=- | tail -1 | cut -f1)
   printf '%-9s production node_modules %6.1f MB (%s), sources %5.2f MB\n' \
     "$ws" "$(echo "$deps/1024" | bc -l)" "$how" "$(echo "$src/1024" | bc -l)"
   rm -rf "$tmp"
