@@ -2,7 +2,11 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+import { parseInjectionConfig } from '../operator/src/webhook/injection-config.ts'
+import { parseWebhookFlags, WEBHOOK_OPTIONS } from '../operator/src/webhook/webhook-flags.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 
 // The Helm chart, checked the way a cluster would: helm lint, helm template against golden files
@@ -104,6 +108,27 @@ describe('the Helm chart', () => {
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain(message)
   })
+
+  it.each(Object.entries(VALUES))(
+    'gives the operator an injection config and webhook flags it accepts (%s values)',
+    async (_, values) => {
+      const docs = parseAllDocuments((await template('tollgate-system', values)).stdout).map((d) => d.toJS())
+      const configMap = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'tollgate-config')
+      const config = parseInjectionConfig(configMap.data['injection.yaml'])
+      expect(config.image).toMatch(/tollgate-sidecar:/)
+      const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata.name === 'tollgate')
+      const args: string[] = deployment.spec.template.spec.containers[0].args
+      const webhookArgs = args.filter((a) => a.startsWith('--webhook-') || a.startsWith('--injection-config'))
+      const { values: flags } = parseArgs({ args: webhookArgs, options: WEBHOOK_OPTIONS, strict: true })
+      expect(parseWebhookFlags(flags, { POD_NAMESPACE: 'tollgate-system' })).toMatchObject({
+        port: 9443,
+        webhookConfigName: 'tollgate',
+        serviceName: 'tollgate',
+        certSecret: 'tollgate-webhook-cert',
+        injectionConfigFile: '/etc/tollgate/injection.yaml',
+      })
+    },
+  )
 
   describe('rendered manifests on the real API server', () => {
     beforeAll(async () => {

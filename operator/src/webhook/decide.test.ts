@@ -72,6 +72,11 @@ describe('parseInjectionConfig', () => {
   it('fills defaults', () => {
     expect(parseInjectionConfig('image: x/y:1').redis.url).toMatch(/^redis:\/\//)
   })
+  it('takes quantities written as numbers', () => {
+    expect(parseInjectionConfig('resources: { limits: { cpu: 1, memory: 512Mi } }').resources).toEqual({
+      limits: { cpu: '1', memory: '512Mi' },
+    })
+  })
   it.each([
     ['image: ""', /\/image/],
     ['redis: { url: redis://a, secretName: s, secretKey: k }', /exactly one of url and secretName/],

@@ -69,6 +69,15 @@ export const DEFAULT_INJECTION_CONFIG: InjectionConfig = {
 export function parseInjectionConfig(text: string): InjectionConfig {
   const raw = parse(text) ?? {}
   const config = { ...DEFAULT_INJECTION_CONFIG, ...raw }
+  // Quantities may be written as bare numbers (`cpu: 1`); the pod spec wants strings.
+  for (const group of ['requests', 'limits'] as const) {
+    const values = config.resources?.[group]
+    if (values && typeof values === 'object') {
+      config.resources[group] = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [k, typeof v === 'number' ? String(v) : v]),
+      )
+    }
+  }
   const problems = [...Value.Errors(InjectionConfig, config)].map((e) => `${e.path || '/'}: ${e.message}`)
   const redis = config.redis ?? {}
   if (!redis.url === !redis.secretName) problems.push('/redis: set exactly one of url and secretName')
