@@ -1,4 +1,5 @@
 import {
+  ApiException,
   CoreV1Api,
   CustomObjectsApi,
   type Informer,
@@ -69,9 +70,18 @@ export class InformerSources implements InjectionSources {
   }
 
   async namespace(name: string): Promise<NamespaceInfo | undefined> {
-    const cached = this.#namespaces.get(name)
-    const ns = cached ?? (await this.#core.readNamespace({ name }).catch(() => undefined))
-    return ns ? { name, labels: ns.metadata?.labels ?? {} } : undefined
+    let ns = this.#namespaces.get(name)
+    if (!ns) {
+      try {
+        ns = await this.#core.readNamespace({ name })
+      } catch (err) {
+        // Not found: the API server will refuse the pod anyway. Anything else must not pass
+        // for "not opted in": it becomes an InternalError skip, warned about and counted.
+        if (err instanceof ApiException && err.code === 404) return undefined
+        throw new Error(`read namespace ${name}`, { cause: err })
+      }
+    }
+    return { name, labels: ns.metadata?.labels ?? {} }
   }
 
   async tenants(): Promise<Tenant[]> {
