@@ -15,7 +15,7 @@ const ns = `med-${id}`
 const kc = new KubeConfig()
 
 const tenant = async () => JSON.parse(await kubectlOK(stack, ['get', 'tenant', tenantName, '-o', 'json']))
-const mediated = (t: { status?: { conditions?: { type: string }[] } }) =>
+const mediated = (t: { status?: { conditions?: { type: string; message?: string }[] } }) =>
   t.status?.conditions?.find((c) => c.type === 'Mediated')
 
 async function runningPod(name: string, injected: boolean) {
@@ -101,7 +101,7 @@ describe('MediationController', () => {
     const t = await tenant()
     expect(t.status.mediatedPods).toBe(1)
     expect(mediated(t)).toMatchObject({ status: 'False', reason: 'UnmediatedPods' })
-    expect(mediated(t).message).toContain(`${ns}/without-sidecar`)
+    expect(mediated(t)?.message).toContain(`${ns}/without-sidecar`)
     expect(t.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject(ready)
   })
 })
