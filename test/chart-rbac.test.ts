@@ -8,6 +8,7 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parseAllDocuments, stringify } from 'yaml'
 import { collectMediation } from '../operator/src/webhook/mediation.ts'
+import { MediationController } from '../operator/src/webhook/mediation-controller.ts'
 import { type RunningWebhook, startWebhook } from '../operator/src/webhook/start-webhook.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 
@@ -113,6 +114,24 @@ describe("the chart's RBAC", () => {
     const status = await collectMediation(kc, tenant)
     expect(status.mediatedPods).toBe(0)
     expect(status.condition.status).toBe('True')
+  })
+
+  it('lets the mediation controller list pods cluster-wide and write Tenant status as the chart ServiceAccount', async () => {
+    const tenant = {
+      apiVersion: 'tollgate.dev/v1alpha1',
+      kind: 'Tenant',
+      metadata: { name: `rbac-ctl-${id}`, labels: { 'tollgate-test': id } },
+      spec: { namespaces: [namespace], providers: [{ name: 'openai', type: 'openai' }] },
+    }
+    await kubectlOK(stack, ['create', '-f', '-'], stringify(tenant))
+    const controller = new MediationController({
+      kc,
+      logger: pino({ level: 'silent' }),
+      labelSelector: `tollgate-test=${id}`,
+    })
+    expect(await controller.syncAll()).toBe(1)
+    const stored = JSON.parse(await kubectlOK(stack, ['get', 'tenant', `rbac-ctl-${id}`, '-o', 'json']))
+    expect(stored.status.mediatedPods).toBe(0)
   })
 
   it.each([
