@@ -32,7 +32,7 @@ export const InjectionConfig = Type.Object(
       { additionalProperties: false },
     ),
     logLevel: Type.Optional(
-      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
+      Type.Union(['error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
     ),
     env: Type.Optional(
       Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), value: Type.String() })),
