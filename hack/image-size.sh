@@ -14,9 +14,9 @@ for ws in operator sidecar; do
   # As the Dockerfile does; where npm ci refuses the lock file (some registry mirrors list fewer
   # optional platform packages than the lock expects), npm install with the same lock stands in.
   how='npm ci'
-  if ! (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund -w "$ws" >/dev/null 2>&1); then
+  if ! (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund -w api -w "$ws" >/dev/null 2>&1); then
     how='npm install'
-    (cd "$tmp" && npm install --omit=dev --ignore-scripts --no-audit --no-fund -w "$ws" >/dev/null 2>&1)
+    (cd "$tmp" && npm install --omit=dev --ignore-scripts --no-audit --no-fund -w api -w "$ws" >/dev/null 2>&1)
   fi
   find "$tmp/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
     -o -name '*.map' -o -name '*.md' \) -delete # as the Dockerfile does
