@@ -9,6 +9,9 @@ k8s_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$
 helm_version=v3.18.6
 bin_dir=${TOLLGATE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/bin}
 mkdir -p "$bin_dir"
+# One build at a time: parallel test runs share the cache.
+exec 9>"$bin_dir/.lock"
+flock 9
 
 minor=${k8s_version#v1.}; minor=${minor%%.*}
 pkg_flags() {

@@ -170,14 +170,14 @@ export function compileTenantConfig(input: CompileInput): {
     consecutiveFailures: cb?.consecutiveFailures ?? DEFAULTS.circuitBreaker.consecutiveFailures,
     openForMs: parseDuration(cb?.openFor ?? DEFAULTS.circuitBreaker.openFor),
     halfOpenProbes: cb?.halfOpenProbes ?? DEFAULTS.circuitBreaker.halfOpenProbes,
-    on: [...(cb?.on ?? DEFAULTS.circuitBreaker.on)],
+    on: [...(cb?.tripOn ?? DEFAULTS.circuitBreaker.on)],
   }
   const r = pick('retry')
   const retry: CompiledRetry = {
     attempts: r?.attempts ?? DEFAULTS.retry.attempts,
     baseMs: parseDuration(r?.backoff?.base ?? DEFAULTS.retry.base),
     maxMs: parseDuration(r?.backoff?.max ?? DEFAULTS.retry.max),
-    on: [...(r?.on ?? DEFAULTS.retry.on)],
+    on: [...(r?.retryOn ?? DEFAULTS.retry.on)],
     respectRetryAfter: r?.respectRetryAfter ?? DEFAULTS.retry.respectRetryAfter,
   }
   const to = pick('timeouts')

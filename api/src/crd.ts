@@ -86,7 +86,7 @@ export function openAPISchema(info: KindInfo): Record<string, unknown> {
     properties: {
       apiVersion: { type: 'string', description: 'API version of this object, tollgate.dev/v1alpha1.' },
       kind: { type: 'string', description: `Kind of this object, ${info.kind}.` },
-      metadata: { type: 'object', description: 'Standard object metadata.' },
+      metadata: { type: 'object' },
       spec: info.spec,
       status: info.status,
     },

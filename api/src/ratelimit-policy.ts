@@ -54,7 +54,8 @@ export const CircuitBreaker = Type.Object(
         default: 1,
       }),
     ),
-    on: Type.Optional(
+    // Not `on`: YAML 1.1 (kubectl) reads an unquoted `on:` key as the boolean true.
+    tripOn: Type.Optional(
       list(
         enumOf(BREAKER_TRIGGERS, 'An outcome that counts as a failure.'),
         'Outcomes that count as failures.',
@@ -96,7 +97,7 @@ export const Retry = Type.Object(
         },
       ),
     ),
-    on: Type.Optional(
+    retryOn: Type.Optional(
       list(enumOf(RETRY_TRIGGERS, 'An outcome that is retried.'), 'Outcomes that are retried.', 4, {
         'x-kubernetes-list-type': 'set',
       }),

@@ -76,7 +76,7 @@ export const Budget = Type.Object(
     ),
     alertAt: Type.Optional(
       list(
-        Type.Number({ description: 'Fraction of the limit, in (0, 1].', exclusiveMinimum: 0, maximum: 1 }),
+        Type.Number({ description: 'Fraction of the limit, from 0.01 to 1.', minimum: 0.01, maximum: 1 }),
         'Fractions of the limit at which one alert per period is sent, e.g. [0.8, 1.0].',
         8,
         rules({ rule: 'self.all(a, self.exists_one(b, b == a))', message: 'alertAt values must be unique' }),

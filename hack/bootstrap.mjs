@@ -1,0 +1,76 @@
+// Dependency-free first-run set-up for `npm start`, `npm test` and `npm run env:up`. It runs on
+// whatever Node the machine has (before node_modules brings Node 24) and installs or builds only
+// what is missing, so a warm run costs a few stat calls:
+//   start: node_modules
+//   test, env: node_modules, Debian packages (redis-server, etcd-server, postgresql, openssl),
+//              kube-apiserver + kubectl + helm built by hack/build-k8s.sh into ~/.cache/tollgate/bin
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const mode = process.argv[2] ?? 'test'
+const isRoot = process.getuid?.() === 0
+
+function run(command, args, options = {}) {
+  console.error(`bootstrap: ${command} ${args.join(' ')}`)
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options })
+  if (result.status !== 0)
+    fail(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`)
+}
+
+function fail(message) {
+  console.error(`bootstrap: ${message}`)
+  process.exit(1)
+}
+
+const onPath = (name) => process.env.PATH.split(delimiter).some((dir) => existsSync(join(dir, name)))
+const mtime = (path) => (existsSync(path) ? statSync(path).mtimeMs : 0)
+
+function nodeModules() {
+  const installed = join(root, 'node_modules/.package-lock.json')
+  if (
+    existsSync(join(root, 'node_modules/.bin/node')) &&
+    mtime(installed) >= mtime(join(root, 'package-lock.json'))
+  )
+    return
+  run('npm', ['ci', '--no-audit', '--no-fund'])
+}
+
+function debianPackages() {
+  const postgres =
+    existsSync('/usr/lib/postgresql') &&
+    readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))
+  const missing = [
+    ['redis-server', onPath('redis-server')],
+    ['etcd-server', onPath('etcd')],
+    ['postgresql', postgres],
+    ['openssl', onPath('openssl')],
+  ]
+    .filter(([, present]) => !present)
+    .map(([pkg]) => pkg)
+  if (missing.length === 0) return
+  const install = ['install', '-y', '--no-install-recommends', ...missing]
+  if (!isRoot) fail(`missing Debian packages; run: sudo apt-get update && sudo apt-get ${install.join(' ')}`)
+  run('apt-get', ['update', '-qq'])
+  run('apt-get', install, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+function kubernetesBinaries() {
+  if (!onPath('go') && existsSync('/usr/local/go/bin')) process.env.PATH += `${delimiter}/usr/local/go/bin`
+  if (!onPath('go'))
+    fail('Go (1.24 or newer) is needed to build kube-apiserver, kubectl and helm; put `go` on PATH')
+  try {
+    execFileSync('bash', [join(root, 'hack/build-k8s.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
+  } catch {
+    fail('building kube-apiserver, kubectl or helm failed (see above)')
+  }
+}
+
+nodeModules()
+if (mode === 'test' || mode === 'env') {
+  debianPackages()
+  kubernetesBinaries()
+} else if (mode !== 'start') {
+  fail(`unknown mode ${mode}: start | test | env`)
+}

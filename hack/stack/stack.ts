@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type ControlPlane, startControlPlane } from './control-plane.ts'
+import { type PostgresService, startPostgres } from './postgres.ts'
+import { type RedisService, startRedis } from './redis.ts'
+
+/** StackEnv is what tests and developers need to reach the stack. */
+export interface StackEnv {
+  kubeconfig: string
+  apiServerURL: string
+  redisUrl: string
+  databaseUrl: string
+  /** Holds kubectl, helm and kube-apiserver. */
+  binDir: string
+  dir: string
+}
+
+export interface Stack {
+  env: StackEnv
+  controlPlane: ControlPlane
+  redis: RedisService
+  postgres: PostgresService
+  /** pids of every server, for env:down. */
+  pids(): number[]
+  close(): Promise<void>
+}
+
+const root = new URL('../..', import.meta.url).pathname
+
+/** defaultBinDir is where hack/build-k8s.sh caches the binaries it builds. */
+export const defaultBinDir = () =>
+  process.env.TOLLGATE_BIN_DIR ??
+  join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'tollgate/bin')
+
+/**
+ * startStack starts etcd + kube-apiserver, Redis and Postgres on free loopback ports under dir,
+ * installs the CRDs from crds/ and waits until they are Established.
+ */
+export async function startStack(options: { dir: string; binDir?: string }): Promise<Stack> {
+  const { dir } = options
+  const binDir = options.binDir ?? defaultBinDir()
+  mkdirSync(dir, { recursive: true })
+  chmodSync(dir, 0o755) // Postgres runs as its own user when we are root and must reach its folder.
+  const started = await Promise.allSettled([
+    startControlPlane({ dir: join(dir, 'kube'), binDir }),
+    startRedis({ dir: join(dir, 'redis') }),
+    startPostgres({ dir: join(dir, 'postgres') }),
+  ] as const)
+  const failed = started.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)))
+    throw failed.reason
+  }
+  const [controlPlane, redis, postgres] = started.map(
+    (s) => (s as PromiseFulfilledResult<unknown>).value,
+  ) as [ControlPlane, RedisService, PostgresService]
+  const services = [controlPlane, redis, postgres]
+  const kubectl = (...args: string[]) => {
+    try {
+      execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', controlPlane.kubeconfig, ...args], {
+        stdio: 'pipe',
+      })
+    } catch (error) {
+      throw new Error(
+        `kubectl ${args.join(' ')}: ${(error as { stderr?: Buffer }).stderr?.toString().trim()}`,
+      )
+    }
+  }
+  try {
+    kubectl('apply', '--server-side', '-f', join(root, 'crds'))
+    kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all')
+  } catch (error) {
+    await Promise.all(services.map((s) => s.close()))
+    throw error
+  }
+  const env: StackEnv = {
+    kubeconfig: controlPlane.kubeconfig,
+    apiServerURL: controlPlane.url,
+    redisUrl: redis.url,
+    databaseUrl: postgres.url,
+    binDir,
+    dir,
+  }
+  writeFileSync(
+    join(dir, 'env'),
+    `KUBECONFIG=${env.kubeconfig}\nTOLLGATE_REDIS_URL=${env.redisUrl}\nTOLLGATE_DATABASE_URL=${env.databaseUrl}\nPATH=${binDir}:$PATH\n`,
+  )
+  return {
+    env,
+    controlPlane,
+    redis,
+    postgres,
+    pids: () => services.flatMap((s) => s.pids()).filter((pid): pid is number => pid !== undefined),
+    close: async () => {
+      await Promise.all(services.map((s) => s.close()))
+    },
+  }
+}
