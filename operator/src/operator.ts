@@ -137,7 +137,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   }
 
   const lead = async (signal: AbortSignal) => {
-    if (options.migrate !== false) void migrateInBackground(options, signal)
+    const migrated = options.migrate !== false ? migrateInBackground(options, signal) : Promise.resolve()
     const informers = createInformers({ kube, resyncMs: options.resyncMs, backoff, logger, metrics })
     const tenantReconciler = new TenantReconciler({
       ...informers,
@@ -148,6 +148,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       tables: options.tables,
       usage,
       events,
+      flushUsage: (tenant) => flusher.flushCounters(tenant),
       logger,
       metrics,
     })
@@ -188,7 +189,10 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     if (!(await startInformers(informers, signal))) return
     tenantCtl.start()
     policyCtl.start()
-    flusher.start()
+    // The usage loop needs the ledger tables; configs flow to Redis meanwhile.
+    void migrated.then(() => {
+      if (!signal.aborted) flusher.start()
+    })
     for (const component of options.components ?? []) {
       if (!component.leaderOnly) continue
       work.components.push(

@@ -39,6 +39,8 @@ export interface TenantReconcilerDeps {
   tables: Tables
   usage: UsageState
   events: EventRecorder
+  /** Writes the tenant's unflushed usage counters to the ledger; throws when it cannot. */
+  flushUsage: (tenant: string) => Promise<unknown>
   logger: Logger
   metrics?: OperatorMetrics
 }
@@ -157,11 +159,14 @@ export class TenantReconciler {
   }
 
   /**
-   * cleanUp removes what the tenant left behind: its Redis keys, mirrored Secrets and usage
-   * state, and marks it deleted in Postgres. Idempotent; runs again after any failure.
+   * cleanUp removes what the tenant left behind: first its last usage goes into the ledger (so
+   * while Postgres is down deletion waits rather than lose usage), then its Redis keys, mirrored
+   * Secrets and usage state go, and it is marked deleted in Postgres. Idempotent; a failure
+   * anywhere retries the whole clean-up.
    */
   async cleanUp(name: string): Promise<void> {
     const d = this.#d
+    await d.flushUsage(name)
     await d.configs.deleteTenant(name)
     for (const secret of this.#mirrorsOf(name)) {
       await deleteSecret(d.core, secret.metadata?.namespace ?? '', secret.metadata?.name ?? '')

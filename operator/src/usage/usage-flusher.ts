@@ -1,6 +1,6 @@
 import { type Tenant, usageHour, usdToNano } from '@tollgate/api'
 import type { Logger } from 'pino'
-import type { UsageCounters } from '../redis/usage-counters.ts'
+import type { HourUsage, UsageCounters } from '../redis/usage-counters.ts'
 import { sleep } from '../runtime/backoff.ts'
 import type { Informer } from '../runtime/informer.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
@@ -87,18 +87,28 @@ export class UsageFlusher {
     end?.()
   }
 
+  /**
+   * flushCounters writes a tenant's unflushed hours to the ledger (no release); the tenant
+   * clean-up calls it before deleting the Redis keys, so a deleted tenant's last usage is kept.
+   */
+  async flushCounters(name: string): Promise<HourUsage[]> {
+    const d = this.#d
+    const hours = await d.counters.hours(name)
+    if (hours.length === 0) return []
+    const read = await Promise.all(hours.map((hour) => d.counters.read(name, hour)))
+    await d.ledger.write(
+      name,
+      read.map((u) => ({ hour: hourStart(u.hour), rows: u.rows })),
+    )
+    return read
+  }
+
   async flushTenant(tenant: Tenant, now: Date): Promise<void> {
     const d = this.#d
     const name = tenant.metadata.name
-    const hours = await d.counters.hours(name)
-    let flushed = false
-    if (hours.length > 0) {
-      const read = await Promise.all(hours.map((hour) => d.counters.read(name, hour)))
-      await d.ledger.write(
-        name,
-        read.map((u) => ({ hour: hourStart(u.hour), rows: u.rows })),
-      )
-      flushed = true
+    const read = await this.flushCounters(name)
+    const flushed = read.length > 0
+    if (flushed) {
       const current = usageHour(now)
       const grace = d.graceMs ?? 5 * 60_000
       for (const usage of read) {
