@@ -23,6 +23,7 @@ Flags of run:
   --lease-name NAME        name of the leader Lease (default tollgate-operator)
   --lease-duration D       default 15s;  --renew-deadline D  default 10s;  --retry-period D  default 2s
   --identity ID            leader election identity (env POD_NAME, default host-pid)
+  --selector SELECTOR      manage only Tenants and RateLimitPolicies with matching labels
   --no-migrate             do not run database migrations when becoming leader
   --log-level LEVEL        pino level (default info; env TOLLGATE_LOG_LEVEL)
   -h, --help               this help
@@ -47,6 +48,7 @@ export interface RunConfig {
   renewDeadlineMs: number
   retryPeriodMs: number
   identity: string
+  selector?: string
   migrate: boolean
   logLevel: string
 }
@@ -87,6 +89,7 @@ const OPTIONS = {
   'renew-deadline': { type: 'string' },
   'retry-period': { type: 'string' },
   identity: { type: 'string' },
+  selector: { type: 'string' },
   'no-migrate': { type: 'boolean' },
   'log-level': { type: 'string' },
   tenant: { type: 'string' },
@@ -198,6 +201,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     renewDeadlineMs: duration('renew-deadline', '10s'),
     retryPeriodMs: duration('retry-period', '2s'),
     identity: values.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    ...(values.selector && { selector: values.selector }),
     migrate: !values['no-migrate'],
     logLevel,
   }

@@ -17,6 +17,8 @@ export interface Informers {
 export interface InformerSettings {
   kube: KubeClients
   resyncMs: number
+  /** Label selector limiting which Tenants and RateLimitPolicies this operator manages. */
+  selector?: string
   backoff: BackoffOptions
   logger: Logger
   metrics?: OperatorMetrics
@@ -36,14 +38,19 @@ export function createInformers(s: InformerSettings): Informers {
     logger: s.logger,
     metrics: s.metrics,
   }
+  const selector: Record<string, string> = s.selector ? { labelSelector: s.selector } : {}
   const custom =
     <T>(plural: string) =>
     () =>
       listAll<T>(
         (page) =>
-          kube.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...page }) as Promise<
-            ListPage<T>
-          >,
+          kube.custom.listClusterCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural,
+            ...selector,
+            ...page,
+          }) as Promise<ListPage<T>>,
       )
   return {
     tenants: new Informer<Tenant>({
@@ -51,12 +58,14 @@ export function createInformers(s: InformerSettings): Informers {
       resource: 'tenants',
       list: custom<Tenant>('tenants'),
       watchPath: `/apis/${GROUP}/${VERSION}/tenants`,
+      watchQuery: selector,
     }),
     policies: new Informer<RateLimitPolicy>({
       ...common,
       resource: 'ratelimitpolicies',
       list: custom<RateLimitPolicy>('ratelimitpolicies'),
       watchPath: `/apis/${GROUP}/${VERSION}/ratelimitpolicies`,
+      watchQuery: selector,
     }),
     secrets: new Informer<V1Secret>({
       ...common,

@@ -67,6 +67,11 @@ export interface OperatorOptions {
     retryPeriodMs: number
   }
   workers: number
+  /**
+   * Label selector: manage only the Tenants and RateLimitPolicies that match (shards, tests that
+   * share an API server). Default: all.
+   */
+  selector?: string
   resyncMs: number
   usageIntervalMs: number
   /** `/metrics` and `GET /api/v1/usage`. */
@@ -138,7 +143,14 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
 
   const lead = async (signal: AbortSignal) => {
     const migrated = options.migrate !== false ? migrateInBackground(options, signal) : Promise.resolve()
-    const informers = createInformers({ kube, resyncMs: options.resyncMs, backoff, logger, metrics })
+    const informers = createInformers({
+      kube,
+      resyncMs: options.resyncMs,
+      ...(options.selector && { selector: options.selector }),
+      backoff,
+      logger,
+      metrics,
+    })
     const tenantReconciler = new TenantReconciler({
       ...informers,
       core: kube.core,

@@ -38,6 +38,7 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
         retryPeriodMs: config.retryPeriodMs,
       },
       workers: config.workers,
+      ...(config.selector && { selector: config.selector }),
       resyncMs: config.resyncMs,
       usageIntervalMs: config.usageIntervalMs,
       metricsListen: config.metricsListen,
