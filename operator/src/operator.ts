@@ -161,6 +161,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       usage,
       events,
       flushUsage: (tenant) => flusher.flushCounters(tenant),
+      loadUsage: (tenant) => flusher.usageOf(tenant),
       logger,
       metrics,
     })

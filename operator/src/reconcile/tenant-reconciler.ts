@@ -8,6 +8,7 @@ import {
   LABELS,
   type RateLimitPolicy,
   type Tenant,
+  type TenantStatus,
   VERSION,
 } from '@tollgate/api'
 import type { Logger } from 'pino'
@@ -19,6 +20,7 @@ import type { Informer } from '../runtime/informer.ts'
 import { MERGE_PATCH } from '../runtime/kube.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { ResourceStore } from '../store/resource-store.ts'
+import type { TenantUsage } from '../usage/budget-state.ts'
 import { exhaustedPeriods, usageFromStatus } from '../usage/budget-state.ts'
 import type { UsageState } from '../usage/usage-state.ts'
 import type { EventRecorder } from './events.ts'
@@ -39,6 +41,8 @@ export interface TenantReconcilerDeps {
   tables: Tables
   usage: UsageState
   events: EventRecorder
+  /** Reads a tenant's usage from the ledger the first time it is seen; throws when it cannot. */
+  loadUsage: (tenant: Tenant) => Promise<TenantUsage>
   /** Writes the tenant's unflushed usage counters to the ledger; throws when it cannot. */
   flushUsage: (tenant: string) => Promise<unknown>
   logger: Logger
@@ -56,6 +60,12 @@ const TENANTS = { group: GROUP, version: VERSION, plural: 'tenants' }
  */
 export class TenantReconciler {
   readonly #d: TenantReconcilerDeps
+  /**
+   * Own writes per tenant: the resourceVersions our own patches produced and the status we last
+   * wrote. While the cache shows one of those versions, nobody else changed the object, so a
+   * status equal to the one we wrote is not written again just because the cache lags behind.
+   */
+  readonly #own = new Map<string, { versions: Set<string>; status?: TenantStatus }>()
   constructor(deps: TenantReconcilerDeps) {
     this.#d = deps
   }
@@ -83,7 +93,12 @@ export class TenantReconciler {
     }
 
     const now = new Date()
-    const usage = d.usage.get(name) ?? usageFromStatus(tenant.status?.usage, tenant.spec.budgets, now)
+    // Usage comes from the usage loop; the first time, from the ledger (so the first status carries
+    // it), or, with Postgres away, from the last status.
+    const usage =
+      d.usage.get(name) ??
+      (await d.loadUsage(tenant).catch(() => undefined)) ??
+      usageFromStatus(tenant.status?.usage, tenant.spec.budgets, now)
     const target = { apiVersion: API_VERSION, kind: 'Tenant', name, uid: tenant.metadata.uid }
     const observation: TenantObservation = {
       generation: tenant.metadata.generation ?? 0,
@@ -172,6 +187,7 @@ export class TenantReconciler {
       await deleteSecret(d.core, secret.metadata?.namespace ?? '', secret.metadata?.name ?? '')
     }
     d.usage.delete(name)
+    this.#own.delete(name)
     await d.resources.markDeleted('Tenant', name)
   }
 
@@ -181,7 +197,7 @@ export class TenantReconciler {
 
   async #setFinalizers(tenant: Tenant, finalizers: string[]): Promise<void> {
     // resourceVersion makes the patch conditional: a concurrent change is a conflict and a retry.
-    await this.#d.custom.patchClusterCustomObject(
+    const patched: Tenant = await this.#d.custom.patchClusterCustomObject(
       {
         ...TENANTS,
         name: tenant.metadata.name,
@@ -189,15 +205,28 @@ export class TenantReconciler {
       },
       MERGE_PATCH,
     )
+    const own = { versions: new Set<string>(), ...this.#own.get(tenant.metadata.name) }
+    if (patched.metadata?.resourceVersion) own.versions.add(patched.metadata.resourceVersion)
+    this.#own.set(tenant.metadata.name, own)
   }
 
   async #writeStatus(tenant: Tenant, observation: TenantObservation, now: Date): Promise<void> {
-    const status = computeTenantStatus(tenant.status, observation, now)
-    if (statusEqual(status, tenant.status)) return
-    await this.#d.custom.patchClusterCustomObjectStatus(
-      { ...TENANTS, name: tenant.metadata.name, body: { status } },
+    const name = tenant.metadata.name
+    const own = this.#own.get(name)
+    // The cache may not show our last status write yet; when it shows a version we produced,
+    // what we wrote is the current status.
+    const base =
+      own?.status && own.versions.has(tenant.metadata.resourceVersion ?? '') ? own.status : tenant.status
+    const status = computeTenantStatus(base, observation, now)
+    if (statusEqual(status, base)) return
+    const patched: Tenant = await this.#d.custom.patchClusterCustomObjectStatus(
+      { ...TENANTS, name, body: { status } },
       MERGE_PATCH,
     )
+    const versions = new Set([...(own?.versions ?? [])].slice(-6))
+    versions.add(tenant.metadata.resourceVersion ?? '')
+    if (patched.metadata?.resourceVersion) versions.add(patched.metadata.resourceVersion)
+    this.#own.set(name, { versions, status })
   }
 }
 

@@ -66,7 +66,8 @@ export class ConfigStore {
 
   /**
    * deleteTenant removes every key of the tenant (SCAN over its prefix) except the version
-   * counter, which expires later, and publishes the name so sidecars drop the config.
+   * counter, which expires later, and publishes the name (when it removed anything) so sidecars
+   * drop the config.
    * Returns how many keys it removed.
    */
   async deleteTenant(tenant: string): Promise<number> {
@@ -81,7 +82,8 @@ export class ConfigStore {
       if (doomed.length > 0) removed += await this.#redis.unlink(...doomed)
     } while (cursor !== '0')
     await this.#redis.expire(keep, VERSION_TTL_SECONDS)
-    await this.#redis.publish(CONFIG_CHANNEL, tenant)
+    // Sidecars hear of it once; a repeated clean-up finds nothing and says nothing.
+    if (removed > 0) await this.#redis.publish(CONFIG_CHANNEL, tenant)
     return removed
   }
 }

@@ -122,24 +122,45 @@ export class UsageFlusher {
     const previous = d.usage.get(name)
     if (!flushed && previous && this.#signatures.get(name) === signature) return
 
-    const computed: BudgetUsage[] = []
-    for (const { budget, bounds, range } of periods) {
-      computed.push({
-        bounds,
-        totals: await d.ledger.totals(name, range.from, range.to),
-        ...(budget && { limitNano: usdToNano(budget.limitUSD) }),
-        alertAt: [...(budget?.alertAt ?? [])].sort((a, b) => a - b),
-      })
-    }
-    const next: TenantUsage = { at: now, periods: computed }
-    this.#signatures.set(name, signature)
+    const next = await this.#compute(tenant, now)
     if (!previous || !sameUsage(previous, next)) {
       d.usage.set(name, next)
       d.onChange(name)
     }
+    const computed = next.periods
     for (const period of computed) {
       if (period.limitNano !== undefined) await d.alerter.check(tenant, period)
     }
+  }
+
+  /**
+   * usageOf computes a tenant's usage from the ledger and records it, without flushing or
+   * alerting: the tenant reconciler calls it the first time it sees a tenant, so the first status
+   * it writes already carries the spend.
+   */
+  async usageOf(tenant: Tenant, now = new Date()): Promise<TenantUsage> {
+    const usage = await this.#compute(tenant, now)
+    this.#d.usage.set(tenant.metadata.name, usage)
+    return usage
+  }
+
+  async #compute(tenant: Tenant, now: Date): Promise<TenantUsage> {
+    const name = tenant.metadata.name
+    const periods = trackedPeriods(tenant.spec.budgets, now)
+    const computed: BudgetUsage[] = []
+    for (const { budget, bounds, range } of periods) {
+      computed.push({
+        bounds,
+        totals: await this.#d.ledger.totals(name, range.from, range.to),
+        ...(budget && { limitNano: usdToNano(budget.limitUSD) }),
+        alertAt: [...(budget?.alertAt ?? [])].sort((a, b) => a - b),
+      })
+    }
+    this.#signatures.set(
+      name,
+      JSON.stringify([tenant.spec.budgets ?? [], periods.map((p) => p.bounds.label)]),
+    )
+    return { at: now, periods: computed }
   }
 
   /** forget drops what is known about a deleted tenant. */
