@@ -23,7 +23,27 @@ export function loadKubeConfig(file?: string): KubeConfig {
   const config = new KubeConfig()
   if (file) config.loadFromFile(file)
   else config.loadFromDefault()
+  reuseConnections(config)
   return config
+}
+
+/**
+ * reuseConnections makes every request of a KubeConfig share one undici Agent. The client
+ * (@kubernetes/client-node 2.0) builds a new Agent per request, so each call pays a fresh TCP and
+ * TLS handshake: about 15 ms on the API server and here, which capped reconciles at a few dozen
+ * per second. The Agent depends only on the cluster's TLS settings, which do not change while the
+ * process runs (one Agent per API server URL) (tokens are headers, applied per request as before). Remove when the client
+ * caches its dispatcher itself.
+ */
+export function reuseConnections(config: KubeConfig): void {
+  const target = config as unknown as { createDispatcher: (...args: unknown[]) => unknown }
+  const create = target.createDispatcher.bind(config)
+  const cache = new Map<string, unknown>()
+  target.createDispatcher = (cluster: unknown, agentOptions: unknown) => {
+    const key = (cluster as { server?: string } | null)?.server ?? ''
+    if (!cache.has(key)) cache.set(key, create(cluster, agentOptions))
+    return cache.get(key)
+  }
 }
 
 /** createKubeClients builds the API clients of one KubeConfig. */
