@@ -61,6 +61,7 @@ function startOperator() {
       'default',
       '--log-level',
       'info',
+      ...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )

@@ -13,7 +13,7 @@ describe('parseCli', () => {
       command: 'run',
       metricsListen: '127.0.0.1:8080',
       healthListen: '127.0.0.1:8081',
-      workers: 8,
+      workers: 16,
       usageIntervalMs: 5_000,
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,

@@ -16,7 +16,7 @@ Flags of run:
   --health-listen H:P      /healthz and /readyz (default 127.0.0.1:8081)
   --tiers FILE             YAML tier table overriding the shipped defaults
   --prices FILE            YAML price table replacing the shipped one
-  --workers N              reconciles at once per controller (default 8)
+  --workers N              reconciles at once per controller (default 16)
   --resync DURATION        full re-list of every informer (default 10m)
   --usage-interval DURATION  usage flush period (default 5s)
   --lease-namespace NS     namespace of the leader Lease (env POD_NAMESPACE, default tollgate-system)
@@ -180,7 +180,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       throw invalid(`--${flag}: invalid duration ${JSON.stringify(text)} (e.g. 500ms, 5s, 10m)`)
     }
   }
-  const workers = Number(values.workers ?? 8)
+  const workers = Number(values.workers ?? 16)
   if (!Number.isInteger(workers) || workers < 1 || workers > 256)
     throw invalid('--workers must be an integer from 1 to 256')
   const config: RunConfig = {

@@ -44,7 +44,7 @@ export class Db {
   constructor(options: DbOptions) {
     this.pool = new pg.Pool({
       connectionString: options.url,
-      max: options.max ?? 8,
+      max: options.max ?? 16,
       connectionTimeoutMillis: 3_000,
       idleTimeoutMillis: 30_000,
       query_timeout: 30_000,
