@@ -34,7 +34,10 @@ function nodeModules() {
     mtime(installed) >= mtime(join(root, 'package-lock.json'))
   )
     return
-  run('npm', ['ci', '--no-audit', '--no-fund'])
+  // `npm install`, not `npm ci`: npm 11.19 writes lock files without other platforms' optional
+  // packages (@biomejs/cli-darwin-*, ...) and then its own `npm ci` refuses them as out of sync
+  // (npm/cli#4828 and kin). `npm install` still installs the locked versions.
+  run('npm', ['install', '--no-audit', '--no-fund'])
 }
 
 function debianPackages() {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { KINDS, openAPISchema } from './crd.ts'
 import { renderCRDs } from './crd-yaml.ts'
 
 describe('crds/', () => {
@@ -10,4 +11,25 @@ describe('crds/', () => {
       expect(checkedIn).toBe(text)
     },
   )
+})
+
+describe('the CRD schemas', () => {
+  /** undocumented lists the paths of schema properties that have no description. */
+  const undocumented = (schema: Record<string, unknown>, path: string): string[] => {
+    const missing = path && !schema.description ? [path] : []
+    const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>
+    const items = schema.items as Record<string, unknown> | undefined
+    return [
+      ...missing,
+      ...Object.entries(props).flatMap(([key, child]) => undocumented(child, `${path}.${key}`)),
+      ...(items && items.type === 'object' ? undocumented(items, `${path}[]`) : []),
+    ]
+  }
+
+  it.each(KINDS)('describe every field of $kind', (info) => {
+    const schema = openAPISchema(info) as { properties: Record<string, Record<string, unknown>> }
+    const { metadata, ...rest } = schema.properties
+    expect(metadata).toEqual({ type: 'object' })
+    expect(Object.entries(rest).flatMap(([key, child]) => undocumented(child, key))).toEqual([])
+  })
 })

@@ -76,20 +76,23 @@ export const labelSelector = (description: string) =>
       ),
       matchExpressions: Type.Optional(
         list(
-          Type.Object({
-            key: Type.String({
-              description: 'Label key the expression applies to.',
-              maxLength: 317,
-              minLength: 1,
-            }),
-            operator: enumOf(
-              ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const,
-              'How the key relates to values.',
-            ),
-            values: Type.Optional(
-              list(Type.String({ maxLength: 63 }), 'Values for In and NotIn; empty for Exists.', 64),
-            ),
-          }),
+          Type.Object(
+            {
+              key: Type.String({
+                description: 'Label key the expression applies to.',
+                maxLength: 317,
+                minLength: 1,
+              }),
+              operator: enumOf(
+                ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const,
+                'How the key relates to values.',
+              ),
+              values: Type.Optional(
+                list(Type.String({ maxLength: 63 }), 'Values for In and NotIn; empty for Exists.', 64),
+              ),
+            },
+            { description: 'A requirement on one label.' },
+          ),
           'Set-based requirements, all of which must match.',
           16,
         ),

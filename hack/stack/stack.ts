@@ -68,7 +68,7 @@ export async function startStack(options: { dir: string; binDir?: string }): Pro
     }
   }
   try {
-    kubectl('apply', '--server-side', '-f', join(root, 'crds'))
+    kubectl('apply', '-f', join(root, 'crds'))
     kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all')
   } catch (error) {
     await Promise.all(services.map((s) => s.close()))

@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Behaviour } from './behaviour.ts'
+
+/** Provider names the API a request speaks; it decides the error shape and the auth header. */
+export type Provider = 'openai' | 'anthropic'
+
+/** Exchange is one request as the route handlers see it. */
+export interface Exchange {
+  /** id is the fake's request id, also sent as `x-fake-request-id`. */
+  readonly id: string
+  readonly provider: Provider
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  /** body is the parsed JSON object of a POST, `{}` for a GET. */
+  readonly body: Record<string, unknown>
+  readonly behaviour: Behaviour
+  /** signal aborts when the client goes away or the fake cuts the connection. */
+  readonly signal: AbortSignal
+  /** cut destroys the socket mid-response, the way a dying upstream does. */
+  cut(): void
+}
+
+/** Handler answers one route. */
+export type Handler = (ex: Exchange) => Promise<void>
+
+/** sendJson answers a complete JSON response. */
+export const sendJson = (
+  ex: Exchange,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) => {
+  const json = JSON.stringify(body)
+  ex.res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(json),
+    ...headers,
+  })
+  ex.res.end(json)
+}
+
+/** untilAborted resolves once signal aborts. */
+export const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener('abort', () => resolve(), { once: true })
+  })
+
+/** nowSeconds is the Unix time in seconds, as the APIs' `created` fields carry it. */
+export const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+/** optionalCount reads a non-negative integer request field, or undefined. */
+export const optionalCount = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined

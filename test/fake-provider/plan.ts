@@ -1,0 +1,49 @@
+import type { Behaviour } from './behaviour.ts'
+import { completionWords, DEFAULT_OUTPUT_WORDS, estimateTokens, streamPieces } from './words.ts'
+
+/** CompletionPlan is everything one completion reports, decided before the first byte is written. */
+export interface CompletionPlan {
+  /** text is the whole completion; pieces are its stream chunks, one word each. */
+  text: string
+  pieces: string[]
+  /** truncated is true when max tokens cut the words short (finish reason `length` / `max_tokens`). */
+  truncated: boolean
+  /** inputTokens is the estimate from the prompt text, without cached or cache-write tokens. */
+  inputTokens: number
+  cachedTokens: number
+  cacheCreationTokens: number
+  reasoningTokens: number
+  /** outputTokens is words plus reasoning tokens. */
+  outputTokens: number
+}
+
+/** PlanInput is what a route extracts from its request body. */
+export interface PlanInput {
+  /** prompt is every text of the prompt; its characters make the input token estimate. */
+  prompt: string[]
+  /** seed picks the words; routes pass the last user message. */
+  seed: string
+  maxTokens: number | undefined
+  behaviour: Behaviour
+}
+
+/**
+ * planCompletion applies the fake's rules: min(outputTokens ?? 12, maxTokens) words seeded by the
+ * last user message, ceil(prompt characters / 4) input tokens, extra counts from the behaviour.
+ */
+export const planCompletion = ({ prompt, seed, maxTokens, behaviour }: PlanInput): CompletionPlan => {
+  const wanted = behaviour.outputTokens ?? DEFAULT_OUTPUT_WORDS
+  const count = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens)
+  const words = completionWords(seed, count)
+  const reasoningTokens = behaviour.reasoningTokens ?? 0
+  return {
+    text: words.join(' '),
+    pieces: streamPieces(words),
+    truncated: count < wanted,
+    inputTokens: estimateTokens(prompt),
+    cachedTokens: behaviour.cachedTokens ?? 0,
+    cacheCreationTokens: behaviour.cacheCreationTokens ?? 0,
+    reasoningTokens,
+    outputTokens: count + reasoningTokens,
+  }
+}
