@@ -222,6 +222,30 @@ describe('the operator against a real API server, Redis and Postgres', () => {
     expect(left.trim()).toBe('')
   })
 
+  it('reports a spec that does not compile as Accepted=False, keeps the last good config, and recovers', async () => {
+    const name = uniqueName('invalid')
+    const budget = (timezone: string) => ({ budgets: [{ period: 'day', limitUSD: '5', timezone }] })
+    await apply(tenantDoc(name, label, budget('Europe/Berlin')))
+    const good = await eventually(() => readConfig(redis, name))
+    // The CRD accepts any zone-shaped name; only compiling finds that this zone does not exist.
+    await apply(tenantDoc(name, label, budget('Mars/Olympus_Mons')))
+    const broken = await eventually(async () => {
+      const t = await getTenant(name)
+      return t.status?.observedGeneration === 2 && t
+    })
+    expect(condition(broken, 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'spec.budgets[0].timezone: unknown time zone Mars/Olympus_Mons',
+    })
+    expect(condition(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' })
+    expect(await readConfig(redis, name)).toEqual(good)
+
+    await apply(tenantDoc(name, label, budget('Asia/Kolkata')))
+    await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
+    expect((await readConfig(redis, name))?.budgets[0]?.timezone).toBe('Asia/Kolkata')
+  })
+
   it('re-reconciles the tenants of a changed policy and reports Conflicted per target', async () => {
     const name = uniqueName('policy')
     const winner = `a-${name}`
