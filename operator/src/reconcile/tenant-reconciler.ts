@@ -17,7 +17,7 @@ import { ERROR_CODES, hasCode, TollgateError } from '../errors.ts'
 import type { ConfigStore } from '../redis/config-store.ts'
 import type { ReconcileResult } from '../runtime/controller.ts'
 import type { Informer } from '../runtime/informer.ts'
-import { MERGE_PATCH } from '../runtime/kube.ts'
+import { isNotFound, MERGE_PATCH } from '../runtime/kube.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { ResourceStore } from '../store/resource-store.ts'
 import type { TenantUsage } from '../usage/budget-state.ts'
@@ -74,6 +74,9 @@ export class TenantReconciler {
     const d = this.#d
     const tenant = d.tenants.get(name)
     if (!tenant) {
+      // Gone from the cache can also mean "no longer matches --selector": only a Tenant the API
+      // server no longer has is cleaned up.
+      if (await this.#stillExists(name)) return undefined
       await this.cleanUp(name)
       return undefined
     }
@@ -129,7 +132,7 @@ export class TenantReconciler {
       } catch (error) {
         // compile is pure: the same spec fails the same way, so retrying cannot help.
         observation.invalidSpec = (error as Error).message
-        d.events.event(target, 'Warning', 'InvalidSpec', observation.invalidSpec)
+        void d.events.event(target, 'Warning', 'InvalidSpec', observation.invalidSpec)
       }
       if (compiled) {
         observation.appliedPolicies = compiled.outcomes.map((o) => o.policy)
@@ -138,7 +141,7 @@ export class TenantReconciler {
         d.metrics?.configWrites.inc({ result: write.written ? 'written' : 'unchanged' })
         if (write.written) {
           d.logger.info({ tenant: name, version: write.version }, 'config written')
-          d.events.event(
+          void d.events.event(
             target,
             'Normal',
             'ConfigUpdated',
@@ -158,7 +161,7 @@ export class TenantReconciler {
       observation.mirroredNamespaces = namespaces.length
       await applyMirrors(d.core, plan, this.#mirrorsOf(name), (ns, n) => d.secrets.get(`${ns}/${n}`))
       if (plan.problems.length > 0)
-        d.events.event(target, 'Warning', 'SecretNotFound', plan.problems.join('; '))
+        void d.events.event(target, 'Warning', 'SecretNotFound', plan.problems.join('; '))
     } catch (error) {
       if (hasCode(error, ERROR_CODES.DATABASE_UNAVAILABLE)) throw error
       if (isRedisError(error)) {
@@ -189,6 +192,16 @@ export class TenantReconciler {
     d.usage.delete(name)
     this.#own.delete(name)
     await d.resources.markDeleted('Tenant', name)
+  }
+
+  async #stillExists(name: string): Promise<boolean> {
+    try {
+      await this.#d.custom.getClusterCustomObject({ ...TENANTS, name })
+      return true
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
   }
 
   #mirrorsOf(name: string): V1Secret[] {
