@@ -199,7 +199,12 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       metrics,
     })
     work = { informers, controllers: [tenantCtl, policyCtl], flusher, components: [] }
+    // Knowing the stored rows lets a resync skip unchanged upserts; Postgres may be away.
+    const primed = resources
+      .prime()
+      .catch((error) => logger.warn({ err: error }, 'could not read tenant rows'))
     if (!(await startInformers(informers, signal))) return
+    await primed
     tenantCtl.start()
     policyCtl.start()
     // The usage loop needs the ledger tables; configs flow to Redis meanwhile.

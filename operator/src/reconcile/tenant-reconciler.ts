@@ -96,10 +96,12 @@ export class TenantReconciler {
     }
 
     const now = new Date()
-    // Usage comes from the usage loop; the first time, from the ledger (so the first status carries
-    // it), or, with Postgres away, from the last status.
+    // Usage comes from the usage loop. Before its first round: from the last status when that
+    // covers the current periods (a restart), else from the ledger (a new tenant, so its first
+    // status carries the spend), else, with Postgres away, from whatever the status says.
     const usage =
       d.usage.get(name) ??
+      usageFromStatus(tenant.status?.usage, tenant.spec.budgets, now, { complete: true }) ??
       (await d.loadUsage(tenant).catch(() => undefined)) ??
       usageFromStatus(tenant.status?.usage, tenant.spec.budgets, now)
     const target = { apiVersion: API_VERSION, kind: 'Tenant', name, uid: tenant.metadata.uid }

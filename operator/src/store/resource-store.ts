@@ -17,6 +17,9 @@ export function canonicalJSON(value: unknown): string {
 }
 
 type Kind = 'Tenant' | 'RateLimitPolicy'
+
+const rowKey = (uid: string, generation: number, spec: string, version: number, config: string) =>
+  `${uid}|${generation}|${spec}|${version}|${config}`
 const TABLE: Record<Kind, 'tenants' | 'policies'> = { Tenant: 'tenants', RateLimitPolicy: 'policies' }
 
 /**
@@ -67,21 +70,56 @@ RETURNING action`
 /** ResourceStore keeps the durable record of Tenants and RateLimitPolicies and their audit trail. */
 export class ResourceStore {
   readonly #db: Db
+  /** What each tenant's row holds, as far as this process knows: a resync then writes nothing. */
+  readonly #rows = new Map<string, string>()
   constructor(db: Db) {
     this.#db = db
   }
 
+  /** prime reads every live tenant row once, so the first resync after a start skips unchanged rows. */
+  async prime(): Promise<number> {
+    // Another replica may have led meanwhile: forget, then read what is there.
+    this.#rows.clear()
+    const { rows } = await this.#db.query<{
+      name: string
+      uid: string
+      generation: string
+      spec_hash: string
+      config_version: string | null
+      config_hash: string | null
+    }>(
+      `SELECT name, uid, generation, spec_hash, config_version, config_hash FROM tenants WHERE deleted_at IS NULL`,
+    )
+    for (const r of rows)
+      this.#rows.set(
+        r.name,
+        rowKey(r.uid, Number(r.generation), r.spec_hash, Number(r.config_version), r.config_hash ?? ''),
+      )
+    return rows.length
+  }
+
   /** upsertTenant records the tenant and the config version in force; returns the audit action, if any. */
   async upsertTenant(tenant: Tenant, config: { version: number; hash: string }): Promise<string | undefined> {
+    const name = tenant.metadata.name
+    const hash = specHash(tenant.spec)
+    const key = rowKey(
+      tenant.metadata.uid ?? '',
+      tenant.metadata.generation ?? 0,
+      hash,
+      config.version,
+      config.hash,
+    )
+    if (this.#rows.get(name) === key) return undefined
     const { rows } = await this.#db.query<{ action: string }>(TENANT_UPSERT, [
-      tenant.metadata.name,
+      name,
       tenant.metadata.uid ?? '',
       tenant.metadata.generation ?? 0,
       JSON.stringify(tenant.spec),
-      specHash(tenant.spec),
+      hash,
       config.version,
       config.hash,
     ])
+    this.#rows.set(name, key)
     return rows[0]?.action
   }
 
@@ -98,6 +136,7 @@ export class ResourceStore {
 
   /** markDeleted sets deleted_at (the row stays for the ledger's sake) and audits it once. */
   async markDeleted(kind: Kind, name: string): Promise<boolean> {
+    if (kind === 'Tenant') this.#rows.delete(name)
     const { rows } = await this.#db.query(deleteSql(TABLE[kind], kind), [name])
     return rows.length > 0
   }

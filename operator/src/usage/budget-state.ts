@@ -75,11 +75,18 @@ export function crossedThresholds(period: BudgetUsage): number[] {
  * usageFromStatus rebuilds what the last status said, for the time before the first ledger read
  * (after a restart, or while Postgres is down): exhausted budgets stay exhausted until reset.
  */
-export function usageFromStatus(entries: UsageEntry[] | undefined, budgets: Budget[] | undefined, at: Date) {
+export function usageFromStatus(
+  entries: UsageEntry[] | undefined,
+  budgets: Budget[] | undefined,
+  at: Date,
+  options: { complete?: boolean } = {},
+) {
   if (!entries?.length) return undefined
   const periods: BudgetUsage[] = []
   for (const { period, budget, bounds } of trackedPeriods(budgets, at)) {
     const entry = entries.find((e) => e.period === period && e.start === bounds.start.toISOString())
+    // complete: only when the status covers every current period (no period rolled over since).
+    if (!entry && options.complete) return undefined
     const totals = entry
       ? {
           requests: entry.requests,

@@ -6,7 +6,7 @@ import type { Informer } from '../runtime/informer.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { Ledger } from '../store/ledger.ts'
 import type { Alerter } from './alerter.ts'
-import { type BudgetUsage, type TenantUsage, trackedPeriods } from './budget-state.ts'
+import { type BudgetUsage, type TenantUsage, trackedPeriods, usageFromStatus } from './budget-state.ts'
 import { hourStart } from './periods.ts'
 import type { UsageState } from './usage-state.ts'
 
@@ -123,10 +123,11 @@ export class UsageFlusher {
     if (!flushed && previous && this.#signatures.get(name) === signature) return
 
     const next = await this.#compute(tenant, now)
-    if (!previous || !sameUsage(previous, next)) {
-      d.usage.set(name, next)
-      d.onChange(name)
-    }
+    // The first round after a restart compares with what the status already shows.
+    const shown =
+      previous ?? usageFromStatus(tenant.status?.usage, tenant.spec.budgets, now, { complete: true })
+    d.usage.set(name, next)
+    if (!shown || !sameUsage(shown, next)) d.onChange(name)
     const computed = next.periods
     for (const period of computed) {
       if (period.limitNano !== undefined) await d.alerter.check(tenant, period)
