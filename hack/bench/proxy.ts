@@ -1,0 +1,497 @@
+// npm run bench: Tollgate against the least an undici proxy can do and against Portkey's gateway,
+// side by side on one fake provider. Prints added latency (p50/p99, one connection), requests/s
+// (50 connections), added time to first token of a stream, idle and loaded RSS and time from exec
+// to the first proxied answer, each also as a ratio to the reference. Bounded in count and time.
+//   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 10] [--ttft 150] [--only a,b]
+// Each measure runs in rounds that alternate the targets (--seconds and --ttft are totals split
+// over the rounds), so a busy neighbour on a shared machine weighs on every target alike.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { compileTenantConfig } from '@tollgate/api/compile.ts'
+import { DEFAULT_PRICES } from '@tollgate/api/prices.ts'
+import { keys } from '@tollgate/api/redis-keys.ts'
+import { DEFAULT_TIERS } from '@tollgate/api/tiers.ts'
+import { Redis } from 'ioredis'
+import { Client, Pool } from 'undici'
+import { startRedis } from '../stack/redis.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    'per-round': { type: 'string', default: '300' },
+    seconds: { type: 'string', default: '10' },
+    ttft: { type: 'string', default: '150' },
+    only: { type: 'string' },
+  },
+})
+const ROUNDS = Number(args.rounds)
+const PER_ROUND = Number(args['per-round'])
+const SECONDS = Number(args.seconds)
+const TTFT_RUNS = Number(args.ttft)
+const CONNECTIONS = 50
+const KEY = 'sk-bench-real-key'
+const root = new URL('../../', import.meta.url).pathname
+
+interface Target {
+  name: string
+  base: string
+  path: string
+  headers: Record<string, string>
+  child?: ChildProcess
+  readyMs?: number
+  idleRss?: number
+  loadedRss?: number
+  latencies: number[]
+  rps?: number
+  /** Streams that did not answer 200 (their time to first token is not counted). */
+  streamErrors?: number
+  /** CPU time of the proxy process per call under load, in microseconds. */
+  cpuPerCall?: number
+  errors: number
+  ttft: number[]
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+
+/** Every Node process the bench starts shares one compile cache, warmed by a first start. */
+const COMPILE_CACHE = join(tmpdir(), 'tollgate-bench-compile-cache')
+
+/** cpuTicks is user + system CPU of a process in clock ticks (1/100 s). */
+const cpuTicks = (pid: number | undefined): number => {
+  if (!pid) return Number.NaN
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return Number(fields[11]) + Number(fields[12])
+}
+
+const rssMB = (pid: number | undefined): number => {
+  if (!pid) return Number.NaN
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024
+}
+
+const chatBody = (stream: boolean) =>
+  JSON.stringify({
+    model: 'gpt-4o-mini',
+    stream,
+    messages: [{ role: 'user', content: 'Say hello to the benchmark.' }],
+  })
+
+async function call(client: Client | Pool, t: Target, stream = false): Promise<number> {
+  const { statusCode, body } = await client.request({
+    path: t.path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...t.headers },
+    body: chatBody(stream),
+  })
+  await body.dump({ limit: 1 << 30 })
+  return statusCode
+}
+
+async function startChild(t: Target, argv: string[], env: Record<string, string> = {}): Promise<void> {
+  const childEnv = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE, ...env }
+  // a first start fills the compile cache, as the image build or the previous start would have
+  const warm = spawn(process.execPath, argv, { cwd: root, env: childEnv, stdio: 'ignore' })
+  await untilAnswers(t, warm)
+  warm.kill('SIGTERM')
+  await once(warm, 'exit')
+  const started = performance.now()
+  // Portkey's gateway prints a stack trace for each stream it fails on (see the TTFT row)
+  const stderr = t.name === 'portkey' ? 'ignore' : 'inherit'
+  t.child = spawn(process.execPath, argv, { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', stderr] })
+  await untilAnswers(t, t.child)
+  t.readyMs = performance.now() - started
+  await new Promise((r) => setTimeout(r, 1000))
+  t.idleRss = rssMB(t.child.pid)
+}
+
+/** untilAnswers polls every 5 ms until a chat completion through the target succeeds. */
+async function untilAnswers(t: Target, child: ChildProcess): Promise<void> {
+  const client = new Client(t.base)
+  const deadline = performance.now() + 30_000
+  for (;;) {
+    try {
+      if ((await call(client, t)) === 200) break
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline || child.exitCode !== null)
+      throw new Error(`${t.name} did not get ready`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  await client.close()
+}
+
+async function latencyRound(t: Target, n: number): Promise<void> {
+  const client = new Client(t.base, { pipelining: 1 })
+  for (let i = 0; i < 20; i++) await call(client, t)
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await call(client, t)
+    t.latencies.push(performance.now() - start)
+  }
+  await client.close()
+}
+
+/**
+ * throughput runs one slice of `seconds` at 50 connections after a warm-up of a quarter of it and
+ * adds the calls, time and CPU ticks to the target's totals; slices of the targets alternate, so a
+ * busy neighbour on a shared machine weighs on all of them alike.
+ */
+async function throughput(
+  t: Target,
+  seconds: number,
+  totals: Map<Target, { calls: number; ms: number; ticks: number }>,
+): Promise<void> {
+  const pool = new Pool(t.base, { connections: CONNECTIONS, pipelining: 1 })
+  let done = 0
+  let measuring = false
+  let stop = false
+  const worker = async () => {
+    while (!stop) {
+      try {
+        if ((await call(pool, t)) === 200 && measuring) done++
+        else if (measuring) t.errors++
+      } catch {
+        if (measuring) t.errors++
+      }
+    }
+  }
+  const workers = Array.from({ length: CONNECTIONS }, worker)
+  await new Promise((r) => setTimeout(r, seconds * 250))
+  measuring = true
+  const sampler = setInterval(() => {
+    t.loadedRss = Math.max(t.loadedRss ?? 0, rssMB(t.child?.pid))
+  }, 100)
+  const start = performance.now()
+  const ticks = cpuTicks(t.child?.pid)
+  await new Promise((r) => setTimeout(r, seconds * 1000))
+  const sum = totals.get(t) ?? { calls: 0, ms: 0, ticks: 0 }
+  sum.calls += done
+  sum.ms += performance.now() - start
+  sum.ticks += cpuTicks(t.child?.pid) - ticks
+  totals.set(t, sum)
+  measuring = false
+  stop = true
+  clearInterval(sampler)
+  await Promise.all(workers)
+  await pool.close()
+}
+
+/**
+ * measureManaged starts Tollgate the way it runs in a pod: config compiled into a private Redis,
+ * no file. It needs redis-server on PATH (npm test's bootstrap installs it) and is skipped without.
+ */
+async function measureManaged(fakeUrl: string, port: number, admin: number): Promise<Target | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-redis-'))
+  let redisService: Awaited<ReturnType<typeof startRedis>>
+  try {
+    redisService = await startRedis({ dir })
+  } catch {
+    process.stderr.write('no redis-server: managed mode not measured\n')
+    return undefined
+  }
+  const redis = new Redis(redisService.url)
+  try {
+    const { config } = compileTenantConfig({
+      tenant: {
+        apiVersion: 'tollgate.dev/v1alpha1',
+        kind: 'Tenant',
+        metadata: { name: 'bench' },
+        spec: { tier: 'unlimited', providers: [{ name: 'openai', type: 'openai', baseURL: fakeUrl }] },
+      },
+      policies: [],
+      tiers: DEFAULT_TIERS,
+      prices: DEFAULT_PRICES,
+      version: 1,
+    })
+    await redis.set(keys.config('bench'), JSON.stringify(config))
+    const credentials = join(dir, 'credentials')
+    await mkdir(credentials)
+    await writeFile(join(credentials, 'openai'), KEY)
+    const t: Target = {
+      name: 'tollgate-managed',
+      base: `http://127.0.0.1:${port}`,
+      path: '/openai/v1/chat/completions',
+      headers: { authorization: 'Bearer placeholder' },
+      latencies: [],
+      errors: 0,
+      ttft: [],
+    }
+    await startChild(t, [
+      'sidecar/src/main.ts',
+      '--redis',
+      redisService.url,
+      '--tenant',
+      'bench',
+      '--credentials-dir',
+      credentials,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${admin}`,
+    ])
+    t.child?.kill('SIGTERM')
+    return t
+  } finally {
+    redis.disconnect()
+    await redisService.close()
+  }
+}
+
+/** ttft streams `runs` completions one after another and keeps the time to the first body chunk. */
+async function ttft(t: Target, runs: number): Promise<void> {
+  const client = new Client(t.base)
+  for (let i = 0; i < runs + 2; i++) {
+    const start = performance.now()
+    const { statusCode, body } = await client.request({
+      path: t.path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...t.headers },
+      body: chatBody(true),
+    })
+    if (statusCode !== 200) {
+      t.streamErrors = (t.streamErrors ?? 0) + 1
+      await body.dump()
+      continue
+    }
+    let first = 0
+    body.once('data', () => {
+      first = performance.now()
+    })
+    body.resume()
+    await once(body, 'end')
+    if (i >= 2) t.ttft.push(first - start)
+  }
+  await client.close()
+}
+
+const pct = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
+}
+
+async function main() {
+  const fake = spawn(process.execPath, ['test/fake-provider/main.ts', '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const fakeUrl = await new Promise<string>((resolve, reject) => {
+    fake.stdout?.on('data', (d: Buffer) => {
+      const m = /listening on (http\S+)/.exec(d.toString())
+      if (m?.[1]) resolve(m[1])
+    })
+    fake.once('exit', () => reject(new Error('fake provider exited')))
+  })
+
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-'))
+  const config = join(dir, 'bench.yaml')
+  writeFileSync(
+    config,
+    [
+      'apiVersion: tollgate.dev/v1alpha1',
+      'kind: Tenant',
+      'metadata: { name: bench }',
+      'spec:',
+      '  tier: unlimited',
+      '  providers:',
+      `    - { name: openai, type: openai, baseURL: "${fakeUrl}" }`,
+      '',
+    ].join('\n'),
+  )
+  const [refPort, tgPort, tgAdmin, pkPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ]
+  const auth = { authorization: `Bearer ${KEY}` }
+  const targets: Target[] = [
+    {
+      name: 'direct',
+      base: fakeUrl,
+      path: '/v1/chat/completions',
+      headers: auth,
+      latencies: [],
+      errors: 0,
+      ttft: [],
+    },
+    {
+      name: 'reference',
+      base: `http://127.0.0.1:${refPort}`,
+      path: '/v1/chat/completions',
+      headers: auth,
+      latencies: [],
+      errors: 0,
+      ttft: [],
+    },
+    {
+      name: 'tollgate',
+      base: `http://127.0.0.1:${tgPort}`,
+      path: '/openai/v1/chat/completions',
+      headers: { authorization: 'Bearer placeholder' },
+      latencies: [],
+      errors: 0,
+      ttft: [],
+    },
+    {
+      name: 'portkey',
+      base: `http://127.0.0.1:${pkPort}`,
+      path: '/v1/chat/completions',
+      headers: { ...auth, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fakeUrl}/v1` },
+      latencies: [],
+      errors: 0,
+      ttft: [],
+    },
+  ].filter((t) => t.name === 'direct' || !args.only || args.only.split(',').includes(t.name))
+
+  const byName = (name: string) => targets.find((t) => t.name === name)
+  let managed: Target | undefined
+  try {
+    for (const t of targets) {
+      if (t.name === 'reference')
+        await startChild(t, ['hack/bench/reference-proxy.ts', fakeUrl, String(refPort)])
+      if (t.name === 'tollgate')
+        await startChild(
+          t,
+          [
+            'sidecar/src/main.ts',
+            '--config',
+            config,
+            '--listen',
+            `127.0.0.1:${tgPort}`,
+            '--admin-listen',
+            `127.0.0.1:${tgAdmin}`,
+          ],
+          { OPENAI_API_KEY: KEY },
+        )
+      if (t.name === 'portkey')
+        await startChild(t, [
+          'node_modules/@portkey-ai/gateway/build/start-server.js',
+          `--port=${pkPort}`,
+          '--headless',
+        ])
+      process.stderr.write(`${t.name} ready\n`)
+    }
+    for (let r = 0; r < ROUNDS; r++) for (const t of targets) await latencyRound(t, PER_ROUND)
+    process.stderr.write('latency done\n')
+    for (let r = 0; r < ROUNDS; r++) for (const t of targets) await ttft(t, Math.ceil(TTFT_RUNS / ROUNDS))
+    process.stderr.write('ttft done\n')
+    const totals = new Map<Target, { calls: number; ms: number; ticks: number }>()
+    for (let r = 0; r < ROUNDS; r++) for (const t of targets) await throughput(t, SECONDS / ROUNDS, totals)
+    for (const [t, sum] of totals) {
+      t.rps = sum.calls / (sum.ms / 1000)
+      t.cpuPerCall = (sum.ticks * 10_000) / sum.calls
+    }
+    process.stderr.write('throughput done\n')
+    if (byName('tollgate')) managed = await measureManaged(fakeUrl, await freePort(), await freePort())
+  } finally {
+    for (const t of targets) t.child?.kill('SIGTERM')
+    fake.kill('SIGTERM')
+  }
+
+  const direct = byName('direct') as Target
+  const ref = byName('reference')
+  const added = (t: Target, p: number) => pct(t.latencies, p) - pct(direct.latencies, p)
+  const addedTtft = (t: Target) => pct(t.ttft, 50) - pct(direct.ttft, 50)
+  const ratio = (x: number, y: number | undefined) =>
+    y === undefined || !Number.isFinite(x / y) ? '' : ` (${(x / y).toFixed(2)}x)`
+  const rows: [string, (t: Target) => string][] = [
+    ['p50 latency, 1 conn (ms)', (t) => pct(t.latencies, 50).toFixed(3)],
+    [
+      'added p50 (ms)',
+      (t) => (t === direct ? '-' : `${added(t, 50).toFixed(3)}${ratio(added(t, 50), ref && added(ref, 50))}`),
+    ],
+    [
+      'added p99 (ms)',
+      (t) => (t === direct ? '-' : `${added(t, 99).toFixed(3)}${ratio(added(t, 99), ref && added(ref, 99))}`),
+    ],
+    [`req/s, ${CONNECTIONS} conns`, (t) => `${(t.rps ?? 0).toFixed(0)}${ratio(t.rps ?? 0, ref?.rps)}`],
+    ['errors under load', (t) => String(t.errors)],
+    [
+      'proxy CPU per call (us)',
+      (t) =>
+        t.child ? `${(t.cpuPerCall ?? 0).toFixed(0)}${ratio(t.cpuPerCall ?? 0, ref?.cpuPerCall)}` : '-',
+    ],
+    [
+      'added TTFT p50 (ms)',
+      (t) =>
+        t.ttft.length === 0
+          ? `n/a (${t.streamErrors} failed)`
+          : t === direct
+            ? `${pct(t.ttft, 50).toFixed(3)} abs`
+            : `${addedTtft(t).toFixed(3)}${ratio(addedTtft(t), ref && addedTtft(ref))}`,
+    ],
+    [
+      'idle RSS (MB)',
+      (t) => (t.child ? `${t.idleRss?.toFixed(1)}${ratio(t.idleRss ?? 0, ref?.idleRss)}` : '-'),
+    ],
+    [
+      'loaded RSS (MB)',
+      (t) => (t.child ? `${t.loadedRss?.toFixed(1)}${ratio(t.loadedRss ?? 0, ref?.loadedRss)}` : '-'),
+    ],
+    [
+      'exec to ready (ms)',
+      (t) => (t.child ? `${t.readyMs?.toFixed(0)}${ratio(t.readyMs ?? 0, ref?.readyMs)}` : '-'),
+    ],
+  ]
+  const width = 26
+  const col = 22
+  console.log(
+    `\nNode ${process.version}, ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )}; ${ROUNDS}x${PER_ROUND} sequential calls, ${SECONDS}s at ${CONNECTIONS} connections, ${TTFT_RUNS} streams\n`,
+  )
+  console.log(''.padEnd(width) + targets.map((t) => t.name.padStart(col)).join(''))
+  for (const [label, cell] of rows)
+    console.log(label.padEnd(width) + targets.map((t) => cell(t).padStart(col)).join(''))
+  if (managed)
+    console.log(
+      `\ntollgate in managed mode (config from Redis, no file to validate): exec to ready ${managed.readyMs?.toFixed(0)} ms, idle RSS ${managed.idleRss?.toFixed(1)} MB`,
+    )
+  const tg = byName('tollgate')
+  const pk = byName('portkey')
+  if (tg && ref) {
+    console.log('\nGoals (issue 3):')
+    const goal = (name: string, ok: boolean, detail: string) =>
+      console.log(`  ${ok ? 'PASS' : 'MISS'}  ${name}: ${detail}`)
+    goal(
+      'added p50 <= 1.2x reference',
+      added(tg, 50) <= 1.2 * added(ref, 50),
+      `${(added(tg, 50) / added(ref, 50)).toFixed(2)}x`,
+    )
+    if (pk)
+      goal(
+        'added p50 < 0.25x portkey',
+        added(tg, 50) < 0.25 * added(pk, 50),
+        `${(added(tg, 50) / added(pk, 50)).toFixed(2)}x`,
+      )
+    goal(
+      'throughput >= 0.9x reference',
+      (tg.rps ?? 0) >= 0.9 * (ref.rps ?? 0),
+      `${((tg.rps ?? 0) / (ref.rps ?? 1)).toFixed(2)}x`,
+    )
+    goal(
+      'added TTFT <= 1.2x reference',
+      addedTtft(tg) <= 1.2 * addedTtft(ref),
+      `${(addedTtft(tg) / addedTtft(ref)).toFixed(2)}x`,
+    )
+    goal('idle RSS < 60 MB', (tg.idleRss ?? 0) < 60, `${tg.idleRss?.toFixed(1)} MB`)
+    goal('ready < 300 ms', (tg.readyMs ?? 0) < 300, `${tg.readyMs?.toFixed(0)} ms`)
+  }
+}
+
+await main()

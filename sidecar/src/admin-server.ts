@@ -1,0 +1,92 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ConfigSource } from './config/config-source.ts'
+import { createServer } from './node-http.ts'
+import type { ListenAddress } from './proxy-server.ts'
+import type { Lifecycle } from './stages/drain-stage.ts'
+import type { SidecarMetrics } from './telemetry/metrics.ts'
+import type { UsageTotals } from './usage/usage-recorder.ts'
+
+/** AdminDeps are what the admin endpoints read. */
+export interface AdminDeps {
+  metrics: SidecarMetrics
+  config: ConfigSource
+  lifecycle: Lifecycle
+  /** Where each provider's key comes from (never the key). */
+  keySources: () => Record<string, string>
+  /** In-memory usage totals (standalone mode without Redis). */
+  usage?: () => UsageTotals[]
+}
+
+/**
+ * AdminServer serves `/metrics` (Prometheus), `/healthz` (the process runs), `/readyz` (a config
+ * is in force and no drain has started), `/config` (the compiled config in force: it holds no
+ * secret; credentials show only where they come from) and, in standalone mode, `/usage`.
+ */
+export class AdminServer {
+  readonly #server: Server
+
+  constructor(deps: AdminDeps) {
+    this.#server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]
+      const json = (status: number, value: unknown) => {
+        const body = JSON.stringify(value, null, 2)
+        res.writeHead(status, { 'content-type': 'application/json' }).end(body)
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' })
+      switch (path) {
+        case '/metrics':
+          deps.metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': deps.metrics.registry.contentType }).end(text),
+            () => res.writeHead(500).end(),
+          )
+          return
+        case '/healthz':
+          return json(200, { status: 'ok' })
+        case '/readyz': {
+          const config = deps.config.current()
+          const ready = config !== undefined && !deps.lifecycle.draining
+          return json(ready ? 200 : 503, {
+            status: ready ? 'ready' : deps.lifecycle.draining ? 'draining' : 'no config',
+            tenant: deps.config.tenant,
+            version: config?.compiled.version,
+          })
+        }
+        case '/config': {
+          const config = deps.config.current()
+          return json(config ? 200 : 503, {
+            mode: deps.config.mode,
+            tenant: deps.config.tenant,
+            credentials: deps.keySources(),
+            config: config?.compiled,
+          })
+        }
+        case '/usage':
+          if (deps.usage) return json(200, deps.usage())
+          return json(404, { error: 'usage is kept in Redis in this mode' })
+        default:
+          return json(404, {
+            error: 'not found',
+            endpoints: ['/metrics', '/healthz', '/readyz', '/config', '/usage'],
+          })
+      }
+    })
+  }
+
+  listen(address: ListenAddress): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(address.port, address.host, () => {
+        this.#server.off('error', reject)
+        resolve(this.#server.address() as AddressInfo)
+      })
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve())
+      this.#server.closeAllConnections()
+    })
+  }
+}

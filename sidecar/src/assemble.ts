@@ -1,0 +1,158 @@
+import type { DestinationStream } from 'pino'
+import { AdminServer } from './admin-server.ts'
+import { buildChain } from './chain.ts'
+import type { ConfigSource } from './config/config-source.ts'
+import { StaticConfigSource } from './config/config-source.ts'
+import { DirectoryCredentials, StaticCredentials } from './config/credentials.ts'
+import { RuntimeConfig } from './config/runtime-config.ts'
+import type { StandaloneConfig } from './config/standalone-config.ts'
+import type { SidecarOptions } from './flags.ts'
+import { ProxyServer } from './proxy-server.ts'
+import type { Sidecar } from './sidecar.ts'
+import type { Lifecycle } from './stages/drain-stage.ts'
+import { createLoggers } from './telemetry/logger.ts'
+import { SidecarMetrics } from './telemetry/metrics.ts'
+import { startTracing } from './telemetry/tracing.ts'
+import { UpstreamPools } from './upstream/pools.ts'
+import { MemoryUsageRecorder, type UsageRecorder } from './usage/usage-recorder.ts'
+
+/**
+ * assembleSidecar builds and starts a sidecar from its options: config source (file or Redis),
+ * usage recorder (memory or Redis), telemetry, the chain, and the proxy and admin servers.
+ * It throws TOLLGATE_ERR_INVALID_CONFIG before listening when the config cannot be used.
+ */
+export async function assembleSidecar(
+  options: SidecarOptions,
+  env: NodeJS.ProcessEnv,
+  logDestination: DestinationStream | undefined,
+  standalone: Promise<StandaloneConfig> | undefined,
+): Promise<Sidecar> {
+  const loggers = createLoggers({ level: options.logLevel, destination: logDestination })
+  const log = loggers.log
+  const lifecycle: Lifecycle = { draining: false }
+  const redis = options.redisUrl
+    ? (await import('./config/redis-client.ts')).connectRedis(options.redisUrl, 'tollgate-sidecar')
+    : undefined
+  redis?.on('error', () => {})
+  let keySources: () => Record<string, string>
+  let config: ConfigSource
+  let metrics: SidecarMetrics
+  try {
+    if (standalone) {
+      const file = await standalone
+      const sources = file.keySources
+      keySources = () => sources
+      for (const [provider, source] of Object.entries(sources))
+        if (source === 'none') log.warn({ provider }, 'no API key for provider; its calls will fail with 503')
+      config = new StaticConfigSource(new RuntimeConfig(file.config, new StaticCredentials(file.keys)))
+      metrics = new SidecarMetrics({ tenant: config.tenant })
+      metrics.configVersion.set(file.config.version)
+    } else {
+      const tenant = options.tenant as string
+      metrics = new SidecarMetrics({ tenant })
+      const credentials = new DirectoryCredentials(options.credentialsDir)
+      keySources = () =>
+        Object.fromEntries(
+          (config.current()?.compiled.providers ?? []).map((p) => [
+            p.name,
+            credentials.get(p.name) ? `${options.credentialsDir}/${p.name}` : 'none',
+          ]),
+        )
+      const { RedisConfigSource } = await import('./config/redis-config-source.ts')
+      const m = metrics
+      config = new RedisConfigSource({
+        client: redis as NonNullable<typeof redis>,
+        tenant,
+        credentials,
+        log,
+        events: {
+          onLoad(result, version) {
+            m.configLoads.inc({ result })
+            if (version !== undefined) m.configVersion.set(version)
+          },
+        },
+      })
+    }
+  } catch (error) {
+    redis?.disconnect()
+    throw error
+  }
+  let usage: UsageRecorder
+  let memoryUsage: MemoryUsageRecorder | undefined
+  if (redis) {
+    const { RedisUsageRecorder } = await import('./usage/redis-usage-recorder.ts')
+    usage = new RedisUsageRecorder({ client: redis, tenant: config.tenant, log })
+  } else {
+    memoryUsage = new MemoryUsageRecorder()
+    usage = memoryUsage
+  }
+  const tracing = await startTracing(env)
+  const pools = new UpstreamPools()
+  const chain = buildChain({
+    config,
+    pools,
+    usage,
+    metrics,
+    tracing,
+    log,
+    access: loggers.access,
+    lifecycle,
+    namespace: options.namespace,
+    maxBodyBytes: options.maxBodyBytes,
+  })
+  const proxy = new ProxyServer(chain, log)
+  const memory = memoryUsage
+  const admin = new AdminServer({
+    metrics,
+    config,
+    lifecycle,
+    keySources: () => keySources(),
+    ...(memory && { usage: () => memory.totals() }),
+  })
+  const proxyAddress = await proxy.listen(options.listen)
+  const adminAddress = await admin.listen(options.adminListen)
+  const url = (a: { address: string; port: number }) =>
+    `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`
+  const proxyUrl = url(proxyAddress)
+  const adminUrl = url(adminAddress)
+  log.info(
+    {
+      proxy: proxyUrl,
+      admin: adminUrl,
+      mode: config.mode,
+      tenant: config.tenant,
+      tracing: tracing !== undefined,
+    },
+    'tollgate-sidecar listening',
+  )
+  // logs are batched; whoever waits for this line (a person, a test, a probe script) gets it now
+  loggers.flush()
+
+  let stopping: Promise<void> | undefined
+  return {
+    proxyUrl,
+    adminUrl,
+    log,
+    config,
+    usage,
+    memoryUsage,
+    shutdown(deadlineMs = options.drainTimeoutMs) {
+      stopping ??= (async () => {
+        lifecycle.draining = true
+        const inflight = proxy.inflight
+        log.info({ inflight, deadlineMs }, 'draining')
+        const cut = await proxy.drain(deadlineMs)
+        if (cut) log.warn({ cut }, 'drain deadline passed; calls cut')
+        await usage.close()
+        await config.close()
+        redis?.disconnect()
+        await pools.close()
+        await admin.close()
+        await tracing?.shutdown()
+        log.info('stopped')
+        loggers.flush()
+      })()
+      return stopping
+    },
+  }
+}

@@ -1,0 +1,54 @@
+import type { Logger } from 'pino'
+import type { ConfigSource } from './config/config-source.ts'
+import { compose, type Handler } from './stage.ts'
+import { bodyStage } from './stages/body-stage.ts'
+import { drainStage, type Lifecycle } from './stages/drain-stage.ts'
+import { metricsStage } from './stages/metrics-stage.ts'
+import { replyStage } from './stages/reply-stage.ts'
+import { requestIdStage } from './stages/request-id-stage.ts'
+import { routeStage } from './stages/route-stage.ts'
+import { tenantStage } from './stages/tenant-stage.ts'
+import { tracingStage } from './stages/tracing-stage.ts'
+import { usageStage } from './stages/usage-stage.ts'
+import type { SidecarMetrics } from './telemetry/metrics.ts'
+import type { Tracing } from './telemetry/tracing.ts'
+import type { UpstreamPools } from './upstream/pools.ts'
+import { upstreamHandler } from './upstream/upstream-handler.ts'
+import type { UsageRecorder } from './usage/usage-recorder.ts'
+
+/** Deps are what the chain needs from the process. */
+export interface Deps {
+  config: ConfigSource
+  pools: UpstreamPools
+  usage: UsageRecorder
+  metrics: SidecarMetrics
+  tracing: Tracing | undefined
+  log: Logger
+  /** Access log: one line per call. */
+  access: Logger
+  lifecycle: Lifecycle
+  namespace: string
+  maxBodyBytes: number
+}
+
+/**
+ * buildChain is the whole request path of the sidecar, outermost stage first. On the way in each
+ * stage may answer by itself (by throwing a TollgateError); on the way back each finishes its work
+ * once the inner stages are done. Quota reservation, cache, circuit breaker and retry (issue 4)
+ * slot in between usageStage and the upstream handler, in that order.
+ */
+export const buildChain = (deps: Deps): Handler =>
+  compose(
+    [
+      requestIdStage(), //                               assign or pass on x-request-id
+      metricsStage(deps.metrics, deps.access), //       requests, latency, TTFT, tokens, cost; access log
+      tracingStage(deps.tracing), //                    CLIENT span per call, GenAI attributes, traceparent
+      replyStage(deps.log), //                          errors -> provider-shaped responses; held replies
+      drainStage(deps.lifecycle), //                    503 once SIGTERM started the drain
+      routeStage(deps.config), //                       /<provider>/... -> provider; 404 when unknown
+      bodyStage(deps.maxBodyBytes), //                  read + parse body; 413, 400; include_usage for streams
+      tenantStage(), //                                 403 suspended; model required 400, allow/deny 403
+      usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
+    ],
+    upstreamHandler(deps.pools), //                     undici Pool per provider origin, streamed through
+  )

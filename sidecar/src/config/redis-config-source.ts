@@ -1,0 +1,126 @@
+import type { CompiledConfig } from '@tollgate/api'
+import { CONFIG_CHANNEL, keys } from '@tollgate/api/redis-keys.ts'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { ConfigSource } from './config-source.ts'
+import type { Credentials } from './credentials.ts'
+import { RuntimeConfig } from './runtime-config.ts'
+
+/** Hooks for metrics: called after every load attempt. */
+export interface ConfigEvents {
+  onLoad(result: 'applied' | 'unchanged' | 'missing' | 'invalid' | 'error', version: number | undefined): void
+}
+
+/**
+ * RedisConfigSource follows the tenant's compiled config in Redis (managed mode). It loads on
+ * connect, on every reconnect (pub/sub is lossy: a publish sent while disconnected is gone) and
+ * on each message on CONFIG_CHANNEL naming the tenant. It never goes back to a lower version and
+ * keeps the last good config whenever Redis is gone or holds something unusable.
+ */
+export class RedisConfigSource implements ConfigSource {
+  readonly mode = 'managed' as const
+  readonly tenant: string
+  readonly loaded: Promise<void>
+  readonly #client: Redis
+  readonly #subscriber: Redis
+  readonly #credentials: Credentials
+  readonly #log: Logger
+  readonly #events: ConfigEvents | undefined
+  #current: RuntimeConfig | undefined = undefined
+  #markLoaded!: () => void
+  #closed = false
+
+  constructor(opts: {
+    client: Redis
+    tenant: string
+    credentials: Credentials
+    log: Logger
+    events?: ConfigEvents
+  }) {
+    this.tenant = opts.tenant
+    this.#client = opts.client
+    this.#credentials = opts.credentials
+    this.#log = opts.log
+    this.#events = opts.events
+    this.loaded = new Promise((resolve) => {
+      this.#markLoaded = resolve
+    })
+    this.#subscriber = this.#client.duplicate({
+      enableOfflineQueue: true,
+      connectionName: `tollgate-sidecar-sub:${opts.tenant}`,
+    })
+    this.#subscriber.on('error', () => {})
+    this.#subscriber.on('message', (channel: string, message: string) => {
+      if (channel === CONFIG_CHANNEL && message === this.tenant) void this.reload('publish')
+    })
+    this.#subscriber.on('ready', () => {
+      this.#subscriber.subscribe(CONFIG_CHANNEL).then(
+        () => this.reload('subscribe'),
+        (cause) => this.#log.warn({ err: cause }, 'config subscription failed'),
+      )
+    })
+    this.#client.on('ready', () => void this.reload('connect'))
+    if (this.#client.status === 'ready') void this.reload('connect')
+  }
+
+  current(): RuntimeConfig | undefined {
+    return this.#current
+  }
+
+  /** reload reads the config key once; it never throws (a failure keeps the config in force). */
+  async reload(reason: string): Promise<void> {
+    if (this.#closed) return
+    let raw: string | null
+    try {
+      raw = await this.#client.get(keys.config(this.tenant))
+    } catch (err) {
+      this.#log.warn({ err, reason }, 'config load failed; keeping the config in force')
+      this.#events?.onLoad('error', this.#current?.compiled.version)
+      return
+    }
+    if (raw === null) {
+      this.#log.warn({ reason, key: keys.config(this.tenant) }, 'no compiled config for the tenant yet')
+      this.#events?.onLoad('missing', this.#current?.compiled.version)
+      return
+    }
+    let compiled: CompiledConfig
+    try {
+      compiled = parseCompiled(raw, this.tenant)
+    } catch (err) {
+      this.#log.error({ err, reason }, 'compiled config unusable; keeping the config in force')
+      this.#events?.onLoad('invalid', this.#current?.compiled.version)
+      return
+    }
+    const inForce = this.#current?.compiled.version
+    if (inForce !== undefined && compiled.version <= inForce) {
+      this.#events?.onLoad('unchanged', inForce)
+      return
+    }
+    await this.#credentials.refresh(compiled.providers)
+    // another load may have applied a newer version while the credentials were read
+    const now = this.#current?.compiled.version
+    if (now !== undefined && compiled.version <= now) return
+    this.#current = new RuntimeConfig(compiled, this.#credentials)
+    this.#log.info({ reason, version: compiled.version, hash: compiled.hash }, 'config in force')
+    this.#events?.onLoad('applied', compiled.version)
+    this.#markLoaded()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#credentials.close()
+    this.#subscriber.disconnect()
+  }
+}
+
+/** parseCompiled checks the parts of the JSON the sidecar relies on before trusting it. */
+export function parseCompiled(raw: string, tenant: string): CompiledConfig {
+  const value = JSON.parse(raw) as CompiledConfig
+  if (value === null || typeof value !== 'object') throw new Error('compiled config is not an object')
+  if (value.schema !== 1) throw new Error(`unsupported compiled config schema ${String(value.schema)}`)
+  if (value.tenant !== tenant) throw new Error(`compiled config is for tenant ${value.tenant}, not ${tenant}`)
+  if (!Number.isSafeInteger(value.version)) throw new Error('compiled config has no integer version')
+  if (!Array.isArray(value.providers)) throw new Error('compiled config has no providers')
+  for (const p of value.providers) new URL(p.baseURL)
+  return value
+}

@@ -1,0 +1,64 @@
+import type { CompiledConfig, Price, ProviderType } from '@tollgate/api'
+import { globMatch, matchesAny } from '@tollgate/api/glob.ts'
+import { priceOf } from '../usage/usage.ts'
+import type { Credentials } from './credentials.ts'
+
+/** RuntimeProvider is a compiled provider made ready for the hot path. */
+export interface RuntimeProvider {
+  name: string
+  type: ProviderType
+  /** `https://api.openai.com`: the undici Pool key. */
+  origin: string
+  /** Path of the baseURL, prepended to the request path (`/api` for `https://host/api`). */
+  basePath: string
+  /** The header that carries the key: `authorization` (Bearer) or `x-api-key`. */
+  credentialHeader: 'authorization' | 'x-api-key'
+}
+
+/**
+ * RuntimeConfig is a CompiledConfig plus what the hot path derives from it once per change:
+ * providers by route name and a memo of price lookups per model.
+ */
+export class RuntimeConfig {
+  readonly compiled: CompiledConfig
+  readonly providers: ReadonlyMap<string, RuntimeProvider>
+  readonly credentials: Credentials
+  readonly #prices = new Map<string, Price | undefined>()
+  readonly #allowed = new Map<string, boolean>()
+
+  constructor(compiled: CompiledConfig, credentials: Credentials) {
+    this.compiled = compiled
+    this.credentials = credentials
+    this.providers = new Map(
+      compiled.providers.map((p) => {
+        const url = new URL(p.baseURL)
+        const provider: RuntimeProvider = {
+          name: p.name,
+          type: p.type,
+          origin: url.origin,
+          basePath: url.pathname.replace(/\/+$/, ''),
+          credentialHeader: p.type === 'anthropic' ? 'x-api-key' : 'authorization',
+        }
+        return [p.name, provider]
+      }),
+    )
+  }
+
+  /** modelAllowed applies the tenant's model globs: deny wins, an empty allow list allows all. */
+  modelAllowed(model: string): boolean {
+    const known = this.#allowed.get(model)
+    if (known !== undefined) return known
+    const { allow, deny } = this.compiled.models
+    const allowed = !deny.some((glob) => globMatch(glob, model)) && matchesAny(allow, model)
+    if (this.#allowed.size < 1024) this.#allowed.set(model, allowed)
+    return allowed
+  }
+
+  /** priceOf memoises the most specific price of a model (the glob match runs once per model). */
+  priceOf(model: string): Price | undefined {
+    if (this.#prices.has(model)) return this.#prices.get(model)
+    const price = priceOf(this.compiled.prices, model)
+    if (this.#prices.size < 1024) this.#prices.set(model, price)
+    return price
+  }
+}

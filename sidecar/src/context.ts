@@ -1,0 +1,71 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RuntimeConfig, RuntimeProvider } from './config/runtime-config.ts'
+import type { Endpoint } from './endpoints.ts'
+import type { TollgateError } from './errors.ts'
+import { emptyUsage, type Usage } from './usage/usage.ts'
+
+/** Reply is a complete response held in memory (an upstream error body, a cache hit) not yet sent. */
+export interface Reply {
+  status: number
+  headers: Record<string, string | string[]>
+  body: Buffer
+}
+
+/** NetworkFailure names why the provider could not be reached or stopped answering. */
+export type NetworkFailure = 'connect' | 'connect_timeout' | 'first_byte_timeout' | 'idle_timeout' | 'reset'
+
+/** UpstreamFailure is a network failure or an error status from the provider. */
+export type UpstreamFailure = NetworkFailure | 'http_429' | 'http_5xx'
+
+/**
+ * RequestContext is the state of one proxied call as it moves through the stages. It is a class
+ * with every field set in the constructor so all contexts share one shape (one hidden class).
+ */
+export class RequestContext {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number
+  requestId = ''
+  config: RuntimeConfig | undefined = undefined
+  provider: RuntimeProvider | undefined = undefined
+  /** Path and query below the provider prefix, e.g. `/v1/chat/completions?x=1`. */
+  path = ''
+  endpoint: Endpoint | undefined = undefined
+  body: Buffer | undefined = undefined
+  json: Record<string, unknown> | undefined = undefined
+  model: string | undefined = undefined
+  responseModel: string | undefined = undefined
+  stream = false
+  /** The client did not ask for `stream_options.include_usage`; the sidecar did and hides it. */
+  stripUsageChunk = false
+  /** W3C trace headers to send upstream instead of the app's (set when tracing is on). */
+  traceHeaders: Record<string, string> | undefined = undefined
+  usage: Usage = emptyUsage()
+  costNano = 0
+  /** HTTP status sent to the client; 0 until the head is written. */
+  status = 0
+  /** performance.now() of the response head from the provider and of its first body chunk. */
+  headersAt = 0
+  firstChunkAt = 0
+  reply: Reply | undefined = undefined
+  error: TollgateError | undefined = undefined
+  upstreamFailure: UpstreamFailure | undefined = undefined
+  /** The client went away before the response was complete. */
+  aborted = false
+  /** Set by the upstream handler while a provider call is in flight; aborts it. */
+  abortUpstream: ((reason: Error) => void) | undefined = undefined
+
+  constructor(req: IncomingMessage, res: ServerResponse, startedAt: number) {
+    this.req = req
+    this.res = res
+    this.startedAt = startedAt
+  }
+
+  /** abort is called when the client closes the connection early. */
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.abortUpstream?.(new Error('client closed the connection'))
+  }
+}

@@ -1,0 +1,157 @@
+import { parseArgs } from 'node:util'
+import { parseDuration } from '@tollgate/api/duration.ts'
+import { CREDENTIALS_DIR, SIDECAR_PORTS } from '@tollgate/api/naming.ts'
+import { TollgateError } from './errors.ts'
+import type { ListenAddress } from './proxy-server.ts'
+
+/** SidecarOptions are the sidecar's settings after flags and environment are read. */
+export interface SidecarOptions {
+  configFile: string | undefined
+  tenant: string | undefined
+  redisUrl: string | undefined
+  listen: ListenAddress
+  adminListen: ListenAddress
+  namespace: string
+  credentialsDir: string
+  maxBodyBytes: number
+  drainTimeoutMs: number
+  logLevel: string
+}
+
+/** FLAGS lists every flag with its variable, default and help line; the help text is built from it. */
+const FLAGS = {
+  config: {
+    env: 'TOLLGATE_CONFIG',
+    arg: 'FILE',
+    help: 'Tenant/RateLimitPolicy/Secret YAML: standalone mode',
+  },
+  tenant: {
+    env: 'TOLLGATE_TENANT',
+    arg: 'NAME',
+    help: 'tenant to serve (optional when the file has one Tenant)',
+  },
+  redis: {
+    env: 'TOLLGATE_REDIS_URL',
+    arg: 'URL',
+    help: 'Redis: config (without --config) and usage counters',
+  },
+  listen: {
+    env: 'TOLLGATE_LISTEN',
+    arg: 'HOST:PORT',
+    help: `proxy address (default 127.0.0.1:${SIDECAR_PORTS.proxy})`,
+  },
+  'admin-listen': {
+    env: 'TOLLGATE_ADMIN_LISTEN',
+    arg: 'HOST:PORT',
+    help: `metrics/health address (default 127.0.0.1:${SIDECAR_PORTS.admin})`,
+  },
+  namespace: {
+    env: 'TOLLGATE_NAMESPACE',
+    arg: 'NAME',
+    help: "namespace usage is counted under (default 'default')",
+  },
+  'credentials-dir': {
+    env: 'TOLLGATE_CREDENTIALS_DIR',
+    arg: 'DIR',
+    help: `managed mode: provider keys as DIR/<provider> (default ${CREDENTIALS_DIR})`,
+  },
+  'max-body-bytes': {
+    env: 'TOLLGATE_MAX_BODY_BYTES',
+    arg: 'N',
+    help: 'largest request body (default 33554432)',
+  },
+  'drain-timeout': {
+    env: 'TOLLGATE_DRAIN_TIMEOUT',
+    arg: 'DURATION',
+    help: 'SIGTERM drain deadline (default 25s)',
+  },
+  'log-level': {
+    env: 'TOLLGATE_LOG_LEVEL',
+    arg: 'LEVEL',
+    help: 'trace|debug|info|warn|error (default info)',
+  },
+} as const
+
+type Flag = keyof typeof FLAGS
+
+/** HELP is the `--help` text. */
+export const HELP = [
+  'Usage: tollgate-sidecar [--config FILE] [--tenant NAME] [--redis URL] [--listen HOST:PORT] [--admin-listen HOST:PORT]',
+  '',
+  'Proxies OpenAI and Anthropic calls at /<provider>/..., sets the provider key itself, counts tokens and cost.',
+  'Standalone: --config FILE. Managed: --redis URL --tenant NAME (config follows Redis).',
+  '',
+  ...Object.entries(FLAGS).map(([name, f]) => `  --${`${name} ${f.arg}`.padEnd(28)} ${f.help} [$${f.env}]`),
+  `  ${'-h, --help'.padEnd(30)} show this help`,
+  '',
+  'Tracing: the standard OTEL_* variables (off unless an exporter or OTLP endpoint is set).',
+].join('\n')
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+
+const bad = (message: string) => new TollgateError('TOLLGATE_ERR_INVALID_FLAG', message)
+
+/** parseListen reads `HOST:PORT`, `[v6]:PORT` or `PORT` (host 127.0.0.1). */
+export function parseListen(flag: string, value: string): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value)
+  const port = Number(match?.[3])
+  if (!match || port > 65_535) throw bad(`--${flag}: expected HOST:PORT, got ${JSON.stringify(value)}`)
+  return { host: match[1] || match[2] || '127.0.0.1', port }
+}
+
+/**
+ * parseFlags reads the command line and the TOLLGATE_* variables (a flag wins over its variable).
+ * It returns undefined for `--help` and throws TOLLGATE_ERR_INVALID_FLAG for anything it cannot use.
+ */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptions | undefined {
+  let values: Partial<Record<Flag | 'help', string | boolean>>
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(Object.keys(FLAGS).map((name) => [name, { type: 'string' as const }])),
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch (cause) {
+    throw bad((cause as Error).message.split('\n')[0] ?? 'invalid arguments')
+  }
+  if (values.help) return undefined
+  const get = (flag: Flag): string | undefined => {
+    const value = (values[flag] as string | undefined) ?? env[FLAGS[flag].env]
+    return value === undefined || value === '' ? undefined : value
+  }
+  const maxBody = get('max-body-bytes')
+  const maxBodyBytes = maxBody === undefined ? 32 * 1024 * 1024 : Number(maxBody)
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
+    throw bad(`--max-body-bytes: not a positive integer: ${maxBody}`)
+  let drainTimeoutMs: number
+  try {
+    drainTimeoutMs = parseDuration(get('drain-timeout') ?? '25s')
+  } catch (cause) {
+    throw bad(`--drain-timeout: ${(cause as Error).message}`)
+  }
+  const logLevel = get('log-level') ?? 'info'
+  if (!LOG_LEVELS.has(logLevel)) throw bad(`--log-level: unknown level ${logLevel}`)
+  const options: SidecarOptions = {
+    configFile: get('config'),
+    tenant: get('tenant'),
+    redisUrl: get('redis'),
+    listen: parseListen('listen', get('listen') ?? `127.0.0.1:${SIDECAR_PORTS.proxy}`),
+    adminListen: parseListen('admin-listen', get('admin-listen') ?? `127.0.0.1:${SIDECAR_PORTS.admin}`),
+    namespace: get('namespace') ?? 'default',
+    credentialsDir: get('credentials-dir') ?? CREDENTIALS_DIR,
+    maxBodyBytes,
+    drainTimeoutMs,
+    logLevel,
+  }
+  if (!options.configFile && !options.redisUrl)
+    throw bad('give --config FILE (standalone) or --redis URL --tenant NAME (managed)')
+  if (!options.configFile && !options.tenant)
+    throw bad('--tenant is required when the config comes from Redis')
+  if (options.redisUrl && !/^rediss?:\/\//.test(options.redisUrl))
+    throw bad(`--redis: expected redis://HOST:PORT, got ${options.redisUrl}`)
+  return options
+}

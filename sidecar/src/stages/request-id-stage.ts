@@ -1,0 +1,17 @@
+import { randomUUID } from 'node:crypto'
+import type { Stage } from '../stage.ts'
+
+const VALID = /^[\w.:/+=-]{1,128}$/
+
+/**
+ * requestIdStage passes on the app's `x-request-id` (when sane) or assigns one. It goes upstream as
+ * `x-request-id` and back to the app as `x-tollgate-request-id` (the id in the sidecar's logs);
+ * the provider's own `x-request-id` reaches the app untouched, as its SDK expects.
+ */
+export const requestIdStage = (): Stage => (next) =>
+  async function requestIdStage(ctx) {
+    const given = ctx.req.headers['x-request-id']
+    ctx.requestId = typeof given === 'string' && VALID.test(given) ? given : randomUUID()
+    ctx.res.setHeader('x-tollgate-request-id', ctx.requestId)
+    await next(ctx)
+  }

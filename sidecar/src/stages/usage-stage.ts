@@ -1,0 +1,46 @@
+import type { Stage } from '../stage.ts'
+import { costNano } from '../usage/usage.ts'
+import type { UsageRecorder } from '../usage/usage-recorder.ts'
+
+/**
+ * usageStage prices the tokens the upstream handler read from the response (streamed or not,
+ * complete or aborted) and records the call in the per-hour usage counters. It runs in `finally`:
+ * a failed or aborted call is still counted. Stages that settle reservations sit inside it and
+ * see the same `ctx.usage`.
+ */
+export const usageStage =
+  (recorder: UsageRecorder, namespace: string): Stage =>
+  (next) =>
+    async function usageStage(ctx) {
+      let failed = false
+      try {
+        await next(ctx)
+      } catch (error) {
+        failed = true
+        throw error
+      } finally {
+        const provider = ctx.provider
+        const config = ctx.config
+        if (provider && config) {
+          const model = ctx.model ?? ctx.responseModel ?? 'unknown'
+          const u = ctx.usage
+          ctx.costNano = costNano(config.priceOf(model), u)
+          const status = ctx.reply?.status ?? ctx.status
+          recorder.record({
+            at: Date.now(),
+            provider: provider.name,
+            model,
+            namespace,
+            counters: {
+              requests: 1,
+              inputTokens: u.inputTokens,
+              outputTokens: u.outputTokens,
+              cachedInputTokens: u.cachedInputTokens,
+              reasoningTokens: u.reasoningTokens,
+              costNano: ctx.costNano,
+              errors: failed || status >= 400 ? 1 : 0,
+            },
+          })
+        }
+      }
+    }

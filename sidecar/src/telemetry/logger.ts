@@ -1,0 +1,60 @@
+import { type DestinationStream, type Logger, pino } from 'pino'
+
+/** Paths pino replaces with `[redacted]` wherever they appear in a log object. */
+export const REDACT_PATHS = [
+  'authorization',
+  'x-api-key',
+  'apiKey',
+  'key',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  '*.authorization',
+  '*["x-api-key"]',
+  '*.apiKey',
+]
+
+/** Loggers are the sidecar's two pino loggers on one output. */
+export interface Loggers {
+  /** log is for events, with redaction of credential-shaped fields. */
+  log: Logger
+  /**
+   * access writes one line per call. Its objects have fixed fields (ids, names, numbers: never a
+   * header, body or key), so it skips the redaction pass, which costs more than the line itself.
+   */
+  access: Logger
+  /** flush writes out what is buffered (shutdown). */
+  flush(): void
+}
+
+/**
+ * createLoggers builds the sidecar's loggers. Lines go out asynchronously in batches (at 4 KiB or
+ * every 250 ms, whichever comes first), so a request never waits on stdout and a busy sidecar
+ * makes few write calls. Nothing logs bodies, prompts, completions or keys; the redaction is the
+ * second line of defence for anything shaped like a header object.
+ */
+export function createLoggers(opts: { level?: string; destination?: DestinationStream } = {}): Loggers {
+  const destination =
+    opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 })
+  const common = {
+    name: 'tollgate-sidecar',
+    level: opts.level ?? 'info',
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  }
+  const log = pino({ ...common, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination)
+  const access = pino(common, destination)
+  return {
+    log,
+    access,
+    flush() {
+      const sonic = destination as { flushSync?: () => void }
+      try {
+        sonic.flushSync?.()
+      } catch {
+        // not ready yet or already closed: nothing buffered can be written anyway
+      }
+    },
+  }
+}

@@ -1,0 +1,167 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Buckets for whole LLM calls and time to first token: 50 ms to 2 minutes. */
+export const LLM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120]
+
+/**
+ * LabelLimiter caps the distinct values of a label (model names come from clients): past `max`
+ * distinct values every new one is reported as `other`, so a client cannot blow up the series.
+ */
+export class LabelLimiter {
+  readonly #seen = new Set<string>()
+  readonly #max: number
+
+  constructor(max = 200) {
+    this.#max = max
+  }
+
+  value(label: string): string {
+    if (this.#seen.has(label)) return label
+    if (this.#seen.size >= this.#max) return 'other'
+    this.#seen.add(label)
+    return label
+  }
+}
+
+interface Inc {
+  inc(value?: number): void
+}
+interface Observe {
+  observe(value: number): void
+}
+
+/** CallSeries are the label-bound series of one provider and model, resolved once and reused. */
+export interface CallSeries {
+  duration: Observe
+  ttft: Observe
+  input: Inc
+  output: Inc
+  cachedInput: Inc
+  reasoning: Inc
+  cost: Inc
+  /** requests with this status. */
+  status(code: number): Inc
+}
+
+/** SidecarMetrics are the Prometheus series of one sidecar, served on the admin port. */
+export class SidecarMetrics {
+  readonly registry = new Registry()
+  readonly models = new LabelLimiter()
+  readonly requests: Counter<'provider' | 'model' | 'status'>
+  readonly duration: Histogram<'provider' | 'model'>
+  readonly ttft: Histogram<'provider' | 'model'>
+  readonly tokens: Counter<'provider' | 'model' | 'type'>
+  readonly cost: Counter<'provider' | 'model'>
+  readonly upstreamErrors: Counter<'provider' | 'reason'>
+  readonly rejections: Counter<'code'>
+  readonly inflight: Gauge
+  readonly configVersion: Gauge
+  readonly configLoads: Counter<'result'>
+  readonly usageWriteErrors: Counter
+  readonly #series = new Map<string, CallSeries>()
+
+  constructor(opts: { tenant?: string; processMetrics?: boolean } = {}) {
+    const registers = [this.registry]
+    if (opts.tenant) this.registry.setDefaultLabels({ tenant: opts.tenant })
+    this.requests = new Counter({
+      name: 'tollgate_requests_total',
+      help: 'Calls through the sidecar by provider, model and HTTP status.',
+      labelNames: ['provider', 'model', 'status'],
+      registers,
+    })
+    this.duration = new Histogram({
+      name: 'tollgate_request_duration_seconds',
+      help: 'Time from request to the last response byte.',
+      labelNames: ['provider', 'model'],
+      buckets: LLM_BUCKETS,
+      registers,
+    })
+    this.ttft = new Histogram({
+      name: 'tollgate_time_to_first_token_seconds',
+      help: 'Time from request to the first body chunk of a streamed response.',
+      labelNames: ['provider', 'model'],
+      buckets: LLM_BUCKETS,
+      registers,
+    })
+    this.tokens = new Counter({
+      name: 'tollgate_tokens_total',
+      help: 'Tokens by type: input (cached included), output (reasoning included), cached_input, reasoning.',
+      labelNames: ['provider', 'model', 'type'],
+      registers,
+    })
+    this.cost = new Counter({
+      name: 'tollgate_cost_usd_total',
+      help: 'Spend priced with the config price table, in US dollars.',
+      labelNames: ['provider', 'model'],
+      registers,
+    })
+    this.upstreamErrors = new Counter({
+      name: 'tollgate_upstream_errors_total',
+      help: 'Provider calls that failed: connect, timeouts, resets, or an HTTP error status (http_429, http_5xx).',
+      labelNames: ['provider', 'reason'],
+      registers,
+    })
+    this.rejections = new Counter({
+      name: 'tollgate_rejections_total',
+      help: 'Calls the sidecar answered itself with an error, by TOLLGATE_ERR_* code.',
+      labelNames: ['code'],
+      registers,
+    })
+    this.inflight = new Gauge({
+      name: 'tollgate_inflight_requests',
+      help: 'Calls in flight.',
+      registers,
+    })
+    this.configVersion = new Gauge({
+      name: 'tollgate_config_version',
+      help: 'Version of the compiled config in force.',
+      registers,
+    })
+    this.configLoads = new Counter({
+      name: 'tollgate_config_loads_total',
+      help: 'Config load attempts by result (applied, unchanged, missing, invalid, error).',
+      labelNames: ['result'],
+      registers,
+    })
+    this.usageWriteErrors = new Counter({
+      name: 'tollgate_usage_write_errors_total',
+      help: 'Failed writes of usage counters to Redis (they are retried).',
+      registers,
+    })
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /**
+   * series returns the bound series of a provider and model. Binding hashes the labels once per
+   * pair instead of on every observation; the model passes the LabelLimiter first, so the map stays
+   * small.
+   */
+  series(provider: string, rawModel: string): CallSeries {
+    const model = this.models.value(rawModel)
+    const id = `${provider}\u0000${model}`
+    let series = this.#series.get(id)
+    if (!series) {
+      const labels = { provider, model }
+      const statuses = new Map<number, Inc>()
+      series = {
+        duration: this.duration.labels(labels),
+        ttft: this.ttft.labels(labels),
+        input: this.tokens.labels({ ...labels, type: 'input' }),
+        output: this.tokens.labels({ ...labels, type: 'output' }),
+        cachedInput: this.tokens.labels({ ...labels, type: 'cached_input' }),
+        reasoning: this.tokens.labels({ ...labels, type: 'reasoning' }),
+        cost: this.cost.labels(labels),
+        status: (code) => {
+          let counter = statuses.get(code)
+          if (!counter) {
+            counter = this.requests.labels({ ...labels, status: code })
+            statuses.set(code, counter)
+          }
+          return counter
+        },
+      }
+      this.#series.set(id, series)
+    }
+    return series
+  }
+}

@@ -1,0 +1,135 @@
+import { USAGE_COUNTERS, type UsageCounter, usageField, usageHour } from '@tollgate/api/redis-keys.ts'
+
+/** UsageRecord is one finished call, as the per-hour usage counters count it. */
+export interface UsageRecord {
+  /** When the call ended, epoch milliseconds. */
+  at: number
+  provider: string
+  model: string
+  namespace: string
+  counters: Partial<Record<UsageCounter, number>>
+}
+
+/**
+ * UsageRecorder keeps per-hour absolute usage totals. `record` is called once per call when it
+ * finishes and must return at once: the write happens off the response path.
+ */
+export interface UsageRecorder {
+  record(record: UsageRecord): void
+  /** flush writes what is pending (tests, shutdown). */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+/** UsageTotals are the totals of one hour, provider, model and namespace. */
+export interface UsageTotals {
+  hour: string
+  provider: string
+  model: string
+  namespace: string
+  counters: Record<UsageCounter, number>
+}
+
+/**
+ * UsageTable sums records per hour and series (provider, model, namespace) in plain number arrays
+ * in USAGE_COUNTERS order; the `usageField` strings are only built when the table is read.
+ */
+export class UsageTable {
+  #hours = new Map<string, Map<string, number[]>>()
+  #lastMs = -1
+  #lastHour = ''
+
+  get size(): number {
+    return this.#hours.size
+  }
+
+  add(record: UsageRecord): void {
+    const ms = record.at
+    // one hour string per hour, not per call
+    if (ms - (ms % 3_600_000) !== this.#lastMs) {
+      this.#lastMs = ms - (ms % 3_600_000)
+      this.#lastHour = usageHour(new Date(ms))
+    }
+    let series = this.#hours.get(this.#lastHour)
+    if (!series) {
+      series = new Map()
+      this.#hours.set(this.#lastHour, series)
+    }
+    const id = `${record.provider}|${record.model.replaceAll('|', '_')}|${record.namespace}`
+    let sums = series.get(id)
+    if (!sums) {
+      sums = USAGE_COUNTERS.map(() => 0)
+      series.set(id, sums)
+    }
+    const c = record.counters
+    for (let i = 0; i < USAGE_COUNTERS.length; i++)
+      sums[i] = (sums[i] as number) + (c[USAGE_COUNTERS[i] as UsageCounter] ?? 0)
+  }
+
+  /** merge adds another table's sums into this one (a failed write going back to pending). */
+  merge(other: UsageTable): void {
+    for (const [hour, series] of other.#hours) {
+      let mine = this.#hours.get(hour)
+      if (!mine) {
+        mine = new Map()
+        this.#hours.set(hour, mine)
+      }
+      for (const [id, sums] of series) {
+        const into = mine.get(id)
+        if (into) for (let i = 0; i < sums.length; i++) into[i] = (into[i] as number) + (sums[i] as number)
+        else mine.set(id, [...sums])
+      }
+    }
+  }
+
+  hours(): string[] {
+    return [...this.#hours.keys()]
+  }
+
+  /** fields yields (hour, usageField, sum) for every non-zero sum. */
+  *fields(): Generator<[hour: string, field: string, sum: number]> {
+    for (const [hour, series] of this.#hours) {
+      for (const [id, sums] of series) {
+        const [provider = '', model = '', namespace = ''] = id.split('|')
+        for (let i = 0; i < USAGE_COUNTERS.length; i++) {
+          const sum = sums[i] as number
+          if (sum)
+            yield [hour, usageField(provider, model, namespace, USAGE_COUNTERS[i] as UsageCounter), sum]
+        }
+      }
+    }
+  }
+
+  totals(): UsageTotals[] {
+    const rows: UsageTotals[] = []
+    for (const [hour, series] of this.#hours) {
+      for (const [id, sums] of series) {
+        const [provider = '', model = '', namespace = ''] = id.split('|')
+        const counters = Object.fromEntries(USAGE_COUNTERS.map((c, i) => [c, sums[i] ?? 0])) as Record<
+          UsageCounter,
+          number
+        >
+        rows.push({ hour, provider, model, namespace, counters })
+      }
+    }
+    return rows
+  }
+}
+
+/** MemoryUsageRecorder keeps the totals in the process (standalone mode without Redis). */
+export class MemoryUsageRecorder implements UsageRecorder {
+  readonly #table = new UsageTable()
+
+  record(record: UsageRecord): void {
+    this.#table.add(record)
+  }
+
+  /** totals lists the counters per hour, provider, model and namespace. */
+  totals(): UsageTotals[] {
+    return this.#table.totals()
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

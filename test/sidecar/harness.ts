@@ -1,0 +1,129 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Anthropic from '@anthropic-ai/sdk'
+import type { UsageCounter } from '@tollgate/api'
+import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
+import OpenAI from 'openai'
+import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+
+/** The real provider key: the fake answers 401 to anything else. */
+export const REAL_KEY = 'sk-real-0a1b2c3d4e5f60718293a4b5c6d7e8f9'
+/** The key apps are given: it must never reach the provider. */
+export const PLACEHOLDER_KEY = 'sk-placeholder-app-key-not-a-secret'
+
+/** tenantYaml is a Tenant (openai key from the environment, anthropic key from a Secret in the file). */
+export function tenantYaml(opts: {
+  name: string
+  baseURL: string
+  spec?: string[]
+  /** More provider entries, YAML flow maps; `http://FAKE` stands for baseURL. */
+  providers?: string[]
+  extra?: string
+}): string {
+  return [
+    'apiVersion: tollgate.dev/v1alpha1',
+    'kind: Tenant',
+    `metadata: { name: ${opts.name} }`,
+    'spec:',
+    '  tier: unlimited',
+    '  providers:',
+    `    - { name: openai, type: openai, baseURL: "${opts.baseURL}" }`,
+    '    - name: anthropic',
+    '      type: anthropic',
+    `      baseURL: "${opts.baseURL}"`,
+    '      credentialsSecretRef: { namespace: tollgate-system, name: anthropic-key, key: apiKey }',
+    ...(opts.providers ?? []).map((p) => `    - ${p.replaceAll('http://FAKE', opts.baseURL)}`),
+    ...(opts.spec ?? []).map((line) => `  ${line}`),
+    '---',
+    'apiVersion: v1',
+    'kind: Secret',
+    'metadata: { name: anthropic-key, namespace: tollgate-system }',
+    `stringData: { apiKey: "${REAL_KEY}" }`,
+    ...(opts.extra ? ['---', opts.extra] : []),
+    '',
+  ].join('\n')
+}
+
+/** writeConfig writes a YAML config to a fresh temp dir and returns its path. */
+export async function writeConfig(yaml: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-sidecar-test-'))
+  const file = join(dir, 'tollgate.yaml')
+  await writeFile(file, yaml)
+  return file
+}
+
+/** Harness is a fake provider and an in-process standalone sidecar in front of it, with SDK clients. */
+export interface Harness {
+  fake: FakeProvider
+  sidecar: Sidecar
+  /** Every log line the sidecar wrote. */
+  logs: string[]
+  openai: OpenAI
+  anthropic: Anthropic
+  directOpenAI: OpenAI
+  directAnthropic: Anthropic
+  /** usage sums a provider/model's recorded counters over all hours. */
+  usage(provider: string, model: string): Record<UsageCounter, number>
+  close(): Promise<void>
+}
+
+/** startHarness starts the fake (which insists on REAL_KEY) and a sidecar for one tenant. */
+export async function startHarness(
+  opts: {
+    tenant?: string
+    spec?: string[]
+    providers?: string[]
+    extra?: string
+    flags?: string[]
+    fake?: FakeProvider
+  } = {},
+): Promise<Harness> {
+  const fake = opts.fake ?? (await startFakeProvider({ apiKey: REAL_KEY }))
+  const file = await writeConfig(tenantYaml({ ...opts, name: opts.tenant ?? 'acme', baseURL: fake.url }))
+  const logs: string[] = []
+  const options = parseFlags(
+    [
+      '--config',
+      file,
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'trace',
+      ...(opts.flags ?? []),
+    ],
+    {},
+  )
+  if (!options) throw new Error('no options')
+  const sidecar = await startSidecar(
+    options,
+    { OPENAI_API_KEY: REAL_KEY },
+    { write: (line: string) => logs.push(line) },
+  )
+  const sdk = { maxRetries: 0, timeout: 10_000 }
+  return {
+    fake,
+    sidecar,
+    logs,
+    openai: new OpenAI({ ...sdk, apiKey: PLACEHOLDER_KEY, baseURL: `${sidecar.proxyUrl}/openai/v1` }),
+    anthropic: new Anthropic({ ...sdk, apiKey: PLACEHOLDER_KEY, baseURL: `${sidecar.proxyUrl}/anthropic` }),
+    directOpenAI: new OpenAI({ ...sdk, apiKey: REAL_KEY, baseURL: `${fake.url}/v1` }),
+    directAnthropic: new Anthropic({ ...sdk, apiKey: REAL_KEY, baseURL: fake.url }),
+    usage(provider, model) {
+      const sum = {} as Record<UsageCounter, number>
+      for (const row of sidecar.memoryUsage?.totals() ?? []) {
+        if (row.provider !== provider || row.model !== model) continue
+        for (const [counter, value] of Object.entries(row.counters)) {
+          sum[counter as UsageCounter] = (sum[counter as UsageCounter] ?? 0) + value
+        }
+      }
+      return sum
+    },
+    async close() {
+      await sidecar.shutdown(1_000)
+      if (!opts.fake) await fake.close()
+    },
+  }
+}
