@@ -14,7 +14,7 @@ import { stringify } from 'yaml'
 import { startStack } from '../stack/stack.ts'
 
 const root = new URL('../..', import.meta.url).pathname
-const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-operator-bench-'))
 const stack = await startStack({ dir })
 const env = stack.env
 const run = promisify(execFile)
