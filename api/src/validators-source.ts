@@ -22,8 +22,7 @@ export function renderValidators(): string {
   for (const format of ['duration', 'int64', 'int32', 'date-time']) ajv.addFormat(format, true)
   const schemas = Object.fromEntries(KINDS.map((info) => [info.kind, openAPISchema(info)]))
   for (const [kind, schema] of Object.entries(schemas)) ajv.addSchema(schema, kind)
-  const code = standalone
-    .default(ajv, Object.fromEntries(KINDS.map((k) => [k.kind, k.kind])))
+  const code = standalone.default(ajv, Object.fromEntries(KINDS.map((k) => [k.kind, k.kind])))
   return [
     '// Generated from api/src by `npm run crds`. Do not edit. Plain JavaScript: type stripping this',
     '// much code at every start would cost more than compiling the schemas did.',
