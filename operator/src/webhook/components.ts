@@ -15,7 +15,8 @@ export interface OperatorComponent {
   leaderOnly?: boolean
   start(context: {
     kube: { config: KubeConfig }
-    logger: Logger & { child(bindings: object): Logger }
+    /** Already bound to the component's name by the operator. */
+    logger: Logger
     metrics: { registry: Registry }
     signal: AbortSignal
   }): Promise<{ stop(): Promise<void> }>
@@ -36,7 +37,7 @@ export function webhookComponents(
     async start({ kube, logger }) {
       const controller = new MediationController({
         kc: kube.config,
-        logger: logger.child({ component: 'mediation' }),
+        logger,
         ...(options.selector && { labelSelector: options.selector }),
       })
       controller.start()
@@ -57,9 +58,11 @@ export function webhookComponents(
         certSecret: flags.certSecret,
         webhookConfigName: flags.webhookConfigName,
         serviceName: flags.serviceName,
+        extraDNSNames: flags.extraDNSNames,
+        extraIPAddresses: flags.extraIPAddresses,
         ...(flags.injectionConfigFile && { injectionConfigFile: flags.injectionConfigFile }),
         registry: metrics.registry,
-        logger: logger.child({ component: 'webhook' }),
+        logger,
       })
       return { stop: () => running.stop() }
     },

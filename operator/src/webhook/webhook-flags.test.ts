@@ -19,6 +19,7 @@ describe('webhook flags', () => {
         '--webhook-cert-secret=t-webhook-cert',
         '--webhook-config-name=t',
         '--webhook-service=t',
+        '--webhook-cert-hosts=127.0.0.1, localhost,::1',
         '--injection-config=/etc/tollgate/injection.yaml',
       ]),
     ).toEqual({
@@ -30,6 +31,8 @@ describe('webhook flags', () => {
       webhookConfigName: 't',
       serviceName: 't',
       namespace: 'tollgate-system',
+      extraDNSNames: ['localhost'],
+      extraIPAddresses: ['127.0.0.1', '::1'],
       injectionConfigFile: '/etc/tollgate/injection.yaml',
     })
   })

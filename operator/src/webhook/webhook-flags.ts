@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { FailurePolicy } from './admission-handler.ts'
 import type { CertMode } from './webhook-certificates.ts'
 
@@ -9,6 +10,7 @@ export const WEBHOOK_OPTIONS = {
   'webhook-cert-secret': { type: 'string' },
   'webhook-config-name': { type: 'string' },
   'webhook-service': { type: 'string' },
+  'webhook-cert-hosts': { type: 'string' },
   'injection-config': { type: 'string' },
 } as const
 
@@ -19,6 +21,8 @@ export const WEBHOOK_HELP = `  --webhook-listen H:P      serve the injection web
   --webhook-cert-secret S   Secret of the serving certificate (default tollgate-webhook-cert)
   --webhook-config-name N   MutatingWebhookConfiguration whose caBundle is kept (default tollgate)
   --webhook-service N       Service in front of the webhook; the certificate covers N.<namespace>.svc (default tollgate)
+  --webhook-cert-hosts H,..  more names or IPs for the certificate, for an API server that calls a URL
+                            (an operator run outside the cluster: 127.0.0.1, a host name)
   --injection-config FILE   sidecar template inputs (YAML; default: the built-in defaults)
 `
 
@@ -33,6 +37,9 @@ export interface WebhookFlags {
   serviceName: string
   /** The operator's namespace (env POD_NAMESPACE), where the certificate Secret lives. */
   namespace: string
+  /** Extra certificate names and IP addresses (`--webhook-cert-hosts`). */
+  extraDNSNames: string[]
+  extraIPAddresses: string[]
   injectionConfigFile?: string
 }
 
@@ -63,6 +70,10 @@ export function parseWebhookFlags(values: Values, env: NodeJS.ProcessEnv): Webho
   const certMode = values['webhook-cert-mode'] ?? 'operator'
   if (certMode !== 'operator' && certMode !== 'cert-manager')
     throw invalid('--webhook-cert-mode is operator or cert-manager')
+  const hosts = (values['webhook-cert-hosts'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)
   return {
     host: match[1] ?? (match[2] || '0.0.0.0'),
     port,
@@ -72,6 +83,8 @@ export function parseWebhookFlags(values: Values, env: NodeJS.ProcessEnv): Webho
     webhookConfigName: values['webhook-config-name'] ?? 'tollgate',
     serviceName: values['webhook-service'] ?? 'tollgate',
     namespace: env.POD_NAMESPACE ?? 'tollgate-system',
+    extraDNSNames: hosts.filter((h) => isIP(h) === 0),
+    extraIPAddresses: hosts.filter((h) => isIP(h) !== 0),
     ...(values['injection-config'] && { injectionConfigFile: values['injection-config'] }),
   }
 }
