@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { parseCli } from '../operator/src/cli.ts'
 import { parseInjectionConfig } from '../operator/src/webhook/injection-config.ts'
-import { parseWebhookFlags, WEBHOOK_OPTIONS } from '../operator/src/webhook/webhook-flags.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 
 // The Helm chart, checked the way a cluster would: helm lint, helm template against golden files
@@ -110,22 +109,34 @@ describe('the Helm chart', () => {
   })
 
   it.each(Object.entries(VALUES))(
-    'gives the operator an injection config and webhook flags it accepts (%s values)',
+    'gives the operator an injection config and a command line it accepts (%s values)',
     async (_, values) => {
       const docs = parseAllDocuments((await template('tollgate-system', values)).stdout).map((d) => d.toJS())
       const configMap = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'tollgate-config')
-      const config = parseInjectionConfig(configMap.data['injection.yaml'])
-      expect(config.image).toMatch(/tollgate-sidecar:/)
+      const injection = parseInjectionConfig(configMap.data['injection.yaml'])
+      expect(injection.image).toMatch(/tollgate-sidecar:/)
       const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata.name === 'tollgate')
       const args: string[] = deployment.spec.template.spec.containers[0].args
-      const webhookArgs = args.filter((a) => a.startsWith('--webhook-') || a.startsWith('--injection-config'))
-      const { values: flags } = parseArgs({ args: webhookArgs, options: WEBHOOK_OPTIONS, strict: true })
-      expect(parseWebhookFlags(flags, { POD_NAMESPACE: 'tollgate-system' })).toMatchObject({
-        port: 9443,
-        webhookConfigName: 'tollgate',
-        serviceName: 'tollgate',
-        certSecret: 'tollgate-webhook-cert',
-        injectionConfigFile: '/etc/tollgate/injection.yaml',
+      // The operator's own command-line parser, with the environment the Deployment sets.
+      const env = {
+        TOLLGATE_REDIS_URL: 'redis://r',
+        TOLLGATE_DATABASE_URL: 'postgres://p',
+        POD_NAMESPACE: 'tollgate-system',
+      }
+      const config = parseCli(args, env)
+      expect(config).toMatchObject({
+        command: 'run',
+        metricsListen: '0.0.0.0:8080',
+        healthListen: '0.0.0.0:8081',
+        leaseName: 'tollgate',
+        webhook: {
+          port: 9443,
+          webhookConfigName: 'tollgate',
+          serviceName: 'tollgate',
+          certSecret: 'tollgate-webhook-cert',
+          namespace: 'tollgate-system',
+          injectionConfigFile: '/etc/tollgate/injection.yaml',
+        },
       })
     },
   )
