@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { Registry } from 'prom-client'
 import type { Logger } from './admission-handler.ts'
+import { BudgetMetrics } from './budget-metrics.ts'
 import { MediationController } from './mediation-controller.ts'
 import { startWebhook } from './start-webhook.ts'
 import type { WebhookFlags } from './webhook-flags.ts'
@@ -31,17 +32,25 @@ export function webhookComponents(
   flags: WebhookFlags | undefined,
   options: { selector?: string } = {},
 ): OperatorComponent[] {
+  // One gauge per process: it outlives leadership terms (a registry refuses a second of a name).
+  let budgets: BudgetMetrics | undefined
   const mediation: OperatorComponent = {
     name: 'mediation',
     leaderOnly: true,
-    async start({ kube, logger }) {
+    async start({ kube, logger, metrics }) {
       const controller = new MediationController({
         kc: kube.config,
         logger,
+        budgets: (budgets ??= new BudgetMetrics(metrics.registry)),
         ...(options.selector && { labelSelector: options.selector }),
       })
       controller.start()
-      return { stop: () => controller.stop() }
+      return {
+        async stop() {
+          await controller.stop()
+          budgets?.observe([]) // a follower exports no budget series
+        },
+      }
     },
   }
   if (!flags) return [mediation]

@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node'
 import { type Condition, GROUP, type Tenant, VERSION } from '@tollgate/api'
 import type { Logger } from './admission-handler.ts'
+import type { BudgetMetrics } from './budget-metrics.ts'
 import { MEDIATED_CONDITION, type MediationStatus, mediationStatus } from './mediation.ts'
 
 const TENANTS = { group: GROUP, version: VERSION, plural: 'tenants' }
@@ -21,6 +22,8 @@ export interface MediationControllerOptions {
   intervalMs?: number
   /** Only Tenants whose labels match (the operator's `--selector`). */
   labelSelector?: string
+  /** Also export the budget use of the Tenants it lists. */
+  budgets?: BudgetMetrics
   now?: () => Date
 }
 
@@ -60,6 +63,7 @@ export class MediationController {
       name: ns.metadata?.name ?? '',
       labels: ns.metadata?.labels ?? {},
     }))
+    this.#opts.budgets?.observe(tenantList.items)
     let written = 0
     for (const tenant of tenantList.items) {
       if (tenant.metadata.deletionTimestamp) continue
