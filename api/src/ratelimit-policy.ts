@@ -143,10 +143,13 @@ export const RateLimitPolicySpec = Type.Object(
     circuitBreaker: Type.Optional(CircuitBreaker),
     retry: Type.Optional(Retry),
     timeouts: Type.Optional(Timeouts),
+    // No schema default: a defaulted field would be "set" in every policy, so any two policies on
+    // one tenant would conflict over it. compileTenantConfig applies `open` when no policy sets it.
     failureMode: Type.Optional(
-      enumOf(FAILURE_MODES, 'When Redis is unreachable: open serves with local limits, closed answers 503.', {
-        default: 'open',
-      }),
+      enumOf(
+        FAILURE_MODES,
+        'When Redis is unreachable: open serves with local limits, closed answers 503. Defaults to open.',
+      ),
     ),
     shadow: Type.Optional(
       Type.Boolean({
