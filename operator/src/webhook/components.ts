@@ -38,10 +38,11 @@ export function webhookComponents(
     name: 'mediation',
     leaderOnly: true,
     async start({ kube, logger, metrics }) {
+      budgets ??= new BudgetMetrics(metrics.registry)
       const controller = new MediationController({
         kc: kube.config,
         logger,
-        budgets: (budgets ??= new BudgetMetrics(metrics.registry)),
+        budgets,
         ...(options.selector && { labelSelector: options.selector }),
       })
       controller.start()
