@@ -1,5 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { conditions, count, duration, enumOf, glob, labelSelector, list, name, rules } from './schema-kit.ts'
+import {
+  conditions,
+  count,
+  duration,
+  enumOf,
+  glob,
+  labelSelector,
+  list,
+  name,
+  observedGeneration,
+  rules,
+} from './schema-kit.ts'
 
 export const FAILURE_MODES = ['open', 'closed'] as const
 export type FailureMode = (typeof FAILURE_MODES)[number]
@@ -182,13 +193,7 @@ export const PolicyTarget = Type.Object(
 
 export const RateLimitPolicyStatus = Type.Object(
   {
-    observedGeneration: Type.Optional(
-      Type.Integer({
-        description: 'Generation of the spec this status describes.',
-        minimum: 0,
-        format: 'int64',
-      }),
-    ),
+    observedGeneration: Type.Optional(observedGeneration),
     conditions: Type.Optional(conditions),
     targets: Type.Optional(
       list(PolicyTarget, 'Tenants the policy selects.', 1024, {

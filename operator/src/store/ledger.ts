@@ -3,8 +3,8 @@ import type { UsageRow } from '../redis/usage-counters.ts'
 import type { PeriodTotals } from '../usage/budget-state.ts'
 import type { Db } from './db.ts'
 
-/** Ledger columns in the order of the USAGE_COUNTERS they hold. */
-const COLUMNS: [UsageCounter, string][] = [
+/** LEDGER_COLUMNS are the counter columns of the ledger: counter name and column name. */
+export const LEDGER_COLUMNS: [UsageCounter, string][] = [
   ['requests', 'requests'],
   ['cacheHits', 'cache_hits'],
   ['errors', 'errors'],
@@ -40,14 +40,16 @@ export interface LedgerRecord {
 
 /** upsertSql writes n rows in one statement; totals replace (EXCLUDED), never add. */
 export function upsertSql(n: number): string {
-  const cols = ['tenant', 'hour', 'provider', 'model', 'namespace', ...COLUMNS.map(([, c]) => c)]
+  const cols = ['tenant', 'hour', 'provider', 'model', 'namespace', ...LEDGER_COLUMNS.map(([, c]) => c)]
   const width = cols.length
   const values = Array.from(
     { length: n },
     (_, r) => `(${cols.map((_, c) => `$${r * width + c + 1}`).join(', ')})`,
   ).join(',\n  ')
-  const set = COLUMNS.map(([, c]) => `${c} = EXCLUDED.${c}`).join(', ')
-  const changed = COLUMNS.map(([, c]) => `usage_hourly.${c} IS DISTINCT FROM EXCLUDED.${c}`).join(' OR ')
+  const set = LEDGER_COLUMNS.map(([, c]) => `${c} = EXCLUDED.${c}`).join(', ')
+  const changed = LEDGER_COLUMNS.map(([, c]) => `usage_hourly.${c} IS DISTINCT FROM EXCLUDED.${c}`).join(
+    ' OR ',
+  )
   return `INSERT INTO usage_hourly (${cols.join(', ')}) VALUES
   ${values}
 ON CONFLICT (tenant, hour, provider, model, namespace) DO UPDATE SET ${set}, updated_at = now()
@@ -81,7 +83,7 @@ export class Ledger {
           row.provider,
           row.model,
           row.namespace,
-          ...COLUMNS.map(([counter]) => row.counters[counter]),
+          ...LEDGER_COLUMNS.map(([counter]) => row.counters[counter]),
         ])
         const result = await client.query(upsertSql(batch.length), values)
         changed += result.rowCount ?? 0
@@ -110,7 +112,7 @@ export class Ledger {
   /** records lists a tenant's ledger rows over [from, to), by hour then dimensions. */
   async records(tenant: string, from: Date, to: Date): Promise<LedgerRecord[]> {
     const { rows } = await this.#db.query<Record<string, unknown>>(
-      `SELECT tenant, hour, provider, model, namespace, ${COLUMNS.map(([, c]) => c).join(', ')}
+      `SELECT tenant, hour, provider, model, namespace, ${LEDGER_COLUMNS.map(([, c]) => c).join(', ')}
        FROM usage_hourly WHERE tenant = $1 AND hour >= $2 AND hour < $3
        ORDER BY hour, provider, model, namespace`,
       [tenant, from, to],
@@ -121,7 +123,7 @@ export class Ledger {
       provider: row.provider as string,
       model: row.model as string,
       namespace: row.namespace as string,
-      ...(Object.fromEntries(COLUMNS.map(([counter, c]) => [counter, Number(row[c])])) as Record<
+      ...(Object.fromEntries(LEDGER_COLUMNS.map(([counter, c]) => [counter, Number(row[c])])) as Record<
         UsageCounter,
         number
       >),

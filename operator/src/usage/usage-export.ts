@@ -1,4 +1,4 @@
-import type { LedgerRecord } from '../store/ledger.ts'
+import { LEDGER_COLUMNS, type LedgerRecord } from '../store/ledger.ts'
 
 /** CSV_COLUMNS are the export's columns, in order (snake_case like the ledger). */
 export const CSV_COLUMNS: [keyof LedgerRecord | 'cost_usd', string][] = [
@@ -7,14 +7,7 @@ export const CSV_COLUMNS: [keyof LedgerRecord | 'cost_usd', string][] = [
   ['provider', 'provider'],
   ['model', 'model'],
   ['namespace', 'namespace'],
-  ['requests', 'requests'],
-  ['cacheHits', 'cache_hits'],
-  ['errors', 'errors'],
-  ['inputTokens', 'input_tokens'],
-  ['outputTokens', 'output_tokens'],
-  ['cachedInputTokens', 'cached_input_tokens'],
-  ['reasoningTokens', 'reasoning_tokens'],
-  ['costNano', 'cost_nano'],
+  ...LEDGER_COLUMNS,
 ]
 
 const quote = (value: string | number) => {
