@@ -2,6 +2,12 @@ import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { parseDuration } from '@tollgate/api'
 import { ERROR_CODES, TollgateError } from './errors.ts'
+import {
+  parseWebhookFlags,
+  WEBHOOK_HELP,
+  WEBHOOK_OPTIONS,
+  type WebhookFlags,
+} from './webhook/webhook-flags.ts'
 
 export const HELP = `Usage:
   tollgate-operator [run] [flags]          reconcile Tenants and RateLimitPolicies (default)
@@ -26,7 +32,7 @@ Flags of run:
   --selector SELECTOR      manage only Tenants and RateLimitPolicies with matching labels
   --no-migrate             do not run database migrations when becoming leader
   --log-level LEVEL        pino level (default info; env TOLLGATE_LOG_LEVEL)
-  -h, --help               this help
+${WEBHOOK_HELP}  -h, --help               this help
 `
 
 /** RunConfig is the validated configuration of `run`. */
@@ -51,6 +57,8 @@ export interface RunConfig {
   selector?: string
   migrate: boolean
   logLevel: string
+  /** The injection webhook; absent when --webhook-listen is not given. */
+  webhook?: WebhookFlags
 }
 
 export interface MigrateConfig {
@@ -97,6 +105,7 @@ const OPTIONS = {
   to: { type: 'string' },
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...WEBHOOK_OPTIONS,
 } as const
 
 const RUN_ONLY = [
@@ -116,6 +125,7 @@ const RUN_ONLY = [
   'retry-period',
   'identity',
   'no-migrate',
+  ...Object.keys(WEBHOOK_OPTIONS),
 ]
 const USAGE_ONLY = ['tenant', 'from', 'to', 'format']
 
@@ -183,6 +193,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const workers = Number(values.workers ?? 16)
   if (!Number.isInteger(workers) || workers < 1 || workers > 256)
     throw invalid('--workers must be an integer from 1 to 256')
+  const webhook = parseWebhookFlags(values, env)
   const config: RunConfig = {
     command: 'run',
     ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
@@ -204,6 +215,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     ...(values.selector && { selector: values.selector }),
     migrate: !values['no-migrate'],
     logLevel,
+    ...(webhook && { webhook }),
   }
   if (config.renewDeadlineMs >= config.leaseDurationMs)
     throw invalid('--renew-deadline must be shorter than --lease-duration')

@@ -6,6 +6,7 @@ import { type Component, type Operator, startOperator } from '../operator.ts'
 import { createKubeClients, loadKubeConfig } from '../runtime/kube.ts'
 import { createMetrics } from '../runtime/metrics.ts'
 import { Db } from '../store/db.ts'
+import { webhookComponents } from '../webhook/components.ts'
 
 /** runOperator builds clients from the config and starts the operator; stop() closes everything. */
 export async function runOperator(config: RunConfig, logger: Logger, components: Component[] = []) {
@@ -43,7 +44,8 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
       usageIntervalMs: config.usageIntervalMs,
       metricsListen: config.metricsListen,
       healthListen: config.healthListen,
-      components,
+      // The injection webhook (every replica) and the mediation count (leader).
+      components: [...components, ...webhookComponents(config.webhook, { selector: config.selector })],
       migrate: config.migrate,
     })
   } catch (error) {
