@@ -3,6 +3,7 @@ import { compileTenantConfig, InvalidSpecError } from './compile.ts'
 import { DEFAULT_PRICES } from './prices.ts'
 import type { RateLimitPolicy, Tenant } from './resources.ts'
 import { DEFAULT_TIERS } from './tiers.ts'
+import { validateResource } from './validate.ts'
 
 const tenant = (spec: Partial<Tenant['spec']> = {}, labels: Record<string, string> = {}): Tenant => ({
   apiVersion: 'tollgate.dev/v1alpha1',
@@ -127,6 +128,18 @@ describe('compileTenantConfig', () => {
         exhaustedUntil: '2026-11-24T00:00:00.000Z',
       },
     ])
+  })
+
+  it('reports no conflict between policies that leave the single-valued settings unset', () => {
+    const policies = [
+      policy('one', { limits: [{ name: 'a', requestsPerMinute: 1 }] }),
+      policy('two', { limits: [{ name: 'b', requestsPerMinute: 2 }] }),
+    ]
+    // Apply the schema defaults the API server applies: a defaulted field would count as set.
+    for (const p of policies) expect(validateResource(p)).toEqual([])
+    const { config, outcomes } = compile(tenant(), policies)
+    expect(config.failureMode).toBe('open')
+    expect(outcomes.map((o) => o.reason)).toEqual(['Accepted', 'Accepted'])
   })
 
   it('hashes content but not version, so an unchanged spec is detectable', () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { KINDS, openAPISchema } from './crd.ts'
 import { renderCRDs } from './crd-yaml.ts'
+import { renderValidators, VALIDATORS_DTS } from './validators-source.ts'
 
 describe('crds/', () => {
   it.each(renderCRDs())(
@@ -31,5 +32,14 @@ describe('the CRD schemas', () => {
     const { metadata, ...rest } = schema.properties
     expect(metadata).toEqual({ type: 'object' })
     expect(Object.entries(rest).flatMap(([key, child]) => undocumented(child, key))).toEqual([])
+  })
+})
+
+describe('api/src/validators.generated.{js,d.ts}', () => {
+  it('are what api/ generates (run `npm run crds` after changing the schemas)', () => {
+    expect(readFileSync(new URL('./validators.generated.js', import.meta.url), 'utf8')).toBe(
+      renderValidators(),
+    )
+    expect(readFileSync(new URL('./validators.generated.d.ts', import.meta.url), 'utf8')).toBe(VALIDATORS_DTS)
   })
 })

@@ -1,5 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { conditions, count, duration, enumOf, glob, labelSelector, list, name, rules } from './schema-kit.ts'
+import {
+  conditions,
+  count,
+  duration,
+  enumOf,
+  glob,
+  labelSelector,
+  list,
+  name,
+  observedGeneration,
+  rules,
+} from './schema-kit.ts'
 
 export const FAILURE_MODES = ['open', 'closed'] as const
 export type FailureMode = (typeof FAILURE_MODES)[number]
@@ -143,10 +154,13 @@ export const RateLimitPolicySpec = Type.Object(
     circuitBreaker: Type.Optional(CircuitBreaker),
     retry: Type.Optional(Retry),
     timeouts: Type.Optional(Timeouts),
+    // No schema default: a defaulted field would be "set" in every policy, so any two policies on
+    // one tenant would conflict over it. compileTenantConfig applies `open` when no policy sets it.
     failureMode: Type.Optional(
-      enumOf(FAILURE_MODES, 'When Redis is unreachable: open serves with local limits, closed answers 503.', {
-        default: 'open',
-      }),
+      enumOf(
+        FAILURE_MODES,
+        'When Redis is unreachable: open serves with local limits, closed answers 503. Defaults to open.',
+      ),
     ),
     shadow: Type.Optional(
       Type.Boolean({
@@ -179,13 +193,7 @@ export const PolicyTarget = Type.Object(
 
 export const RateLimitPolicyStatus = Type.Object(
   {
-    observedGeneration: Type.Optional(
-      Type.Integer({
-        description: 'Generation of the spec this status describes.',
-        minimum: 0,
-        format: 'int64',
-      }),
-    ),
+    observedGeneration: Type.Optional(observedGeneration),
     conditions: Type.Optional(conditions),
     targets: Type.Optional(
       list(PolicyTarget, 'Tenants the policy selects.', 1024, {

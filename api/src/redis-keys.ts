@@ -12,6 +12,13 @@ const t = (tenant: string) => `${PREFIX}{${tenant}}:`
 export const keys = {
   /** JSON CompiledConfig. */
   config: (tenant: string) => `${t(tenant)}config`,
+  /**
+   * Counter the operator increments for each new config version. Tenant deletion leaves it
+   * (with a TTL) so a re-created tenant's versions keep rising past what sidecars hold.
+   */
+  configVersion: (tenant: string) => `${t(tenant)}config:version`,
+  /** Operator bookkeeping of the cache-purge annotation: JSON `{ value, generation }`. */
+  cachePurge: (tenant: string) => `${t(tenant)}cache-purge`,
   /** Prefix of every key of the tenant (for clean-up with SCAN). */
   tenantPrefix: (tenant: string) => t(tenant),
   /** Fixed-window request/token counter of one limit; window is the window start in seconds. */

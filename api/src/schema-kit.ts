@@ -130,3 +130,10 @@ export const conditions = list(condition, 'Current state, one entry per conditio
   'x-kubernetes-list-type': 'map',
   'x-kubernetes-list-map-keys': ['type'],
 })
+
+/** observedGeneration is the status field that says which spec generation the status describes. */
+export const observedGeneration = Type.Integer({
+  description: 'Generation of the spec this status describes.',
+  minimum: 0,
+  format: 'int64',
+})

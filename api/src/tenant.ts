@@ -9,6 +9,7 @@ import {
   list,
   money,
   name,
+  observedGeneration,
   rules,
   secretKeyRef,
 } from './schema-kit.ts'
@@ -222,13 +223,7 @@ export const UsageEntry = Type.Object(
 
 export const TenantStatus = Type.Object(
   {
-    observedGeneration: Type.Optional(
-      Type.Integer({
-        description: 'Generation of the spec this status describes.',
-        minimum: 0,
-        format: 'int64',
-      }),
-    ),
+    observedGeneration: Type.Optional(observedGeneration),
     conditions: Type.Optional(conditions),
     usage: Type.Optional(
       list(UsageEntry, 'Spend per budget period.', 2, {

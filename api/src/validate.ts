@@ -1,7 +1,7 @@
 import { evaluate } from '@marcbachmann/cel-js'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import { KINDS, openAPISchema } from './crd.ts'
+import type { ErrorObject } from 'ajv'
 import { API_VERSION } from './resources.ts'
+import { RateLimitPolicy, schemas, Tenant } from './validators.generated.js'
 
 /**
  * validateResource checks a Tenant or RateLimitPolicy document the way the API server does when
@@ -13,8 +13,8 @@ import { API_VERSION } from './resources.ts'
 export function validateResource(doc: unknown): string[] {
   if (!isObject(doc)) return ['document: must be an object']
   if (doc.apiVersion !== API_VERSION) return [`apiVersion: must be ${API_VERSION}`]
-  const entry = validators().get(String(doc.kind))
-  if (!entry) return [`kind: must be one of ${KINDS.map((k) => k.kind).join(', ')}`]
+  const entry = VALIDATORS.get(String(doc.kind))
+  if (!entry) return [`kind: must be one of ${[...VALIDATORS.keys()].join(', ')}`]
   const metadata = doc.metadata
   if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
     return ['metadata.name: Required value']
@@ -28,24 +28,13 @@ export function validateResource(doc: unknown): string[] {
 type Schema = Record<string, unknown>
 type Rule = { rule: string; message: string; fieldPath?: string }
 
-let compiled: Map<string, { validate: ValidateFunction; schema: Schema }> | undefined
+/** Validators compiled ahead of time by `npm run crds` (validators.generated.js). */
+type ValidateFunction = typeof Tenant
 
-function validators() {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true })
-    ajv.addFormat('duration', true) // the pattern next to it is the real check
-    ajv.addFormat('int64', true)
-    ajv.addFormat('int32', true)
-    ajv.addFormat('date-time', true)
-    compiled = new Map(
-      KINDS.map((info) => {
-        const schema = openAPISchema(info)
-        return [info.kind, { validate: ajv.compile(schema), schema }]
-      }),
-    )
-  }
-  return compiled
-}
+const VALIDATORS = new Map<string, { validate: ValidateFunction; schema: Schema }>([
+  ['Tenant', { validate: Tenant, schema: schemas.Tenant }],
+  ['RateLimitPolicy', { validate: RateLimitPolicy, schema: schemas.RateLimitPolicy }],
+])
 
 function describe(error: ErrorObject): string {
   const field = pathOf(error.instancePath)

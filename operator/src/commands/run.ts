@@ -1,0 +1,68 @@
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { RunConfig } from '../cli.ts'
+import { loadTables } from '../config/tables.ts'
+import { type Component, type Operator, startOperator } from '../operator.ts'
+import { createKubeClients, loadKubeConfig } from '../runtime/kube.ts'
+import { createMetrics } from '../runtime/metrics.ts'
+import { Db } from '../store/db.ts'
+import { webhookComponents } from '../webhook/components.ts'
+
+/** runOperator builds clients from the config and starts the operator; stop() closes everything. */
+export async function runOperator(config: RunConfig, logger: Logger, components: Component[] = []) {
+  const tables = loadTables({ tiers: config.tiersFile, prices: config.pricesFile })
+  const kube = createKubeClients(loadKubeConfig(config.kubeconfig))
+  const redis = new Redis(config.redisUrl, {
+    // Fail commands after a couple of reconnect attempts: a reconcile must not hang on Redis.
+    maxRetriesPerRequest: 2,
+    connectTimeout: 3_000,
+    retryStrategy: (times) => Math.min(times * 100, 2_000),
+  })
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis error'))
+  const db = new Db({ url: config.databaseUrl, logger })
+  let operator: Operator
+  try {
+    operator = await startOperator({
+      kube,
+      redis,
+      db,
+      databaseUrl: config.databaseUrl,
+      tables,
+      logger,
+      metrics: createMetrics({ defaultMetrics: true }),
+      identity: config.identity,
+      lease: {
+        namespace: config.leaseNamespace,
+        name: config.leaseName,
+        durationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+      },
+      workers: config.workers,
+      ...(config.selector && { selector: config.selector }),
+      resyncMs: config.resyncMs,
+      usageIntervalMs: config.usageIntervalMs,
+      metricsListen: config.metricsListen,
+      healthListen: config.healthListen,
+      // The injection webhook (every replica) and the mediation count (leader).
+      components: [...components, ...webhookComponents(config.webhook, { selector: config.selector })],
+      migrate: config.migrate,
+    })
+  } catch (error) {
+    redis.disconnect()
+    await db.close()
+    throw error
+  }
+  logger.info(
+    { identity: config.identity, metrics: operator.metricsUrl, health: operator.healthUrl },
+    'tollgate-operator started',
+  )
+  return {
+    operator,
+    async stop() {
+      await operator.stop()
+      redis.disconnect()
+      await db.close()
+    },
+  }
+}

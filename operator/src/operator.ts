@@ -1,0 +1,282 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Tables } from './config/tables.ts'
+import { createInformers, type Informers, startInformers, stopInformers } from './informers.ts'
+import { EventRecorder } from './reconcile/events.ts'
+import { RateLimitPolicyReconciler } from './reconcile/policy-reconciler.ts'
+import { TenantReconciler } from './reconcile/tenant-reconciler.ts'
+import { ConfigStore } from './redis/config-store.ts'
+import { UsageCounters } from './redis/usage-counters.ts'
+import { Backoff, type BackoffOptions, sleep } from './runtime/backoff.ts'
+import { Controller } from './runtime/controller.ts'
+import { type HttpServer, send, startHttpServer } from './runtime/http-server.ts'
+import type { KubeClients } from './runtime/kube.ts'
+import { LeaderElector } from './runtime/leader-election.ts'
+import type { OperatorMetrics } from './runtime/metrics.ts'
+import { AlertsStore } from './store/alerts-store.ts'
+import type { Db } from './store/db.ts'
+import { Ledger } from './store/ledger.ts'
+import { migrate } from './store/migrate.ts'
+import { ResourceStore } from './store/resource-store.ts'
+import { Alerter } from './usage/alerter.ts'
+import { usageApi } from './usage/usage-api.ts'
+import { UsageFlusher } from './usage/usage-flusher.ts'
+import { UsageState } from './usage/usage-state.ts'
+import { wireEvents } from './wiring.ts'
+
+/** Stoppable is anything started that can be stopped. */
+export interface Stoppable {
+  stop(): Promise<void>
+}
+
+/** ComponentContext is what an added component (the webhook server, say) gets to work with. */
+export interface ComponentContext {
+  kube: KubeClients
+  logger: Logger
+  metrics: OperatorMetrics
+  /** Aborts when the component must stop (shutdown, or lost leadership for leader-only ones). */
+  signal: AbortSignal
+}
+
+/**
+ * Component is a part of the operator beyond the built-in controllers. Components with
+ * `leaderOnly` run only while this replica leads (e.g. certificate rotation); others run on every
+ * replica (e.g. the mutating webhook server).
+ */
+export interface Component {
+  name: string
+  leaderOnly?: boolean
+  start(context: ComponentContext): Promise<Stoppable>
+}
+
+export interface OperatorOptions {
+  kube: KubeClients
+  redis: Redis
+  db: Db
+  /** Migrations run with their own connection (node-pg-migrate) at the start of each term. */
+  databaseUrl: string
+  tables: Tables
+  logger: Logger
+  metrics: OperatorMetrics
+  identity: string
+  lease: {
+    namespace: string
+    name: string
+    durationMs: number
+    renewDeadlineMs: number
+    retryPeriodMs: number
+  }
+  workers: number
+  /**
+   * Label selector: manage only the Tenants and RateLimitPolicies that match (shards, tests that
+   * share an API server). Default: all.
+   */
+  selector?: string
+  resyncMs: number
+  usageIntervalMs: number
+  /** `/metrics` and `GET /api/v1/usage`. */
+  metricsListen: string
+  /** `/healthz` and `/readyz`. */
+  healthListen: string
+  components?: Component[]
+  /** Run migrations when becoming leader (default true). */
+  migrate?: boolean
+  retryBackoff?: BackoffOptions
+}
+
+/** Operator is a running operator. */
+export interface Operator {
+  metricsUrl: string
+  healthUrl: string
+  readonly isLeader: boolean
+  stop(): Promise<void>
+}
+
+/** LeaderWork is what runs while this replica leads. */
+interface LeaderWork {
+  informers: Informers
+  controllers: Controller[]
+  flusher: UsageFlusher
+  components: Stoppable[]
+}
+
+/**
+ * startOperator composes the operator: HTTP servers (metrics and usage API, health), always-on
+ * components, and a leader election whose term starts migrations, informers, the Tenant and
+ * RateLimitPolicy controllers, the usage loop and leader-only components, and stops them all
+ * when the term ends. Stopping releases the lease.
+ */
+export async function startOperator(options: OperatorOptions): Promise<Operator> {
+  const { kube, logger, metrics } = options
+  const backoff = options.retryBackoff ?? { baseMs: 100, maxMs: 60_000, jitter: 0.1 }
+  const configs = new ConfigStore(options.redis)
+  const resources = new ResourceStore(options.db)
+  const ledger = new Ledger(options.db)
+  const events = new EventRecorder(kube.core, logger)
+  const usage = new UsageState()
+  let work: LeaderWork | undefined
+  let ready = false
+  const always = new AbortController()
+
+  const metricsServer = await startHttpServer(options.metricsListen, {
+    '/metrics': async (_req, res) =>
+      send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+    '/api/v1/usage': usageApi(ledger),
+  })
+  const healthServer: HttpServer = await startHttpServer(options.healthListen, {
+    '/healthz': (_req, res) => send(res, 200, 'ok\n'),
+    '/readyz': (_req, res) => (ready ? send(res, 200, 'ok\n') : send(res, 503, 'not ready\n')),
+  })
+
+  const started: Stoppable[] = []
+  for (const component of options.components ?? []) {
+    if (component.leaderOnly) continue
+    started.push(
+      await component.start({
+        kube,
+        logger: logger.child({ component: component.name }),
+        metrics,
+        signal: always.signal,
+      }),
+    )
+  }
+
+  const lead = async (signal: AbortSignal) => {
+    const migrated = options.migrate !== false ? migrateInBackground(options, signal) : Promise.resolve()
+    const informers = createInformers({
+      kube,
+      resyncMs: options.resyncMs,
+      ...(options.selector && { selector: options.selector }),
+      backoff,
+      logger,
+      metrics,
+    })
+    const tenantReconciler = new TenantReconciler({
+      ...informers,
+      core: kube.core,
+      custom: kube.custom,
+      configs,
+      resources,
+      tables: options.tables,
+      usage,
+      events,
+      flushUsage: (tenant) => flusher.flushCounters(tenant),
+      loadUsage: (tenant) => flusher.usageOf(tenant),
+      logger,
+      metrics,
+    })
+    const policyReconciler = new RateLimitPolicyReconciler({
+      ...informers,
+      custom: kube.custom,
+      resources,
+      tables: options.tables,
+      logger,
+    })
+    const common = { workers: options.workers, backoff, logger, metrics }
+    const tenantCtl = new Controller({ ...common, name: 'tenant', reconcile: tenantReconciler.reconcile })
+    const policyCtl = new Controller({
+      ...common,
+      name: 'ratelimitpolicy',
+      reconcile: policyReconciler.reconcile,
+    })
+    wireEvents(informers, tenantCtl, policyCtl)
+    const alerter = new Alerter({
+      alerts: new AlertsStore(options.db),
+      events,
+      getSecret: (ns, name) => informers.secrets.get(`${ns}/${name}`),
+      logger,
+      metrics,
+    })
+    const flusher = new UsageFlusher({
+      tenants: informers.tenants,
+      counters: new UsageCounters(options.redis),
+      ledger,
+      usage,
+      alerter,
+      onChange: (tenant) => tenantCtl.enqueue(tenant),
+      intervalMs: options.usageIntervalMs,
+      logger,
+      metrics,
+    })
+    work = { informers, controllers: [tenantCtl, policyCtl], flusher, components: [] }
+    // Knowing the stored rows lets a resync skip unchanged upserts; Postgres may be away.
+    const primed = resources
+      .prime()
+      .catch((error) => logger.warn({ err: error }, 'could not read tenant rows'))
+    if (!(await startInformers(informers, signal))) return
+    await primed
+    tenantCtl.start()
+    policyCtl.start()
+    // The usage loop needs the ledger tables; configs flow to Redis meanwhile.
+    void migrated.then(() => {
+      if (!signal.aborted) flusher.start()
+    })
+    for (const component of options.components ?? []) {
+      if (!component.leaderOnly) continue
+      work.components.push(
+        await component.start({ kube, logger: logger.child({ component: component.name }), metrics, signal }),
+      )
+    }
+    logger.info({ tenants: informers.tenants.list().length }, 'controllers started')
+  }
+
+  const stopLeading = async () => {
+    const current = work
+    work = undefined
+    if (!current) return
+    await current.flusher.stop()
+    await Promise.all(current.controllers.map((c) => c.stop()))
+    await Promise.all(current.components.map((c) => c.stop()))
+    await stopInformers(current.informers)
+    usage.clear()
+  }
+
+  const elector = new LeaderElector({
+    api: kube.coordination,
+    namespace: options.lease.namespace,
+    name: options.lease.name,
+    identity: options.identity,
+    leaseDurationMs: options.lease.durationMs,
+    renewDeadlineMs: options.lease.renewDeadlineMs,
+    retryPeriodMs: options.lease.retryPeriodMs,
+    onStartedLeading: lead,
+    onStoppedLeading: stopLeading,
+    logger,
+    metrics,
+  })
+  elector.start()
+  ready = true
+
+  return {
+    metricsUrl: metricsServer.url,
+    healthUrl: healthServer.url,
+    get isLeader() {
+      return elector.isLeader
+    },
+    async stop() {
+      ready = false
+      always.abort()
+      await elector.stop()
+      await stopLeading()
+      await Promise.all(started.map((c) => c.stop()))
+      await metricsServer.close()
+      await healthServer.close()
+    },
+  }
+}
+
+/** migrateInBackground retries migrations until they succeed: Postgres may come up later than us. */
+async function migrateInBackground(options: OperatorOptions, signal: AbortSignal): Promise<void> {
+  const backoff = new Backoff({ baseMs: 1_000, maxMs: 30_000 })
+  while (!signal.aborted) {
+    try {
+      const ran = await migrate({ url: options.databaseUrl, direction: 'up', logger: options.logger })
+      if (ran.length > 0) options.logger.info({ migrations: ran }, 'migrations applied')
+      return
+    } catch (error) {
+      const delay = backoff.next()
+      options.logger.warn({ err: error, retryInMs: delay }, 'migrations failed; retrying')
+      await sleep(delay, signal)
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import type { UsageCounter } from '@tollgate/api'
+import type { UsageRow } from '../redis/usage-counters.ts'
+import type { PeriodTotals } from '../usage/budget-state.ts'
+import type { Db } from './db.ts'
+
+/** LEDGER_COLUMNS are the counter columns of the ledger: counter name and column name. */
+export const LEDGER_COLUMNS: [UsageCounter, string][] = [
+  ['requests', 'requests'],
+  ['cacheHits', 'cache_hits'],
+  ['errors', 'errors'],
+  ['inputTokens', 'input_tokens'],
+  ['outputTokens', 'output_tokens'],
+  ['cachedInputTokens', 'cached_input_tokens'],
+  ['reasoningTokens', 'reasoning_tokens'],
+  ['costNano', 'cost_nano'],
+]
+
+/** LedgerHour is the rows of one tenant and UTC hour, to be written as absolute totals. */
+export interface LedgerHour {
+  hour: Date
+  rows: UsageRow[]
+}
+
+/** LedgerRecord is one row of the ledger as exported. */
+export interface LedgerRecord {
+  tenant: string
+  hour: string
+  provider: string
+  model: string
+  namespace: string
+  requests: number
+  cacheHits: number
+  errors: number
+  inputTokens: number
+  outputTokens: number
+  cachedInputTokens: number
+  reasoningTokens: number
+  costNano: number
+}
+
+/** upsertSql writes n rows in one statement; totals replace (EXCLUDED), never add. */
+export function upsertSql(n: number): string {
+  const cols = ['tenant', 'hour', 'provider', 'model', 'namespace', ...LEDGER_COLUMNS.map(([, c]) => c)]
+  const width = cols.length
+  const values = Array.from(
+    { length: n },
+    (_, r) => `(${cols.map((_, c) => `$${r * width + c + 1}`).join(', ')})`,
+  ).join(',\n  ')
+  const set = LEDGER_COLUMNS.map(([, c]) => `${c} = EXCLUDED.${c}`).join(', ')
+  const changed = LEDGER_COLUMNS.map(([, c]) => `usage_hourly.${c} IS DISTINCT FROM EXCLUDED.${c}`).join(
+    ' OR ',
+  )
+  return `INSERT INTO usage_hourly (${cols.join(', ')}) VALUES
+  ${values}
+ON CONFLICT (tenant, hour, provider, model, namespace) DO UPDATE SET ${set}, updated_at = now()
+WHERE ${changed}`
+}
+
+const BATCH = 500
+
+/** Ledger is the hourly usage ledger in Postgres. */
+export class Ledger {
+  readonly #db: Db
+  constructor(db: Db) {
+    this.#db = db
+  }
+
+  /**
+   * write upserts the absolute totals of a tenant's hours in one transaction: a repeated flush
+   * of the same totals changes nothing, a later flush with larger totals replaces them.
+   * Returns the number of rows written or changed.
+   */
+  async write(tenant: string, hours: LedgerHour[]): Promise<number> {
+    const rows = hours.flatMap(({ hour, rows }) => rows.map((row) => ({ hour, row })))
+    if (rows.length === 0) return 0
+    return this.#db.transaction(async (client) => {
+      let changed = 0
+      for (let i = 0; i < rows.length; i += BATCH) {
+        const batch = rows.slice(i, i + BATCH)
+        const values = batch.flatMap(({ hour, row }) => [
+          tenant,
+          hour,
+          row.provider,
+          row.model,
+          row.namespace,
+          ...LEDGER_COLUMNS.map(([counter]) => row.counters[counter]),
+        ])
+        const result = await client.query(upsertSql(batch.length), values)
+        changed += result.rowCount ?? 0
+      }
+      return changed
+    })
+  }
+
+  /** totals sums a tenant's usage over [from, to) (whole UTC hours). */
+  async totals(tenant: string, from: Date, to: Date): Promise<PeriodTotals> {
+    const { rows } = await this.#db.query<Record<string, string | null>>(
+      `SELECT sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+              sum(output_tokens) AS output_tokens, sum(cost_nano) AS cost_nano
+       FROM usage_hourly WHERE tenant = $1 AND hour >= $2 AND hour < $3`,
+      [tenant, from, to],
+    )
+    const row = rows[0] ?? {}
+    return {
+      requests: Number(row.requests ?? 0),
+      inputTokens: Number(row.input_tokens ?? 0),
+      outputTokens: Number(row.output_tokens ?? 0),
+      costNano: Number(row.cost_nano ?? 0),
+    }
+  }
+
+  /** records lists a tenant's ledger rows over [from, to), by hour then dimensions. */
+  async records(tenant: string, from: Date, to: Date): Promise<LedgerRecord[]> {
+    const { rows } = await this.#db.query<Record<string, unknown>>(
+      `SELECT tenant, hour, provider, model, namespace, ${LEDGER_COLUMNS.map(([, c]) => c).join(', ')}
+       FROM usage_hourly WHERE tenant = $1 AND hour >= $2 AND hour < $3
+       ORDER BY hour, provider, model, namespace`,
+      [tenant, from, to],
+    )
+    return rows.map((row) => ({
+      tenant: row.tenant as string,
+      hour: (row.hour as Date).toISOString(),
+      provider: row.provider as string,
+      model: row.model as string,
+      namespace: row.namespace as string,
+      ...(Object.fromEntries(LEDGER_COLUMNS.map(([counter, c]) => [counter, Number(row[c])])) as Record<
+        UsageCounter,
+        number
+      >),
+    }))
+  }
+}

@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { USAGE_COUNTERS, type UsageCounter } from '@tollgate/api'
+import pg from 'pg'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createDatabase } from '../../../test/support/postgres.ts'
+import { AlertsStore } from './alerts-store.ts'
+import { Db } from './db.ts'
+import { Ledger } from './ledger.ts'
+import { migrate, migrationFiles } from './migrate.ts'
+
+const stack = inject('stack')
+const logger = pino({ level: 'silent' })
+const cli = (...args: string[]) =>
+  promisify(execFile)('node_modules/.bin/node', ['operator/src/main.ts', ...args], {
+    cwd: new URL('../../..', import.meta.url).pathname,
+  })
+const counters = (values: Partial<Record<UsageCounter, number>>) =>
+  Object.fromEntries(USAGE_COUNTERS.map((c) => [c, values[c] ?? 0])) as Record<UsageCounter, number>
+
+describe('migrations', () => {
+  it('go up, report status, go down and up again from the command line', async () => {
+    const url = await createDatabase(stack.databaseUrl, 'migrate')
+    const [first] = migrationFiles()
+    expect((await cli('migrate', 'status', '--database', url)).stdout).toBe(`pending\t${first}\n`)
+    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe(`applied\t${first}\n`)
+    expect((await cli('migrate', 'status', '--database', url)).stdout).toMatch(
+      new RegExp(`^applied\\t${first}\\t\\d{4}-`),
+    )
+    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe('nothing to migrate up\n')
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const tables = async () =>
+      (
+        await client.query(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'pgmigrations' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.table_name)
+    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
+    expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${first}\n`)
+    expect(await tables()).toEqual([])
+    await client.end()
+    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe(`applied\t${first}\n`)
+  }, 120_000)
+
+  it('run once when replicas migrate at the same time (advisory lock)', async () => {
+    const url = await createDatabase(stack.databaseUrl, 'migrate')
+    const runs = await Promise.all([1, 2, 3].map(() => migrate({ url, direction: 'up', logger })))
+    expect(runs.flat()).toEqual(migrationFiles())
+  })
+})
+
+describe('the ledger', () => {
+  let db: Db
+  beforeAll(async () => {
+    const url = await createDatabase(stack.databaseUrl, 'ledger')
+    await migrate({ url, direction: 'up', logger })
+    db = new Db({ url, logger })
+  })
+  afterAll(() => db?.close())
+
+  it('stores absolute totals: a repeated flush changes nothing, a later one replaces', async () => {
+    const ledger = new Ledger(db)
+    const hour = new Date('2026-11-23T15:00:00Z')
+    const row = (requests: number, costNano: number) => ({
+      provider: 'openai',
+      model: 'gpt-4o',
+      namespace: 'prod',
+      counters: counters({ requests, costNano, inputTokens: requests * 10 }),
+    })
+    expect(await ledger.write('acme', [{ hour, rows: [row(2, 500)] }])).toBe(1)
+    expect(await ledger.write('acme', [{ hour, rows: [row(2, 500)] }])).toBe(0)
+    expect(await ledger.write('acme', [{ hour, rows: [row(5, 1_250)] }])).toBe(1)
+    const next = new Date('2026-11-23T16:00:00Z')
+    await ledger.write('acme', [{ hour: next, rows: [row(1, 100)] }])
+    expect(await ledger.totals('acme', hour, new Date('2026-11-23T17:00:00Z'))).toEqual({
+      requests: 6,
+      inputTokens: 60,
+      outputTokens: 0,
+      costNano: 1_350,
+    })
+    expect(await ledger.totals('acme', next, new Date('2026-11-23T17:00:00Z'))).toMatchObject({ requests: 1 })
+    const records = await ledger.records('acme', hour, next)
+    expect(records).toEqual([
+      expect.objectContaining({
+        hour: '2026-11-23T15:00:00.000Z',
+        requests: 5,
+        costNano: 1_250,
+        inputTokens: 50,
+      }),
+    ])
+  })
+
+  it('writes many rows of one tenant in one transaction, in batches', async () => {
+    const ledger = new Ledger(db)
+    const hour = new Date('2026-11-23T10:00:00Z')
+    const rows = Array.from({ length: 1_200 }, (_, i) => ({
+      provider: 'openai',
+      model: `m-${i}`,
+      namespace: 'ns',
+      counters: counters({ requests: 1 }),
+    }))
+    expect(await ledger.write('bulk', [{ hour, rows }])).toBe(1_200)
+    expect((await ledger.totals('bulk', hour, new Date('2026-11-23T11:00:00Z'))).requests).toBe(1_200)
+  })
+
+  it('lets exactly one claim of an alert win', async () => {
+    const alerts = new AlertsStore(db)
+    const claim = {
+      tenant: 'acme',
+      period: 'day' as const,
+      periodStart: new Date('2026-11-23T00:00:00Z'),
+      threshold: 0.8,
+      spendNano: 1,
+      limitNano: 1,
+      notified: true,
+    }
+    const results = await Promise.all([alerts.claim([claim]), alerts.claim([claim]), alerts.claim([claim])])
+    expect(results.flat()).toHaveLength(1)
+    expect(await alerts.recorded('acme', 'day', claim.periodStart)).toEqual([0.8])
+  })
+})

@@ -1,0 +1,454 @@
+import { execFile } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { promisify } from 'node:util'
+import { keys, usageField, usageHour } from '@tollgate/api'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { stringify } from 'yaml'
+import { kubectlOK } from '../support/kubectl.ts'
+import { createDatabase } from '../support/postgres.ts'
+import {
+  eventually,
+  readConfig,
+  startTestOperator,
+  tenantDoc,
+  uniqueName,
+  watchConfigChannel,
+} from './support.ts'
+
+const stack = inject('stack')
+const run = uniqueName('reconcile')
+const label = { 'tollgate.dev/test': run }
+const apply = (...docs: unknown[]) =>
+  kubectlOK(stack, ['apply', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'))
+const getTenant = async (name: string) =>
+  JSON.parse(await kubectlOK(stack, ['get', 'tenant', name, '-o', 'json']))
+const condition = (tenant: { status?: { conditions?: { type: string }[] } }, type: string) =>
+  tenant.status?.conditions?.find((c) => c.type === type) as
+    | { status: string; reason: string; message: string; observedGeneration: number }
+    | undefined
+
+let operator: Awaited<ReturnType<typeof startTestOperator>>
+let redis: Redis
+let channel: Awaited<ReturnType<typeof watchConfigChannel>>
+let db: pg.Pool
+let databaseUrl: string
+const metric = async (name: string) => {
+  const text = await (await fetch(`${operator.operator.metricsUrl}/metrics`)).text()
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+}
+
+beforeAll(async () => {
+  databaseUrl = await createDatabase(stack.databaseUrl, 'operator')
+  db = new pg.Pool({ connectionString: databaseUrl })
+  redis = new Redis(stack.redisUrl)
+  channel = await watchConfigChannel(stack.redisUrl)
+  operator = await startTestOperator({
+    kubeconfig: stack.kubeconfig,
+    redisUrl: stack.redisUrl,
+    databaseUrl,
+    selector: `tollgate.dev/test=${run}`,
+    leaseName: run,
+  })
+})
+
+afterAll(async () => {
+  await operator?.stop()
+  await channel?.close()
+  redis?.disconnect()
+  await db?.end()
+})
+
+describe('the operator against a real API server, Redis and Postgres', () => {
+  it('propagates apply, update and delete to Redis with rising versions and one message each', async () => {
+    const name = uniqueName('lifecycle')
+    await apply(tenantDoc(name, label))
+    const first = await eventually(() => readConfig(redis, name), 20_000, 'the first config')
+    expect(first).toMatchObject({ tenant: name, version: 1, tier: 'standard' })
+    await eventually(() => channel.count(name) === 1, 5_000, 'a pub/sub message')
+
+    await apply(tenantDoc(name, label, { tier: 'pro' }))
+    const second = await eventually(async () => {
+      const c = await readConfig(redis, name)
+      return c?.tier === 'pro' && c
+    })
+    expect(second.version).toBe(2)
+    await eventually(() => channel.count(name) === 2, 5_000, 'a second message')
+
+    // A reconcile that changes nothing in the compiled config writes nothing and publishes nothing.
+    const unchanged = await metric('tollgate_operator_config_writes_total{result="unchanged"}')
+    await kubectlOK(stack, ['annotate', 'tenant', name, 'example.com/note=hello'])
+    await eventually(
+      async () => (await metric('tollgate_operator_config_writes_total{result="unchanged"}')) > unchanged,
+    )
+    expect((await readConfig(redis, name))?.version).toBe(2)
+    expect(channel.count(name)).toBe(2)
+
+    const tenant = await getTenant(name)
+    expect(tenant.metadata.finalizers).toContain('tollgate.dev/finalizer')
+    expect(tenant.status.configVersion).toBe(2)
+
+    await kubectlOK(stack, ['delete', 'tenant', name, '--wait=true', '--timeout=30s'])
+    expect(await readConfig(redis, name)).toBeUndefined()
+    const [, left] = await redis.scan('0', 'MATCH', `${keys.tenantPrefix(name)}*`, 'COUNT', 1000)
+    expect(left).toEqual([keys.configVersion(name)])
+    await eventually(() => channel.count(name) === 3, 5_000, 'a message on delete')
+    const { rows } = await db.query('SELECT deleted_at FROM tenants WHERE name = $1', [name])
+    expect(rows[0]?.deleted_at).toBeInstanceOf(Date)
+    const audit = await db.query('SELECT action FROM audit WHERE name = $1 ORDER BY id', [name])
+    expect(audit.rows.map((r) => r.action)).toEqual(['created', 'updated', 'deleted'])
+
+    // Re-created, the tenant's versions keep rising past what sidecars may still hold.
+    await apply(tenantDoc(name, label))
+    const again = await eventually(() => readConfig(redis, name))
+    expect(again.version).toBe(3)
+  })
+
+  it('writes status with observedGeneration and the conditions kubectl shows', async () => {
+    const name = uniqueName('status')
+    await apply(tenantDoc(name, label, { suspended: true, budgets: [{ period: 'day', limitUSD: '10' }] }))
+    await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
+    const tenant = await eventually(async () => {
+      const t = await getTenant(name)
+      return t.status?.usage && t
+    })
+    expect(tenant.status.observedGeneration).toBe(1)
+    expect(condition(tenant, 'Accepted')).toMatchObject({
+      status: 'True',
+      reason: 'Compiled',
+      observedGeneration: 1,
+    })
+    expect(condition(tenant, 'Synced')).toMatchObject({ status: 'True', reason: 'Synced' })
+    expect(condition(tenant, 'Suspended')).toMatchObject({ status: 'True', reason: 'Suspended' })
+    expect(condition(tenant, 'BudgetExceeded')).toMatchObject({ status: 'False', reason: 'WithinBudget' })
+    expect(tenant.status.usage.map((u: { period: string }) => u.period)).toEqual(['day', 'month'])
+    expect(tenant.status.usage[0]).toMatchObject({ costUSD: '0', limitUSD: '10', remainingUSD: '10' })
+    expect((await readConfig(redis, name))?.suspended).toBe(true)
+    const row = await kubectlOK(stack, ['get', 'tenant', name, '--no-headers'])
+    expect(row.split(/\s+/).slice(0, 5)).toEqual([name, 'standard', '0', '10', 'True'])
+
+    await apply(tenantDoc(name, label, { suspended: false, budgets: [{ period: 'day', limitUSD: '10' }] }))
+    const updated = await eventually(async () => {
+      const t = await getTenant(name)
+      return t.status?.observedGeneration === 2 && t
+    })
+    expect(condition(updated, 'Suspended')).toMatchObject({ status: 'False', observedGeneration: 2 })
+  })
+
+  it('reports a missing Secret as Ready=False and recovers when the Secret appears', async () => {
+    const name = uniqueName('secret')
+    const source = uniqueName('src')
+    const target = uniqueName('app')
+    await kubectlOK(stack, ['create', 'namespace', source])
+    await kubectlOK(stack, ['create', 'namespace', target])
+    await apply(
+      tenantDoc(name, label, {
+        namespaces: [target],
+        providers: [
+          {
+            name: 'openai',
+            type: 'openai',
+            credentialsSecretRef: { namespace: source, name: 'openai-key', key: 'apiKey' },
+          },
+        ],
+      }),
+    )
+    const broken = await eventually(async () => {
+      const t = await getTenant(name)
+      return condition(t, 'Ready')?.status === 'False' && t
+    })
+    expect(condition(broken, 'Ready')).toMatchObject({
+      reason: 'SecretNotFound',
+      message: `Secret ${source}/openai-key not found (provider openai)`,
+    })
+    // The config still reaches the sidecars: it carries no secret.
+    expect((await readConfig(redis, name))?.providers[0]?.credential).toEqual({
+      secretNamespace: source,
+      secretName: 'openai-key',
+      key: 'apiKey',
+    })
+
+    await kubectlOK(stack, [
+      '-n',
+      source,
+      'create',
+      'secret',
+      'generic',
+      'openai-key',
+      '--from-literal=apiKey=sk-test-1',
+    ])
+    await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
+    const mirror = JSON.parse(
+      await kubectlOK(stack, ['-n', target, 'get', 'secret', `tollgate-${name}-openai`, '-o', 'json']),
+    )
+    expect(Buffer.from(mirror.data.openai, 'base64').toString()).toBe('sk-test-1')
+    expect(mirror.metadata.labels['tollgate.dev/tenant']).toBe(name)
+    expect(mirror.metadata.ownerReferences[0]).toMatchObject({ kind: 'Tenant', name })
+
+    // A changed key reaches the mirror.
+    await kubectlOK(
+      stack,
+      ['-n', source, 'apply', '-f', '-'],
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'openai-key' },
+        stringData: { apiKey: 'sk-test-2' },
+      }),
+    )
+    await eventually(async () => {
+      const m = JSON.parse(
+        await kubectlOK(stack, ['-n', target, 'get', 'secret', `tollgate-${name}-openai`, '-o', 'json']),
+      )
+      return Buffer.from(m.data.openai, 'base64').toString() === 'sk-test-2'
+    })
+
+    await kubectlOK(stack, ['delete', 'tenant', name, '--wait=true', '--timeout=30s'])
+    const left = await kubectlOK(stack, [
+      '-n',
+      target,
+      'get',
+      'secrets',
+      '-l',
+      `tollgate.dev/tenant=${name}`,
+      '-o',
+      'name',
+    ])
+    expect(left.trim()).toBe('')
+  })
+
+  it('reports a spec that does not compile as Accepted=False, keeps the last good config, and recovers', async () => {
+    const name = uniqueName('invalid')
+    const budget = (timezone: string) => ({ budgets: [{ period: 'day', limitUSD: '5', timezone }] })
+    await apply(tenantDoc(name, label, budget('Europe/Berlin')))
+    const good = await eventually(() => readConfig(redis, name))
+    // The CRD accepts any zone-shaped name; only compiling finds that this zone does not exist.
+    await apply(tenantDoc(name, label, budget('Mars/Olympus_Mons')))
+    const broken = await eventually(async () => {
+      const t = await getTenant(name)
+      return t.status?.observedGeneration === 2 && t
+    })
+    expect(condition(broken, 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'spec.budgets[0].timezone: unknown time zone Mars/Olympus_Mons',
+    })
+    expect(condition(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' })
+    expect(await readConfig(redis, name)).toEqual(good)
+
+    await apply(tenantDoc(name, label, budget('Asia/Kolkata')))
+    await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
+    expect((await readConfig(redis, name))?.budgets[0]?.timezone).toBe('Asia/Kolkata')
+  })
+
+  it('re-reconciles the tenants of a changed policy and reports Conflicted per target', async () => {
+    const name = uniqueName('policy')
+    const winner = `a-${name}`
+    const loser = `b-${name}`
+    const policy = (policyName: string, spec: Record<string, unknown>) => ({
+      apiVersion: 'tollgate.dev/v1alpha1',
+      kind: 'RateLimitPolicy',
+      metadata: { name: policyName, labels: label },
+      spec: { targetRefs: [{ kind: 'Tenant', name }], ...spec },
+    })
+    await apply(tenantDoc(name, label))
+    await eventually(() => readConfig(redis, name))
+    await apply(
+      policy(winner, {
+        failureMode: 'closed',
+        limits: [{ name: 'gpt4', match: { models: ['gpt-4o*'] }, requestsPerMinute: 7 }],
+      }),
+      policy(loser, { failureMode: 'open' }),
+    )
+    const config = await eventually(async () => {
+      const c = await readConfig(redis, name)
+      return c?.failureMode === 'closed' && c
+    })
+    expect(config.limits.find((l) => l.id === `policy.${winner}.gpt4`)?.requestsPerMinute).toBe(7)
+    const status = async (p: string) =>
+      JSON.parse(await kubectlOK(stack, ['get', 'rlp', p, '-o', 'json'])).status
+    const lost = await eventually(async () => {
+      const s = await status(loser)
+      return s?.targets?.[0]?.reason === 'Conflicted' && s
+    })
+    expect(lost.targets).toEqual([
+      {
+        name,
+        accepted: true,
+        reason: 'Conflicted',
+        message: `failureMode is overridden by policy ${winner}`,
+      },
+    ])
+    expect(lost.conditions.find((c: { type: string }) => c.type === 'Conflicted').status).toBe('True')
+    expect((await status(winner)).targets[0].reason).toBe('Accepted')
+
+    // The CRD defaults failureMode to open, so every policy sets it: the winner goes away instead.
+    await kubectlOK(stack, ['delete', 'rlp', winner])
+    const after = await eventually(async () => {
+      const c = await readConfig(redis, name)
+      return c?.failureMode === 'open' && c
+    })
+    expect(after.limits.map((l) => l.id)).toEqual(['tenant'])
+    await eventually(async () => (await status(loser))?.targets?.[0]?.reason === 'Accepted')
+    expect((await getTenant(name)).status.appliedPolicies).toEqual([loser])
+  })
+
+  it('bumps the cache generation for each new tollgate.dev/cache-purge value', async () => {
+    const name = uniqueName('purge')
+    await apply(tenantDoc(name, label))
+    expect((await eventually(() => readConfig(redis, name))).cache.generation).toBe(0)
+    await kubectlOK(stack, ['annotate', 'tenant', name, 'tollgate.dev/cache-purge=one'])
+    await eventually(async () => (await readConfig(redis, name))?.cache.generation === 1)
+    await kubectlOK(stack, ['annotate', '--overwrite', 'tenant', name, 'tollgate.dev/cache-purge=two'])
+    await eventually(async () => (await readConfig(redis, name))?.cache.generation === 2)
+  })
+
+  it('sends exactly one alert and one Event when a budget is crossed, and marks it exhausted', async () => {
+    const name = uniqueName('budget')
+    const received: string[] = []
+    const receiver: Server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => {
+        body += chunk
+      })
+      req.on('end', () => {
+        received.push(body)
+        res.end('ok')
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+    try {
+      await kubectlOK(stack, [
+        '-n',
+        'default',
+        'create',
+        'secret',
+        'generic',
+        `${name}-hook`,
+        `--from-literal=url=${url}`,
+      ])
+      await apply(
+        tenantDoc(name, label, {
+          budgets: [{ period: 'day', limitUSD: '1', alertAt: [0.5, 1] }],
+          alerts: { webhookSecretRef: { namespace: 'default', name: `${name}-hook`, key: 'url' } },
+        }),
+      )
+      await eventually(() => readConfig(redis, name))
+      const hour = usageHour(new Date())
+      await redis.hincrby(
+        keys.usage(name, hour),
+        usageField('openai', 'gpt-4o', 'default', 'costNano'),
+        1_200_000_000,
+      )
+      await redis.hincrby(keys.usage(name, hour), usageField('openai', 'gpt-4o', 'default', 'requests'), 4)
+      await redis.sadd(keys.usageHours(name), hour)
+
+      await eventually(() => received.length === 1, 20_000, 'the alert')
+      const config = await eventually(async () => {
+        const c = await readConfig(redis, name)
+        return c?.budgets[0]?.exhaustedUntil && c
+      })
+      expect(Date.parse(config.budgets[0]?.exhaustedUntil ?? '')).toBeGreaterThan(Date.now())
+      // More spend and many more flushes later, still one alert.
+      await redis.hincrby(
+        keys.usage(name, hour),
+        usageField('openai', 'gpt-4o', 'default', 'costNano'),
+        100_000_000,
+      )
+      const rounds = await metric('tollgate_operator_usage_flush_duration_seconds_count')
+      await eventually(
+        async () => (await metric('tollgate_operator_usage_flush_duration_seconds_count')) >= rounds + 5,
+      )
+      expect(received).toHaveLength(1)
+      expect(JSON.parse(received[0] as string).text).toContain(
+        `tenant ${name} has used up its $1 day budget ($1.2 spent)`,
+      )
+      const events = JSON.parse(
+        await kubectlOK(stack, [
+          '-n',
+          'default',
+          'get',
+          'events',
+          '--field-selector',
+          `involvedObject.name=${name},reason=BudgetExceeded`,
+          '-o',
+          'json',
+        ]),
+      )
+      expect(events.items).toHaveLength(1)
+      const tenant = await eventually(async () => {
+        const t = await getTenant(name)
+        return condition(t, 'BudgetExceeded')?.status === 'True' && t
+      })
+      expect(tenant.status.usage[0]).toMatchObject({ costUSD: '1.3', remainingUSD: '0', requests: 4 })
+      const { rows } = await db.query(
+        'SELECT threshold::float AS threshold, notified FROM alerts_sent WHERE tenant = $1 ORDER BY threshold',
+        [name],
+      )
+      expect(rows).toEqual([
+        { threshold: 0.5, notified: false },
+        { threshold: 1, notified: true },
+      ])
+    } finally {
+      receiver.close()
+    }
+  })
+
+  it('exports the ledger as CSV from the command line and as JSON over HTTP', async () => {
+    const name = uniqueName('export')
+    await apply(tenantDoc(name, label))
+    await eventually(() => readConfig(redis, name))
+    const hour = usageHour(new Date())
+    for (const [counter, value] of [
+      ['requests', 2],
+      ['inputTokens', 100],
+      ['outputTokens', 40],
+      ['costNano', 650_000],
+    ] as const) {
+      await redis.hincrby(
+        keys.usage(name, hour),
+        usageField('openai', 'gpt-4o-mini', 'team-a', counter),
+        value,
+      )
+    }
+    await redis.sadd(keys.usageHours(name), hour)
+    const api = `${operator.operator.metricsUrl}/api/v1/usage?tenant=${name}&from=${hour.slice(0, 10)}`
+    const body = await eventually(async () => {
+      const json = (await (await fetch(api)).json()) as { rows: Record<string, unknown>[] }
+      return json.rows.length === 1 && json
+    })
+    expect(body.rows[0]).toMatchObject({
+      tenant: name,
+      hour: `${hour}:00:00.000Z`,
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      namespace: 'team-a',
+      requests: 2,
+      inputTokens: 100,
+      outputTokens: 40,
+      costNano: 650_000,
+    })
+    const { stdout } = await promisify(execFile)('node_modules/.bin/node', [
+      'operator/src/main.ts',
+      'usage',
+      '--tenant',
+      name,
+      '--from',
+      hour.slice(0, 10),
+      '--format',
+      'csv',
+      '--database',
+      databaseUrl,
+    ])
+    expect(stdout.trim().split('\r\n')).toEqual([
+      'tenant,hour,provider,model,namespace,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano',
+      `${name},${hour}:00:00.000Z,openai,gpt-4o-mini,team-a,2,0,0,100,40,0,0,650000`,
+    ])
+  })
+})
