@@ -1,5 +1,6 @@
 // npm run bench: Tollgate against the least an undici proxy can do and against Portkey's gateway,
-// side by side on one fake provider. Prints added latency (p50/p99, one connection), requests/s
+// side by side on one fake provider; and Tollgate's policy path (issue 4): Redis limits and budgets
+// with a cache miss on every call, a memory cache hit, and a Redis cache hit. Prints added latency (p50/p99, one connection), requests/s
 // (50 connections), added time to first token of a stream, idle and loaded RSS and time from exec
 // to the first proxied answer, each also as a ratio to the reference. Bounded in count and time.
 //   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 10] [--ttft 150] [--only a,b]
@@ -55,6 +56,10 @@ interface Target {
   cpuPerCall?: number
   errors: number
   ttft: number[]
+  /** Every call asks something new (a cache miss each time). */
+  unique?: boolean
+  /** Calls sent, numbering the unique questions. */
+  sent: number
 }
 
 const freePort = () =>
@@ -81,11 +86,16 @@ const rssMB = (pid: number | undefined): number => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024
 }
 
-const chatBody = (stream: boolean) =>
+const chatBody = (stream: boolean, t?: Target) =>
   JSON.stringify({
     model: 'gpt-4o-mini',
     stream,
-    messages: [{ role: 'user', content: 'Say hello to the benchmark.' }],
+    messages: [
+      {
+        role: 'user',
+        content: t?.unique ? `Say hello to the benchmark. ${t.sent++}` : 'Say hello to the benchmark.',
+      },
+    ],
   })
 
 async function call(client: Client | Pool, t: Target, stream = false): Promise<number> {
@@ -93,7 +103,7 @@ async function call(client: Client | Pool, t: Target, stream = false): Promise<n
     path: t.path,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...t.headers },
-    body: chatBody(stream),
+    body: chatBody(stream, t),
   })
   await body.dump({ limit: 1 << 30 })
   return statusCode
@@ -226,6 +236,7 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
       path: '/openai/v1/chat/completions',
       headers: { authorization: 'Bearer placeholder' },
       latencies: [],
+      sent: 0,
       errors: 0,
       ttft: [],
     }
@@ -259,7 +270,7 @@ async function ttft(t: Target, runs: number): Promise<void> {
       path: t.path,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...t.headers },
-      body: chatBody(true),
+      body: chatBody(true, t),
     })
     if (statusCode !== 200) {
       t.streamErrors = (t.streamErrors ?? 0) + 1
@@ -282,6 +293,22 @@ const pct = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 }
 
+/** ports are the listen flags of a sidecar on a port, with its admin on any free one. */
+const ports = (port: number) => ['--listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0']
+
+/** pingP50 is the median round trip of a PING from this process to Redis. */
+async function pingP50(url: string): Promise<number> {
+  const client = new Redis(url)
+  const times: number[] = []
+  for (let i = 0; i < 2_200; i++) {
+    const start = performance.now()
+    await client.ping()
+    if (i >= 200) times.push(performance.now() - start)
+  }
+  client.disconnect()
+  return pct(times, 50)
+}
+
 async function main() {
   const fake = spawn(process.execPath, ['test/fake-provider/main.ts', '--port', '0'], {
     cwd: root,
@@ -296,26 +323,58 @@ async function main() {
   })
 
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-'))
-  const config = join(dir, 'bench.yaml')
-  writeFileSync(
-    config,
+  const tenantYaml = (name: string, spec: string[] = [], extra: string[] = []) =>
     [
       'apiVersion: tollgate.dev/v1alpha1',
       'kind: Tenant',
-      'metadata: { name: bench }',
+      `metadata: { name: ${name} }`,
       'spec:',
       '  tier: unlimited',
       '  providers:',
       `    - { name: openai, type: openai, baseURL: "${fakeUrl}" }`,
+      ...spec.map((line) => `  ${line}`),
+      ...extra,
       '',
-    ].join('\n'),
+    ].join('\n')
+  const config = join(dir, 'bench.yaml')
+  writeFileSync(config, tenantYaml('bench'))
+  // The full policy path: tenant-wide limits, a policy limit on the model, two budgets (every one
+  // a Redis counter checked and charged per call) and the cache on, asked something new each time.
+  const policyConfig = join(dir, 'policy.yaml')
+  writeFileSync(
+    policyConfig,
+    tenantYaml(
+      'bench-policy',
+      [
+        'limits: { requestsPerMinute: 1000000000, tokensPerMinute: 1000000000, tokensPerDay: 1000000000, concurrency: 10000 }',
+        'budgets:',
+        '  - { period: day, limitUSD: "1000000", timezone: Europe/Berlin }',
+        '  - { period: month, limitUSD: "1000000" }',
+        'cache: { enabled: true, ttl: 1h }',
+      ],
+      [
+        '---',
+        'apiVersion: tollgate.dev/v1alpha1',
+        'kind: RateLimitPolicy',
+        'metadata: { name: bench-models }',
+        'spec:',
+        '  targetRefs: [{ kind: Tenant, name: bench-policy }]',
+        '  limits:',
+        '    - { name: mini, match: { models: ["gpt-4o-mini*"] }, requestsPerMinute: 1000000000, tokensPerMinute: 1000000000 }',
+      ],
+    ),
   )
+  const cacheConfig = join(dir, 'cache.yaml')
+  writeFileSync(cacheConfig, tenantYaml('bench-cache', ['cache: { enabled: true, ttl: 1h }']))
   const [refPort, tgPort, tgAdmin, pkPort] = [
     await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
   ]
+  const [policyPort, memPort, redisHitPort] = [await freePort(), await freePort(), await freePort()]
+  const placeholder = { authorization: 'Bearer placeholder' }
+  const tollgatePath = '/openai/v1/chat/completions'
   const auth = { authorization: `Bearer ${KEY}` }
   const targets: Target[] = [
     {
@@ -324,6 +383,7 @@ async function main() {
       path: '/v1/chat/completions',
       headers: auth,
       latencies: [],
+      sent: 0,
       errors: 0,
       ttft: [],
     },
@@ -333,6 +393,7 @@ async function main() {
       path: '/v1/chat/completions',
       headers: auth,
       latencies: [],
+      sent: 0,
       errors: 0,
       ttft: [],
     },
@@ -342,6 +403,7 @@ async function main() {
       path: '/openai/v1/chat/completions',
       headers: { authorization: 'Bearer placeholder' },
       latencies: [],
+      sent: 0,
       errors: 0,
       ttft: [],
     },
@@ -351,6 +413,38 @@ async function main() {
       path: '/v1/chat/completions',
       headers: { ...auth, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fakeUrl}/v1` },
       latencies: [],
+      sent: 0,
+      errors: 0,
+      ttft: [],
+    },
+    {
+      name: 'tg-policy',
+      base: `http://127.0.0.1:${policyPort}`,
+      path: tollgatePath,
+      headers: placeholder,
+      latencies: [],
+      sent: 0,
+      errors: 0,
+      ttft: [],
+      unique: true,
+    },
+    {
+      name: 'tg-hit-memory',
+      base: `http://127.0.0.1:${memPort}`,
+      path: tollgatePath,
+      headers: placeholder,
+      latencies: [],
+      sent: 0,
+      errors: 0,
+      ttft: [],
+    },
+    {
+      name: 'tg-hit-redis',
+      base: `http://127.0.0.1:${redisHitPort}`,
+      path: tollgatePath,
+      headers: placeholder,
+      latencies: [],
+      sent: 0,
       errors: 0,
       ttft: [],
     },
@@ -358,6 +452,9 @@ async function main() {
 
   const byName = (name: string) => targets.find((t) => t.name === name)
   let managed: Target | undefined
+  const needsRedis = targets.some((t) => t.name === 'tg-policy' || t.name === 'tg-hit-redis')
+  const redisService = needsRedis ? await startRedis({ dir: join(dir, 'redis') }) : undefined
+  let redisPingP50: number | undefined
   try {
     for (const t of targets) {
       if (t.name === 'reference')
@@ -373,6 +470,38 @@ async function main() {
             `127.0.0.1:${tgPort}`,
             '--admin-listen',
             `127.0.0.1:${tgAdmin}`,
+          ],
+          { OPENAI_API_KEY: KEY },
+        )
+      if (t.name === 'tg-policy')
+        await startChild(
+          t,
+          [
+            'sidecar/src/main.ts',
+            '--config',
+            policyConfig,
+            '--redis',
+            redisService?.url as string,
+            ...ports(policyPort),
+          ],
+          { OPENAI_API_KEY: KEY },
+        )
+      if (t.name === 'tg-hit-memory')
+        await startChild(t, ['sidecar/src/main.ts', '--config', cacheConfig, ...ports(memPort)], {
+          OPENAI_API_KEY: KEY,
+        })
+      if (t.name === 'tg-hit-redis')
+        await startChild(
+          t,
+          [
+            'sidecar/src/main.ts',
+            '--config',
+            cacheConfig,
+            '--redis',
+            redisService?.url as string,
+            '--cache-memory-bytes',
+            '0',
+            ...ports(redisHitPort),
           ],
           { OPENAI_API_KEY: KEY },
         )
@@ -396,9 +525,11 @@ async function main() {
     }
     process.stderr.write('throughput done\n')
     if (byName('tollgate')) managed = await measureManaged(fakeUrl, await freePort(), await freePort())
+    if (redisService) redisPingP50 = await pingP50(redisService.url)
   } finally {
     for (const t of targets) t.child?.kill('SIGTERM')
     fake.kill('SIGTERM')
+    await redisService?.close()
   }
 
   const direct = byName('direct') as Target
@@ -447,7 +578,7 @@ async function main() {
     ],
   ]
   const width = 26
-  const col = 22
+  const col = 17
   console.log(
     `\nNode ${process.version}, ${cpus().length} cores, load average ${loadavg()
       .map((l) => l.toFixed(1))
@@ -491,6 +622,40 @@ async function main() {
     )
     goal('idle RSS < 60 MB', (tg.idleRss ?? 0) < 60, `${tg.idleRss?.toFixed(1)} MB`)
     goal('ready < 300 ms', (tg.readyMs ?? 0) < 300, `${tg.readyMs?.toFixed(0)} ms`)
+  }
+  const policy = byName('tg-policy')
+  const hitMemory = byName('tg-hit-memory')
+  const hitRedis = byName('tg-hit-redis')
+  if (policy || hitMemory || hitRedis) {
+    console.log('\nGoals (issue 4):')
+    const goal = (name: string, ok: boolean, detail: string) =>
+      console.log(`  ${ok ? 'PASS' : 'MISS'}  ${name}: ${detail}`)
+    if (policy && ref) {
+      goal(
+        'policy path (Redis limits, cache miss) added p50 <= 1.5x reference',
+        added(policy, 50) <= 1.5 * added(ref, 50),
+        `${(added(policy, 50) / added(ref, 50)).toFixed(2)}x (${added(policy, 50).toFixed(3)} ms)`,
+      )
+      goal(
+        'policy path throughput >= 0.75x reference',
+        (policy.rps ?? 0) >= 0.75 * (ref.rps ?? 0),
+        `${((policy.rps ?? 0) / (ref.rps ?? 1)).toFixed(2)}x`,
+      )
+    }
+    if (hitMemory)
+      goal(
+        'memory cache hit p50 <= 1.2x a direct call',
+        pct(hitMemory.latencies, 50) <= 1.2 * pct(direct.latencies, 50),
+        `${(pct(hitMemory.latencies, 50) / pct(direct.latencies, 50)).toFixed(2)}x (${pct(hitMemory.latencies, 50).toFixed(3)} vs ${pct(direct.latencies, 50).toFixed(3)} ms)`,
+      )
+    if (hitMemory && hitRedis && redisPingP50 !== undefined) {
+      const extra = pct(hitRedis.latencies, 50) - pct(hitMemory.latencies, 50)
+      goal(
+        'Redis cache hit p50 <= memory hit p50 + one Redis round trip',
+        extra <= redisPingP50,
+        `+${extra.toFixed(3)} ms, a PING round trip is ${redisPingP50.toFixed(3)} ms`,
+      )
+    }
   }
 }
 

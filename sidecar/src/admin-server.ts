@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { ConfigSource } from './config/config-source.ts'
 import { createServer } from './node-http.ts'
 import type { ListenAddress } from './proxy-server.ts'
+import type { RedisState } from './resilience/redis-client.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
 import type { SidecarMetrics } from './telemetry/metrics.ts'
 import type { UsageTotals } from './usage/usage-recorder.ts'
@@ -16,6 +17,8 @@ export interface AdminDeps {
   keySources: () => Record<string, string>
   /** In-memory usage totals (standalone mode without Redis). */
   usage?: () => UsageTotals[]
+  /** State of the data-plane Redis (limits, cache) when there is one. */
+  redis?: () => RedisState
 }
 
 /**
@@ -44,12 +47,24 @@ export class AdminServer {
         case '/healthz':
           return json(200, { status: 'ok' })
         case '/readyz': {
+          // Redis down makes the sidecar unready only where it then refuses every call
+          // (failureMode closed); with failureMode open it serves on local limits, and taking the
+          // pod out of its Service for that would turn a Redis outage into an app outage.
           const config = deps.config.current()
-          const ready = config !== undefined && !deps.lifecycle.draining
+          const redis = deps.redis?.()
+          const refusing = redis === 'down' && config?.compiled.failureMode === 'closed'
+          const ready = config !== undefined && !deps.lifecycle.draining && !refusing
           return json(ready ? 200 : 503, {
-            status: ready ? 'ready' : deps.lifecycle.draining ? 'draining' : 'no config',
+            status: ready
+              ? 'ready'
+              : deps.lifecycle.draining
+                ? 'draining'
+                : config === undefined
+                  ? 'no config'
+                  : 'redis down (failureMode closed)',
             tenant: deps.config.tenant,
             version: config?.compiled.version,
+            ...(redis && { redis }),
           })
         }
         case '/config': {

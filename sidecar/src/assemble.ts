@@ -1,5 +1,6 @@
 import type { DestinationStream } from 'pino'
 import { AdminServer } from './admin-server.ts'
+import { ResponseCache } from './cache/response-cache.ts'
 import { buildChain } from './chain.ts'
 import type { ConfigSource } from './config/config-source.ts'
 import { StaticConfigSource } from './config/config-source.ts'
@@ -7,7 +8,12 @@ import { DirectoryCredentials, StaticCredentials } from './config/credentials.ts
 import { RuntimeConfig } from './config/runtime-config.ts'
 import type { StandaloneConfig } from './config/standalone-config.ts'
 import type { SidecarOptions } from './flags.ts'
+import type { Limiter } from './limits/limiter.ts'
+import { MemoryLimiter } from './limits/memory-limiter.ts'
 import { ProxyServer } from './proxy-server.ts'
+import { BreakerRegistry } from './resilience/breaker-registry.ts'
+import { BREAKER_STATE_VALUE } from './resilience/circuit-breaker.ts'
+import type { DataRedis } from './resilience/redis-client.ts'
 import type { Sidecar } from './sidecar.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
 import { createLoggers } from './telemetry/logger.ts'
@@ -34,6 +40,13 @@ export async function assembleSidecar(
     ? (await import('./config/redis-client.ts')).connectRedis(options.redisUrl, 'tollgate-sidecar')
     : undefined
   redis?.on('error', () => {})
+  // Limits and cache have a connection of their own, built to fail fast (resilience/redis-client.ts).
+  const data: DataRedis | undefined = options.redisUrl
+    ? new (await import('./resilience/redis-client.ts')).DataRedis({
+        url: options.redisUrl,
+        connectionName: 'tollgate-sidecar-data',
+      })
+    : undefined
   let keySources: () => Record<string, string>
   let config: ConfigSource
   let metrics: SidecarMetrics
@@ -75,6 +88,7 @@ export async function assembleSidecar(
     }
   } catch (error) {
     redis?.disconnect()
+    await data?.close()
     throw error
   }
   let usage: UsageRecorder
@@ -88,6 +102,7 @@ export async function assembleSidecar(
   }
   const tracing = await startTracing(env)
   const pools = new UpstreamPools()
+  const { limiter, cache, breakers } = await dataPlane(data, metrics, options.cacheMemoryBytes)
   const chain = buildChain({
     config,
     pools,
@@ -99,6 +114,9 @@ export async function assembleSidecar(
     lifecycle,
     namespace: options.namespace,
     maxBodyBytes: options.maxBodyBytes,
+    limiter,
+    cache,
+    breakers,
   })
   const proxy = new ProxyServer(chain, log)
   const memory = memoryUsage
@@ -107,6 +125,7 @@ export async function assembleSidecar(
     config,
     lifecycle,
     keySources: () => keySources(),
+    ...(data && { redis: () => data.state() }),
     ...(memory && { usage: () => memory.totals() }),
   })
   const proxyAddress = await proxy.listen(options.listen)
@@ -146,6 +165,7 @@ export async function assembleSidecar(
         await usage.close()
         await config.close()
         redis?.disconnect()
+        await data?.close()
         await pools.close()
         await admin.close()
         await tracing?.shutdown()
@@ -155,4 +175,44 @@ export async function assembleSidecar(
       return stopping
     },
   }
+}
+
+/**
+ * dataPlane builds limits, cache and breakers. With Redis: limits shared by every replica, falling
+ * back to local ones (failureMode open) or 503 (closed) while Redis is down, and a cache with a
+ * Redis second level. Without: local limits and a memory cache. It waits briefly for Redis so the
+ * first calls are not decided locally only because the connection was still opening.
+ */
+async function dataPlane(data: DataRedis | undefined, metrics: SidecarMetrics, cacheMemoryBytes: number) {
+  const breakers = new BreakerRegistry({
+    onStateChange: ({ provider, model }, _from, to) =>
+      metrics.breakerState.set({ provider, model: metrics.models.value(model) }, BREAKER_STATE_VALUE[to]),
+  })
+  const local = new MemoryLimiter()
+  if (!data) {
+    return {
+      limiter: local as Limiter,
+      cache: new ResponseCache({ memoryMaxBytes: cacheMemoryBytes }),
+      breakers,
+    }
+  }
+  metrics.redisUp.set(data.isUp() ? 1 : 0)
+  data.onChange((state) => metrics.redisUp.set(state === 'up' ? 1 : 0))
+  const [{ RedisLimiter }, { FailoverLimiter }] = await Promise.all([
+    import('./limits/redis-limiter.ts'),
+    import('./limits/failover-limiter.ts'),
+  ])
+  const limiter = new FailoverLimiter({
+    primary: new RedisLimiter({ redis: data.client }),
+    fallback: local,
+    isPrimaryUp: () => data.isUp(),
+    onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }),
+  })
+  const cache = new ResponseCache({
+    redis: data.client,
+    isRedisUp: () => data.isUp(),
+    memoryMaxBytes: cacheMemoryBytes,
+  })
+  await data.waitUntilUp(2_000).catch(() => {})
+  return { limiter: limiter as Limiter, cache, breakers }
 }

@@ -1,11 +1,18 @@
 import type { Logger } from 'pino'
+import type { ResponseCache } from './cache/response-cache.ts'
 import type { ConfigSource } from './config/config-source.ts'
+import type { Limiter } from './limits/limiter.ts'
+import type { BreakerRegistry } from './resilience/breaker-registry.ts'
 import { compose, type Handler } from './stage.ts'
 import { bodyStage } from './stages/body-stage.ts'
+import { breakerStage } from './stages/breaker-stage.ts'
+import { cacheLookupStage, cacheStage } from './stages/cache-stage.ts'
 import { drainStage, type Lifecycle } from './stages/drain-stage.ts'
 import { metricsStage } from './stages/metrics-stage.ts'
+import { quotaStage } from './stages/quota-stage.ts'
 import { replyStage } from './stages/reply-stage.ts'
 import { requestIdStage } from './stages/request-id-stage.ts'
+import { retryStage } from './stages/retry-stage.ts'
 import { routeStage } from './stages/route-stage.ts'
 import { tenantStage } from './stages/tenant-stage.ts'
 import { tracingStage } from './stages/tracing-stage.ts'
@@ -29,13 +36,18 @@ export interface Deps {
   lifecycle: Lifecycle
   namespace: string
   maxBodyBytes: number
+  /** Redis (FailoverLimiter) or memory (standalone) limits and budgets. */
+  limiter: Limiter
+  cache: ResponseCache
+  breakers: BreakerRegistry
 }
 
 /**
  * buildChain is the whole request path of the sidecar, outermost stage first. On the way in each
  * stage may answer by itself (by throwing a TollgateError); on the way back each finishes its work
- * once the inner stages are done. Quota reservation, cache, circuit breaker and retry (issue 4)
- * slot in between usageStage and the upstream handler, in that order.
+ * once the inner stages are done. Retry wraps the breaker (not the other way round) so that every
+ * attempt counts in the breaker and retries stop the moment it opens: a failing provider sees at
+ * most `consecutiveFailures` calls, then `halfOpenProbes` per `openFor`.
  */
 export const buildChain = (deps: Deps): Handler =>
   compose(
@@ -49,6 +61,11 @@ export const buildChain = (deps: Deps): Handler =>
       bodyStage(deps.maxBodyBytes), //                  read + parse body; 413, 400; include_usage for streams
       tenantStage(), //                                 403 suspended; model required 400, allow/deny 403
       usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
+      cacheLookupStage(deps.cache), //                  start the lookup: its Redis read rides with the reservation
+      quotaStage(deps.limiter, deps.metrics), //        reserve the estimate; 429 names the limit; settle after
+      cacheStage(deps.cache, deps.metrics), //          hit answers (streams too); miss records and stores
+      retryStage({ metrics: deps.metrics }), //         429/5xx/connect per policy, only before the first byte
+      breakerStage(deps.breakers), //                   open: 503 at once; every attempt's outcome counts
     ],
     upstreamHandler(deps.pools), //                     undici Pool per provider origin, streamed through
   )

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { CacheLookup, CacheRequest } from './cache/response-cache.ts'
 import type { RuntimeConfig, RuntimeProvider } from './config/runtime-config.ts'
 import type { Endpoint } from './endpoints.ts'
 import type { TollgateError } from './errors.ts'
@@ -9,6 +10,19 @@ export interface Reply {
   status: number
   headers: Record<string, string | string[]>
   body: Buffer
+}
+
+/** ResponseTap sees a provider's successful response as it goes to the client (the cache records it). */
+export interface ResponseTap {
+  head(status: number, headers: IncomingHttpHeaders): void
+  /** One chunk exactly as written to the client. */
+  chunk(chunk: Buffer): void
+}
+
+/** PendingCacheLookup is a cache lookup in flight and the request it is for. */
+export interface PendingCacheLookup {
+  request: CacheRequest
+  lookup: Promise<CacheLookup>
 }
 
 /** NetworkFailure names why the provider could not be reached or stopped answering. */
@@ -53,6 +67,17 @@ export class RequestContext {
   upstreamFailure: UpstreamFailure | undefined = undefined
   /** The client went away before the response was complete. */
   aborted = false
+  /**
+   * Headers stages add to whatever response goes out (rate limit state, cache status); they win
+   * over the provider's own, and a TollgateError's headers win over them.
+   */
+  extraHeaders: Record<string, string> | undefined = undefined
+  /** Set by the cache stage on a miss: the upstream handler shows it the response it streams. */
+  tap: ResponseTap | undefined = undefined
+  /** The call was answered from the response cache (usage counts it in `cacheHits`). */
+  cacheHit = false
+  /** The cache lookup started before the reservation (its Redis read shares the round trip). */
+  cacheLookup: PendingCacheLookup | undefined = undefined
   /** Set by the upstream handler while a provider call is in flight; aborts it. */
   abortUpstream: ((reason: Error) => void) | undefined = undefined
 
@@ -60,6 +85,11 @@ export class RequestContext {
     this.req = req
     this.res = res
     this.startedAt = startedAt
+  }
+
+  /** addHeaders merges headers into extraHeaders. */
+  addHeaders(headers: Record<string, string>): void {
+    this.extraHeaders = this.extraHeaders ? Object.assign(this.extraHeaders, headers) : { ...headers }
   }
 
   /** abort is called when the client closes the connection early. */

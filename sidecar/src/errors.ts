@@ -38,6 +38,16 @@ export const ERRORS = {
     anthropic: 'timeout_error',
   },
   TOLLGATE_ERR_UPSTREAM_IDLE_TIMEOUT: { status: 504, openai: 'timeout_error', anthropic: 'timeout_error' },
+  /** A request, token or concurrency limit has no room (limits/). */
+  TOLLGATE_ERR_QUOTA_EXCEEDED: { status: 429, openai: 'rate_limit_exceeded', anthropic: 'rate_limit_error' },
+  /** A cost budget of the period is used up (limits/). */
+  TOLLGATE_ERR_BUDGET_EXCEEDED: { status: 429, openai: 'insufficient_quota', anthropic: 'rate_limit_error' },
+  /** Redis cannot be asked and the policy's failureMode is closed. */
+  TOLLGATE_ERR_LIMITER_UNAVAILABLE: { status: 503, openai: 'server_error', anthropic: 'overloaded_error' },
+  /** The circuit breaker of the provider and model is open (or its half-open probes are taken). */
+  TOLLGATE_ERR_CIRCUIT_OPEN: { status: 503, openai: 'server_error', anthropic: 'overloaded_error' },
+  /** `cache-control: only-if-cached` and no entry. */
+  TOLLGATE_ERR_NOT_CACHED: { status: 504, openai: 'timeout_error', anthropic: 'timeout_error' },
   TOLLGATE_ERR_INTERNAL: { status: 500, openai: 'server_error', anthropic: 'api_error' },
   /** Startup only: the configuration (flags, file, compiled config) is unusable. */
   TOLLGATE_ERR_INVALID_CONFIG: { status: 500, openai: 'server_error', anthropic: 'api_error' },

@@ -14,6 +14,8 @@ export interface SidecarOptions {
   namespace: string
   credentialsDir: string
   maxBodyBytes: number
+  /** Bound of the in-process response cache; 0 keeps answers in Redis only. */
+  cacheMemoryBytes: number
   drainTimeoutMs: number
   logLevel: string
 }
@@ -33,7 +35,7 @@ const FLAGS = {
   redis: {
     env: 'TOLLGATE_REDIS_URL',
     arg: 'URL',
-    help: 'Redis: config (without --config) and usage counters',
+    help: 'Redis: config (without --config), usage counters, shared limits and cache',
   },
   listen: {
     env: 'TOLLGATE_LISTEN',
@@ -59,6 +61,11 @@ const FLAGS = {
     env: 'TOLLGATE_MAX_BODY_BYTES',
     arg: 'N',
     help: 'largest request body (default 33554432)',
+  },
+  'cache-memory-bytes': {
+    env: 'TOLLGATE_CACHE_MEMORY_BYTES',
+    arg: 'N',
+    help: 'memory for cached answers, 0 = Redis only (default 67108864)',
   },
   'drain-timeout': {
     env: 'TOLLGATE_DRAIN_TIMEOUT',
@@ -127,6 +134,10 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
   const maxBodyBytes = maxBody === undefined ? 32 * 1024 * 1024 : Number(maxBody)
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
     throw bad(`--max-body-bytes: not a positive integer: ${maxBody}`)
+  const cacheMemory = get('cache-memory-bytes')
+  const cacheMemoryBytes = cacheMemory === undefined ? 64 * 1024 * 1024 : Number(cacheMemory)
+  if (!Number.isSafeInteger(cacheMemoryBytes) || cacheMemoryBytes < 0)
+    throw bad(`--cache-memory-bytes: not a non-negative integer: ${cacheMemory}`)
   let drainTimeoutMs: number
   try {
     drainTimeoutMs = parseDuration(get('drain-timeout') ?? '25s')
@@ -144,6 +155,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     namespace: get('namespace') ?? 'default',
     credentialsDir: get('credentials-dir') ?? CREDENTIALS_DIR,
     maxBodyBytes,
+    cacheMemoryBytes,
     drainTimeoutMs,
     logLevel,
   }

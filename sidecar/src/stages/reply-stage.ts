@@ -36,7 +36,10 @@ export const replyStage =
       const reply = ctx.reply
       if (reply && !res.headersSent) {
         ctx.status = reply.status
-        res.writeHead(reply.status, reply.headers)
+        res.writeHead(
+          reply.status,
+          ctx.extraHeaders ? { ...reply.headers, ...ctx.extraHeaders } : reply.headers,
+        )
         res.end(reply.body)
       }
     }
@@ -50,6 +53,7 @@ function sendError(ctx: RequestContext, error: TollgateError): void {
     'content-length': Buffer.byteLength(body),
     'x-tollgate-error-code': error.code,
     'x-request-id': ctx.requestId,
+    ...ctx.extraHeaders,
     ...error.headers,
   }
   ctx.res.writeHead(error.status, headers)

@@ -33,6 +33,7 @@ export const usageStage =
             namespace,
             counters: {
               requests: 1,
+              ...(ctx.cacheHit && { cacheHits: 1 }),
               inputTokens: u.inputTokens,
               outputTokens: u.outputTokens,
               cachedInputTokens: u.cachedInputTokens,

@@ -58,7 +58,15 @@ export class SidecarMetrics {
   readonly configVersion: Gauge
   readonly configLoads: Counter<'result'>
   readonly usageWriteErrors: Counter
+  readonly cacheLookups: Counter<'result'>
+  readonly retries: Counter<'provider' | 'reason'>
+  readonly breakerState: Gauge<'provider' | 'model'>
+  readonly redisUp: Gauge
+  readonly limiterFallbacks: Counter<'mode'>
+  readonly shadowExceeded: Counter<'limit'>
+  readonly settleErrors: Counter
   readonly #series = new Map<string, CallSeries>()
+  readonly #cacheResults = new Map<string, Inc>()
 
   constructor(opts: { tenant?: string; processMetrics?: boolean } = {}) {
     const registers = [this.registry]
@@ -128,7 +136,57 @@ export class SidecarMetrics {
       help: 'Failed writes of usage counters to Redis (they are retried).',
       registers,
     })
+    this.cacheLookups = new Counter({
+      name: 'tollgate_cache_lookups_total',
+      help: 'Response cache lookups by result (hit, miss, bypass), as in x-tollgate-cache.',
+      labelNames: ['result'],
+      registers,
+    })
+    this.retries = new Counter({
+      name: 'tollgate_retries_total',
+      help: 'Provider calls tried again, by the outcome that was retried (429, 5xx, connect, timeout).',
+      labelNames: ['provider', 'reason'],
+      registers,
+    })
+    this.breakerState = new Gauge({
+      name: 'tollgate_circuit_breaker_state',
+      help: 'Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['provider', 'model'],
+      registers,
+    })
+    this.redisUp = new Gauge({
+      name: 'tollgate_redis_up',
+      help: 'Whether the data-plane Redis connection (limits, cache) is up: 1 or 0.',
+      registers,
+    })
+    this.limiterFallbacks = new Counter({
+      name: 'tollgate_limiter_fallbacks_total',
+      help: 'Calls decided without Redis, by failureMode: open (local limits) or closed (503).',
+      labelNames: ['mode'],
+      registers,
+    })
+    this.shadowExceeded = new Counter({
+      name: 'tollgate_shadow_limit_exceeded_total',
+      help: 'Calls a shadow limit would have rejected, by limit id; they were served.',
+      labelNames: ['limit'],
+      registers,
+    })
+    this.settleErrors = new Counter({
+      name: 'tollgate_limiter_settle_errors_total',
+      help: 'Reservations that could not be settled (the estimate stays counted until its window ends).',
+      registers,
+    })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** cacheLookup is the bound counter of one x-tollgate-cache result. */
+  cacheLookup(result: 'hit' | 'miss' | 'bypass'): Inc {
+    let counter = this.#cacheResults.get(result)
+    if (!counter) {
+      counter = this.cacheLookups.labels(result)
+      this.#cacheResults.set(result, counter)
+    }
+    return counter
   }
 
   /**

@@ -122,7 +122,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#json = new JsonUsageCollector(this.#usage)
     }
     ctx.status = statusCode
-    ctx.res.writeHead(statusCode, responseHeaders(headers, this.#strip))
+    const out = responseHeaders(headers, this.#strip)
+    ctx.res.writeHead(statusCode, ctx.extraHeaders ? Object.assign(out, ctx.extraHeaders) : out)
+    ctx.tap?.head(statusCode, headers)
     if (this.#streaming) ctx.res.flushHeaders()
   }
 
@@ -140,7 +142,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       if (this.#strip) out = sse.filter(chunk)
       else sse.observe(chunk)
     } else this.#json?.push(chunk)
-    if (out !== undefined && out.length > 0 && !ctx.res.write(out)) {
+    if (out === undefined || out.length === 0) return
+    ctx.tap?.chunk(out)
+    if (!ctx.res.write(out)) {
       controller.pause()
       ctx.res.once('drain', () => controller.resume())
     }
@@ -163,7 +167,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     if (this.#strip) {
       const rest = this.#sse?.end()
-      if (rest?.length) ctx.res.write(rest)
+      if (rest?.length) {
+        ctx.tap?.chunk(rest)
+        ctx.res.write(rest)
+      }
     }
     this.#json?.end()
     this.#settle(true)

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { type CacheKeyInput, cacheDigest } from './cache-key.ts'
+
+const base: CacheKeyInput = {
+  tenant: 'acme',
+  generation: 0,
+  provider: 'openai',
+  method: 'POST',
+  route: '/v1/chat/completions',
+  headers: {},
+  body: Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'),
+}
+const digest = (over: Partial<CacheKeyInput>) => cacheDigest({ ...base, ...over })
+
+describe('cacheDigest', () => {
+  it('is the same for the same request with keys reordered and whitespace changed', () => {
+    expect(
+      digest({ body: Buffer.from('{ "messages":[{"content":"hi","role":"user"}], "model":"gpt-4o" }') }),
+    ).toBe(digest({}))
+  })
+
+  it('uses a parsed body when given, with the same result', () => {
+    expect(digest({ json: JSON.parse(base.body.toString()) })).toBe(digest({}))
+  })
+
+  it.each([
+    ['another tenant', { tenant: 'globex' }],
+    ['another cache generation', { generation: 1 }],
+    ['another provider', { provider: 'azure' }],
+    ['another route', { route: '/v1/responses' }],
+    ['another method', { method: 'PUT' }],
+    [
+      'stream: true',
+      { body: Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}') },
+    ],
+    [
+      'a user field',
+      { body: Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"user":"u1"}') },
+    ],
+    [
+      'another message order',
+      { body: Buffer.from('{"messages":[{"content":"hi","role":"user"}],"model":"gpt-4o-mini"}') },
+    ],
+    ['an anthropic-version header', { headers: { 'anthropic-version': '2023-06-01' } }],
+    ['an anthropic-beta header', { headers: { 'anthropic-beta': ['a', 'b'] } }],
+    ['an openai-beta header', { headers: { 'openai-beta': 'assistants=v2' } }],
+    ['a variant (usage chunk cut out)', { variant: 'strip-usage' }],
+  ] as const)('differs for %s', (_, over) => {
+    expect(digest(over as Partial<CacheKeyInput>)).not.toBe(digest({}))
+  })
+
+  it('ignores headers that do not change the answer', () => {
+    expect(digest({ headers: { authorization: 'Bearer x', 'user-agent': 'sdk', 'x-request-id': '1' } })).toBe(
+      digest({}),
+    )
+  })
+
+  it('hashes a body that is not JSON as raw bytes', () => {
+    expect(digest({ body: Buffer.from('not json') })).not.toBe(digest({ body: Buffer.from('not  json') }))
+    expect(digest({ body: Buffer.from('not json') })).toMatch(/^[0-9a-f]{64}$/)
+  })
+})

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto'
+import { canonicalJson } from './canonical-json.ts'
+
+/**
+ * KEY_HEADERS are the request headers that change a provider's answer and so are part of the
+ * key. Authorization is not: the tenant is the identity, and apps hold a placeholder key.
+ */
+export const KEY_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const
+
+export interface CacheKeyInput {
+  tenant: string
+  /** CompiledCache.generation: bumping it purges the tenant's cache at once. */
+  generation: number
+  /** Provider name (route prefix). */
+  provider: string
+  method: string
+  /** Path and query as sent upstream, without the provider prefix: `/v1/chat/completions`. */
+  route: string
+  headers: Readonly<Record<string, string | string[] | undefined>>
+  /** The raw request body. */
+  body: Buffer
+  /** The body parsed as JSON when the caller already did, to skip a second parse. */
+  json?: unknown
+  /**
+   * What else makes the bytes sent differ for an equal body. The sidecar asks OpenAI streams for
+   * `include_usage` and cuts the extra chunk out unless the client asked for it; a body with
+   * `stream_options: {}` is then rewritten to look like one that asked, so the stage passes
+   * `strip-usage` here to keep the two answers apart.
+   */
+  variant?: string
+}
+
+/**
+ * cacheDigest is the sha256 (hex) of everything that determines the answer: tenant, cache
+ * generation, provider, method, route, KEY_HEADERS and the body in canonical JSON (raw bytes when
+ * it is not JSON). Every field of the body counts, `stream` and `user` included: a streamed and
+ * a plain answer are different bytes, and apps that set `user` may rely on per-user answers.
+ */
+export function cacheDigest(input: CacheKeyInput): string {
+  const headers = KEY_HEADERS.map((name) => {
+    const value = input.headers[name]
+    return [name, Array.isArray(value) ? value.join(',') : (value ?? null)]
+  })
+  const frame = JSON.stringify([
+    'tollgate-cache-v1',
+    input.tenant,
+    input.generation,
+    input.provider,
+    input.method.toUpperCase(),
+    input.route,
+    headers,
+    input.variant ?? '',
+  ])
+  const hash = createHash('sha256').update(frame).update('\n')
+  const json = input.json !== undefined ? input.json : parseJson(input.body)
+  if (json === undefined) hash.update('raw\n').update(input.body)
+  else hash.update('json\n').update(canonicalJson(json))
+  return hash.digest('hex')
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return undefined
+  try {
+    return JSON.parse(body.toString('utf8'))
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,195 @@
+import { type CompiledCache, keys } from '@tollgate/api'
+import type { Redis } from 'ioredis'
+import { LRUCache } from 'lru-cache'
+import type { Clock } from '../limits/clock.ts'
+import { isStorableResponse, requestDirective } from './cache-control.ts'
+import {
+  bodyBytes,
+  type CacheBody,
+  type CacheEntry,
+  decodeEntry,
+  encodeEntry,
+  entrySize,
+  pickHeaders,
+} from './cache-entry.ts'
+import { type CacheKeyInput, cacheDigest } from './cache-key.ts'
+
+/** DEFAULT_MEMORY_BYTES bounds the in-process LRU of one sidecar. */
+export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024
+
+/** CacheRequest is a request as the cache stage sees it. */
+export interface CacheRequest extends Omit<CacheKeyInput, 'generation'> {
+  cache: CompiledCache
+  /** The request asks for a streamed answer (`stream: true`). */
+  stream: boolean
+}
+
+/** CacheLookup is the outcome of a lookup; `x-tollgate-cache` is its status. */
+export type CacheLookup =
+  | { status: 'hit'; entry: CacheEntry; ageSeconds: number; source: 'memory' | 'redis' }
+  /** Ask the provider; store the answer under `key` afterwards (unless onlyIfCached: answer 504). */
+  | { status: 'miss'; key: string; onlyIfCached: boolean }
+  | { status: 'bypass'; reason: 'disabled' | 'method' | 'streaming-disabled' | 'no-store' }
+
+/** CachedResponse is what the stage hands to store() once the answer went to the client. */
+export interface CachedResponse {
+  status: number
+  headers: Readonly<Record<string, string | string[] | number | undefined>>
+  body: CacheBody
+}
+
+export interface ResponseCacheOptions {
+  /** Shared second level; absent in standalone mode. */
+  redis?: Redis
+  /** While false, Redis is not asked (DataRedis.isUp); a down Redis costs nothing. */
+  isRedisUp?: () => boolean
+  /** Bound of the memory LRU in bytes; 0 turns the memory layer off. Default 64 MiB. */
+  memoryMaxBytes?: number
+  clock?: Clock
+  /** Told of every swallowed Redis or format error, for logs and metrics. */
+  onError?: (step: string, error: unknown) => void
+}
+
+/**
+ * ResponseCache is an exact-match response cache, private per tenant: a memory LRU bounded by
+ * bytes in front of Redis (`keys.cache(tenant, generation, digest)`), entries expiring after the
+ * tenant's TTL. It is best effort: a Redis error is reported to onError and turns into a miss
+ * or a skipped write, never into a failed request. Isolation is twofold: the tenant is in the
+ * key (hash-tagged, and in the digest), and every entry records its tenant and is refused to
+ * any other on read.
+ */
+export class ResponseCache {
+  /** Absent when memoryMaxBytes is 0: every hit then comes from Redis. */
+  #memory: LRUCache<string, CacheEntry> | undefined
+  #redis: Redis | undefined
+  #isRedisUp: () => boolean
+  #clock: Clock
+  #onError: (step: string, error: unknown) => void
+
+  constructor(options: ResponseCacheOptions = {}) {
+    const maxSize = options.memoryMaxBytes ?? DEFAULT_MEMORY_BYTES
+    this.#memory =
+      maxSize > 0 ? new LRUCache<string, CacheEntry>({ maxSize, sizeCalculation: entrySize }) : undefined
+    this.#redis = options.redis
+    this.#isRedisUp = options.isRedisUp ?? (() => true)
+    this.#clock = options.clock ?? Date.now
+    this.#onError = options.onError ?? (() => {})
+  }
+
+  /** memoryBytes is the LRU's current size by entrySize, for the metric and tests. */
+  get memoryBytes(): number {
+    return this.#memory?.calculatedSize ?? 0
+  }
+
+  async lookup(request: CacheRequest): Promise<CacheLookup> {
+    if (!request.cache.enabled) return { status: 'bypass', reason: 'disabled' }
+    if (request.method.toUpperCase() !== 'POST') return { status: 'bypass', reason: 'method' }
+    if (request.stream && !request.cache.streaming) return { status: 'bypass', reason: 'streaming-disabled' }
+    const directive = requestDirective(request.headers)
+    if (directive.mode === 'bypass') return { status: 'bypass', reason: 'no-store' }
+    const key = keys.cache(
+      request.tenant,
+      request.cache.generation,
+      cacheDigest({ ...request, generation: request.cache.generation }),
+    )
+    if (directive.mode === 'refresh') return { status: 'miss', key, onlyIfCached: false }
+
+    const now = this.#clock()
+    const fresh = (entry: CacheEntry) => {
+      const ageSeconds = Math.max(0, Math.floor((now - entry.storedAt) / 1000))
+      const young = directive.maxAgeSeconds === undefined || ageSeconds <= directive.maxAgeSeconds
+      return young ? ageSeconds : undefined
+    }
+
+    const local = this.#memory?.get(key)
+    if (local) {
+      if (this.#usable(local, request.tenant, now)) {
+        const ageSeconds = fresh(local)
+        if (ageSeconds !== undefined) return { status: 'hit', entry: local, ageSeconds, source: 'memory' }
+      } else {
+        this.#memory?.delete(key)
+      }
+    }
+
+    const shared = await this.#readRedis(key)
+    if (shared && this.#usable(shared, request.tenant, now)) {
+      this.#remember(key, shared, now)
+      const ageSeconds = fresh(shared)
+      if (ageSeconds !== undefined) return { status: 'hit', entry: shared, ageSeconds, source: 'redis' }
+    }
+    return { status: 'miss', key, onlyIfCached: directive.onlyIfCached }
+  }
+
+  /**
+   * store keeps an answer under the key of a miss: in memory at once, in Redis in the
+   * background of the caller (await it or not). Returns false when the answer is not stored:
+   * not a 200, `no-store`, over maxEntryBytes, or caching disabled.
+   */
+  async store(
+    key: string,
+    request: { tenant: string; cache: CompiledCache },
+    response: CachedResponse,
+  ): Promise<boolean> {
+    const { cache, tenant } = request
+    if (!cache.enabled || cache.ttlSeconds <= 0) return false
+    if (!isStorableResponse(response.status, response.headers)) return false
+    if (bodyBytes(response.body) > cache.maxEntryBytes) return false
+    const now = this.#clock()
+    const entry: CacheEntry = {
+      tenant,
+      storedAt: now,
+      expiresAt: now + cache.ttlSeconds * 1000,
+      status: response.status,
+      headers: pickHeaders(response.headers),
+      body: response.body,
+    }
+    this.#remember(key, entry, now)
+    if (this.#redis && this.#isRedisUp()) {
+      try {
+        await this.#redis.set(key, encodeEntry(entry), 'PX', cache.ttlSeconds * 1000)
+      } catch (error) {
+        this.#onError('store cache entry in Redis', error)
+      }
+    }
+    return true
+  }
+
+  #usable(entry: CacheEntry, tenant: string, now: number): boolean {
+    if (entry.tenant !== tenant) {
+      this.#onError('read cache entry', new Error(`entry of tenant ${entry.tenant} refused to ${tenant}`))
+      return false
+    }
+    return now < entry.expiresAt
+  }
+
+  #remember(key: string, entry: CacheEntry, now: number) {
+    this.#memory?.set(key, entry, { ttl: Math.max(1, entry.expiresAt - now) })
+  }
+
+  async #readRedis(key: string): Promise<CacheEntry | undefined> {
+    if (!this.#redis || !this.#isRedisUp()) return undefined
+    let data: Buffer | null
+    try {
+      data = await this.#redis.getBuffer(key)
+    } catch (error) {
+      this.#onError('read cache entry from Redis', error)
+      return undefined
+    }
+    if (!data) return undefined
+    try {
+      return decodeEntry(data)
+    } catch (error) {
+      this.#onError('decode cache entry', error)
+      return undefined
+    }
+  }
+}
+
+/**
+ * cacheHeaders are the headers a response carries for a lookup: `x-tollgate-cache` always, and
+ * for a hit the stored headers plus `age`.
+ */
+export function cacheHeaders(lookup: CacheLookup): Record<string, string> {
+  if (lookup.status !== 'hit') return { 'x-tollgate-cache': lookup.status }
+  return { ...lookup.entry.headers, age: String(lookup.ageSeconds), 'x-tollgate-cache': 'hit' }
+}

@@ -1,0 +1,33 @@
+import type { Charged } from './limiter.ts'
+import { reserveInMemory, settleInMemory } from './memory-executor.ts'
+import { MemoryStore } from './memory-store.ts'
+import type { ScriptPlan } from './plan.ts'
+import { type PlanExecutor, PlanLimiter, type PlanLimiterOptions } from './plan-limiter.ts'
+
+class MemoryExecutor implements PlanExecutor {
+  readonly backend = 'memory'
+  #store: MemoryStore
+
+  constructor(store: MemoryStore) {
+    this.#store = store
+  }
+
+  async reserve(keys: readonly string[], plan: ScriptPlan, now: number) {
+    return reserveInMemory(this.#store, keys, plan, now)
+  }
+
+  async settle(charged: Charged, deltas: { tokens: number; spend: number }, id: string, now: number) {
+    settleInMemory(this.#store, charged, deltas, id, now)
+  }
+}
+
+/**
+ * MemoryLimiter enforces limits within one process with the semantics of RedisLimiter (same
+ * plan, same rule, all-or-nothing): standalone mode, and the failureMode=open fallback when Redis
+ * is unreachable, where each replica then enforces the full limit on its own.
+ */
+export class MemoryLimiter extends PlanLimiter {
+  constructor(options: PlanLimiterOptions & { store?: MemoryStore } = {}) {
+    super(new MemoryExecutor(options.store ?? new MemoryStore()), { ...options, overrideNow: false })
+  }
+}

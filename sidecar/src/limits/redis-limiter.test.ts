@@ -1,0 +1,170 @@
+import { keys } from '@tollgate/api'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { privateRedis } from '../../../test/support/redis.ts'
+import { DataRedis } from '../resilience/redis-client.ts'
+import { LimiterUnavailableError } from './errors.ts'
+import { FailoverLimiter } from './failover-limiter.ts'
+import { call, compile, SteppedClock, uniqueTenant } from './fixtures.test-support.ts'
+import type { Reservation } from './limiter.ts'
+import { limiterContract } from './limiter-contract.test-support.ts'
+import { MemoryLimiter } from './memory-limiter.ts'
+import { RedisLimiter } from './redis-limiter.ts'
+
+const { redisUrl } = inject('stack')
+const connections: DataRedis[] = []
+
+/** connect opens one more connection, as one more sidecar replica would. */
+async function connect(url = redisUrl): Promise<DataRedis> {
+  const redis = new DataRedis({ url })
+  connections.push(redis)
+  await redis.waitUntilUp(5_000)
+  return redis
+}
+
+afterAll(async () => {
+  for (const c of connections) await c.close()
+})
+
+limiterContract('RedisLimiter', (clock) => {
+  const redis = new DataRedis({ url: redisUrl })
+  connections.push(redis)
+  const ready = redis.waitUntilUp(5_000)
+  const limiter = new RedisLimiter({ redis: redis.client, clock: clock.read })
+  return {
+    limiter: {
+      reserve: async (r) => {
+        await ready
+        return limiter.reserve(r)
+      },
+      settle: (r, a) => limiter.settle(r, a),
+      release: (r) => limiter.release(r),
+    },
+    count: async (key) => {
+      await ready
+      const type = await redis.client.type(key)
+      if (type === 'zset') return redis.client.zcount(key, clock.now + 1, '+inf')
+      return Number((await redis.client.get(key)) ?? 0)
+    },
+  }
+})
+
+describe('RedisLimiter', () => {
+  it('two sidecars (two connections, two limiters) enforce one shared limit', async () => {
+    const [a, b] = [await connect(), await connect()]
+    const config = compile(uniqueTenant(), { limits: { requestsPerMinute: 10 } })
+    const one = new RedisLimiter({ redis: a.client })
+    const two = new RedisLimiter({ redis: b.client })
+    const results = []
+    for (let i = 0; i < 10; i++) results.push(await (i % 2 ? one : two).reserve(call(config)))
+    expect(results.every((r) => r.ok)).toBe(true)
+    expect((await one.reserve(call(config))).ok).toBe(false)
+    expect((await two.reserve(call(config))).ok).toBe(false)
+  })
+
+  it(
+    '200 concurrent reserves against tokensPerMinute admit exactly floor(limit / estimate): ' +
+      'zero overshoot of reserved tokens; real tokens can exceed the limit only by the ' +
+      "admitted requests' prompt under-estimate (none when max_tokens bounds the output and " +
+      'the prompt estimate is an upper bound)',
+    async () => {
+      const clock = new SteppedClock('2026-11-23T10:00:10Z')
+      const replicas = await Promise.all([connect(), connect(), connect(), connect()])
+      const limiters = replicas.map((r) => new RedisLimiter({ redis: r.client, clock: clock.read }))
+      const config = compile(uniqueTenant(), { limits: { tokensPerMinute: 10_000 } })
+      const estimate = 137
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          (limiters[i % limiters.length] as RedisLimiter).reserve(
+            call(config, { estimatedTokens: estimate }),
+          ),
+        ),
+      )
+      const admitted = results.filter((r) => r.ok).length
+      expect(admitted).toBe(Math.floor(10_000 / estimate))
+      const key = keys.window(config.tenant, 'tenant', 'tpm', Date.parse('2026-11-23T10:00:00Z') / 1000)
+      const counted = Number(await replicas[0]?.client.get(key))
+      expect(counted).toBe(admitted * estimate)
+      expect(counted).toBeLessThanOrEqual(10_000)
+    },
+  )
+
+  it('takes time from the Redis server when no clock is injected', async () => {
+    const redis = await connect()
+    const config = compile(uniqueTenant(), { limits: { requestsPerMinute: 5 } })
+    const r = await new RedisLimiter({ redis: redis.client }).reserve(call(config))
+    if (!r.ok) throw new Error(r.message)
+    const [seconds] = await redis.client.time()
+    const windowStart = Math.floor(Number(seconds) / 60) * 60
+    // the script chose the server's current minute (or the previous one, had a minute ended between)
+    expect([(windowStart + 60) * 1000, windowStart * 1000]).toContain(r.checks[0]?.resetAt)
+    expect(Math.floor(r.at / 60_000) * 60 + 60).toBe((r.checks[0]?.resetAt ?? 0) / 1000)
+  })
+
+  it('frees concurrency slots on settle and expires the slots of a crashed sidecar', async () => {
+    const clock = new SteppedClock('2026-11-23T10:00:00Z')
+    const redis = await connect()
+    const config = compile(uniqueTenant(), { limits: { concurrency: 2 } })
+    const crashed = new RedisLimiter({ redis: redis.client, clock: clock.read, leaseMs: 60_000 })
+    const survivor = new RedisLimiter({ redis: redis.client, clock: clock.read, leaseMs: 60_000 })
+    const lost = await crashed.reserve(call(config))
+    expect(lost.ok).toBe(true)
+    const kept = (await survivor.reserve(call(config))) as Reservation
+    expect((await survivor.reserve(call(config))).ok).toBe(false)
+    await survivor.settle(kept, { tokens: 10, costNano: 0 })
+    const again = (await survivor.reserve(call(config))) as Reservation
+    expect(again.ok).toBe(true)
+    await survivor.release(again)
+    // the crashed sidecar never settles; its slot is taken until its lease ends
+    expect(await redis.client.zcard(keys.inflight(config.tenant, 'tenant'))).toBe(1)
+    const two = [await survivor.reserve(call(config)), await survivor.reserve(call(config))]
+    expect(two.map((r) => r.ok)).toEqual([true, false])
+    clock.advance(60_000)
+    expect((await survivor.reserve(call(config))).ok).toBe(true)
+  })
+
+  it('loads its script again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const redis = await connect()
+    const config = compile(uniqueTenant(), { limits: { requestsPerMinute: 5 } })
+    const limiter = new RedisLimiter({ redis: redis.client })
+    expect((await limiter.reserve(call(config))).ok).toBe(true)
+    await redis.client.script('FLUSH')
+    expect((await limiter.reserve(call(config))).ok).toBe(true)
+  })
+
+  it('fails fast with LimiterUnavailableError when Redis is down, so the caller can fall back', async () => {
+    const temp = await privateRedis()
+    const redis = new DataRedis({ url: temp.url })
+    connections.push(redis)
+    await redis.waitUntilUp(5_000)
+    await temp.stop()
+    const config = compile(uniqueTenant(), { limits: { requestsPerMinute: 5 } })
+    const limiter = new RedisLimiter({ redis: redis.client })
+    const error = await limiter.reserve(call(config)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(LimiterUnavailableError)
+    expect((error as LimiterUnavailableError).code).toBe('TOLLGATE_ERR_LIMITER_UNAVAILABLE')
+    expect(redis.isUp()).toBe(false)
+
+    const failover = (failureMode: 'open' | 'closed') =>
+      new FailoverLimiter({ primary: limiter, fallback: new MemoryLimiter() }).reserve(
+        call({ ...config, failureMode }),
+      )
+    const open = await failover('open')
+    expect(open.ok && open.backend).toBe('memory')
+    const closed = await failover('closed')
+    expect(closed.ok ? undefined : [closed.status, closed.code]).toEqual([
+      503,
+      'TOLLGATE_ERR_LIMITER_UNAVAILABLE',
+    ])
+
+    // recovery needs no restart: the same connection comes back with the server
+    await temp.start()
+    await redis.waitUntilUp(10_000)
+    const back = await new FailoverLimiter({
+      primary: limiter,
+      fallback: new MemoryLimiter(),
+      isPrimaryUp: () => redis.isUp(),
+    }).reserve(call(config))
+    expect(back.ok && back.backend).toBe('redis')
+    await temp.close()
+  })
+})
