@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { openSync, readdirSync, readFileSync } from 'node:fs'
+import { openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -90,15 +90,24 @@ export async function waitFor(
   throw new Error(`${what} was not ready after ${timeoutMs} ms`, { cause: last })
 }
 
-/** pidsUsing lists processes whose command line mentions path: the stack's servers all name their folder. */
+const SERVERS = new Set(['redis-server', 'postgres', 'etcd', 'kube-apiserver'])
+
+/**
+ * pidsUsing lists processes whose command line mentions path or whose working directory is under
+ * it: the stack's servers all name their folder, except redis-server, which rewrites its process
+ * title but runs in its data folder.
+ */
 export function pidsUsing(path: string): number[] {
+  // Only our servers match by folder, so a shell that happens to sit in it is left alone.
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path)) pids.push(Number(entry))
+      const cwd = readlinkSync(`/proc/${entry}/cwd`)
+      if (cwd.startsWith(path) || readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path))
+        pids.push(Number(entry))
     } catch {
-      // the process ended while we looked
+      // the process ended while we looked, or is not ours to inspect
     }
   }
   return pids
