@@ -4,6 +4,7 @@
 // (50 connections), added time to first token of a stream, idle and loaded RSS and time from exec
 // to the first proxied answer, each also as a ratio to the reference. Bounded in count and time.
 //   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 10] [--ttft 150] [--only a,b]
+//                            [--cpu-prof DIR]   (a V8 CPU profile of each Node target, for where time goes)
 // Each measure runs in rounds that alternate the targets (--seconds and --ttft are totals split
 // over the rounds), so a busy neighbour on a shared machine weighs on every target alike.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     ttft: { type: 'string', default: '150' },
     only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 })
 const ROUNDS = Number(args.rounds)
@@ -54,6 +56,13 @@ interface Target {
   streamErrors?: number
   /** CPU time of the proxy process per call under load, in microseconds. */
   cpuPerCall?: number
+  /** CPU time of the Redis server per call under load, in microseconds (targets that use Redis). */
+  redisCpuPerCall?: number
+  usesRedis?: boolean
+  /** Calls completed under load. */
+  calls?: number
+  /** Redis commands under load, by command (a script counts as one). */
+  redisCommands?: Map<string, { calls: number; usec: number }>
   errors: number
   ttft: number[]
   /** Every call asks something new (a cache miss each time). */
@@ -119,7 +128,12 @@ async function startChild(t: Target, argv: string[], env: Record<string, string>
   const started = performance.now()
   // Portkey's gateway prints a stack trace for each stream it fails on (see the TTFT row)
   const stderr = t.name === 'portkey' ? 'ignore' : 'inherit'
-  t.child = spawn(process.execPath, argv, { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', stderr] })
+  const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}/${t.name}`] : []
+  t.child = spawn(process.execPath, [...profile, ...argv], {
+    cwd: root,
+    env: childEnv,
+    stdio: ['ignore', 'ignore', stderr],
+  })
   await untilAnswers(t, t.child)
   t.readyMs = performance.now() - started
   await new Promise((r) => setTimeout(r, 1000))
@@ -162,7 +176,9 @@ async function latencyRound(t: Target, n: number): Promise<void> {
 async function throughput(
   t: Target,
   seconds: number,
-  totals: Map<Target, { calls: number; ms: number; ticks: number }>,
+  totals: Map<Target, { calls: number; ms: number; ticks: number; redisTicks: number }>,
+  redisPid: number | undefined,
+  redis: Redis | undefined,
 ): Promise<void> {
   const pool = new Pool(t.base, { connections: CONNECTIONS, pipelining: 1 })
   let done = 0
@@ -186,11 +202,25 @@ async function throughput(
   }, 100)
   const start = performance.now()
   const ticks = cpuTicks(t.child?.pid)
+  const redisTicks = t.usesRedis ? cpuTicks(redisPid) : 0
+  const commandsBefore = t.usesRedis && redis ? await commandStats(redis) : undefined
   await new Promise((r) => setTimeout(r, seconds * 1000))
-  const sum = totals.get(t) ?? { calls: 0, ms: 0, ticks: 0 }
+  if (commandsBefore && redis) {
+    const after = await commandStats(redis)
+    t.redisCommands ??= new Map()
+    for (const [name, a] of after) {
+      const b = commandsBefore.get(name) ?? { calls: 0, usec: 0 }
+      const sum = t.redisCommands.get(name) ?? { calls: 0, usec: 0 }
+      sum.calls += a.calls - b.calls
+      sum.usec += a.usec - b.usec
+      t.redisCommands.set(name, sum)
+    }
+  }
+  const sum = totals.get(t) ?? { calls: 0, ms: 0, ticks: 0, redisTicks: 0 }
   sum.calls += done
   sum.ms += performance.now() - start
   sum.ticks += cpuTicks(t.child?.pid) - ticks
+  if (t.usesRedis) sum.redisTicks += cpuTicks(redisPid) - redisTicks
   totals.set(t, sum)
   measuring = false
   stop = true
@@ -295,6 +325,14 @@ const pct = (xs: number[], p: number) => {
 
 /** ports are the listen flags of a sidecar on a port, with its admin on any free one. */
 const ports = (port: number) => ['--listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0']
+
+/** commandStats reads Redis's per-command call counts and time spent (INFO commandstats). */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>()
+  for (const m of (await redis.info('commandstats')).matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g))
+    stats.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) })
+  return stats
+}
 
 /** pingP50 is the median round trip of a PING from this process to Redis. */
 async function pingP50(url: string): Promise<number> {
@@ -426,6 +464,7 @@ async function main() {
       sent: 0,
       errors: 0,
       ttft: [],
+      usesRedis: true,
       unique: true,
     },
     {
@@ -446,6 +485,7 @@ async function main() {
       latencies: [],
       sent: 0,
       errors: 0,
+      usesRedis: true,
       ttft: [],
     },
   ].filter((t) => t.name === 'direct' || !args.only || args.only.split(',').includes(t.name))
@@ -517,18 +557,28 @@ async function main() {
     process.stderr.write('latency done\n')
     for (let r = 0; r < ROUNDS; r++) for (const t of targets) await ttft(t, Math.ceil(TTFT_RUNS / ROUNDS))
     process.stderr.write('ttft done\n')
-    const totals = new Map<Target, { calls: number; ms: number; ticks: number }>()
-    for (let r = 0; r < ROUNDS; r++) for (const t of targets) await throughput(t, SECONDS / ROUNDS, totals)
+    const totals = new Map<Target, { calls: number; ms: number; ticks: number; redisTicks: number }>()
+    const stats = redisService && new Redis(redisService.url)
+    const redisPid = redisService?.pids()[0]
+    for (let r = 0; r < ROUNDS; r++)
+      for (const t of targets) await throughput(t, SECONDS / ROUNDS, totals, redisPid, stats)
+    stats?.disconnect()
     for (const [t, sum] of totals) {
+      t.calls = sum.calls
       t.rps = sum.calls / (sum.ms / 1000)
       t.cpuPerCall = (sum.ticks * 10_000) / sum.calls
+      if (t.usesRedis) t.redisCpuPerCall = (sum.redisTicks * 10_000) / sum.calls
     }
     process.stderr.write('throughput done\n')
     if (byName('tollgate')) managed = await measureManaged(fakeUrl, await freePort(), await freePort())
     if (redisService) redisPingP50 = await pingP50(redisService.url)
   } finally {
+    const exits = targets.flatMap((t) =>
+      t.child && t.child.exitCode === null ? [once(t.child, 'exit')] : [],
+    )
     for (const t of targets) t.child?.kill('SIGTERM')
     fake.kill('SIGTERM')
+    await Promise.all(exits)
     await redisService?.close()
   }
 
@@ -555,6 +605,7 @@ async function main() {
       (t) =>
         t.child ? `${(t.cpuPerCall ?? 0).toFixed(0)}${ratio(t.cpuPerCall ?? 0, ref?.cpuPerCall)}` : '-',
     ],
+    ['Redis CPU per call (us)', (t) => (t.usesRedis ? (t.redisCpuPerCall ?? 0).toFixed(0) : '-')],
     [
       'added TTFT p50 (ms)',
       (t) =>
@@ -593,6 +644,17 @@ async function main() {
     console.log(
       `\ntollgate in managed mode (config from Redis, no file to validate): exec to ready ${managed.readyMs?.toFixed(0)} ms, idle RSS ${managed.idleRss?.toFixed(1)} MB`,
     )
+  for (const t of targets) {
+    if (!t.redisCommands || !t.calls) continue
+    const calls = t.calls
+    const commands = [...t.redisCommands]
+      .filter(([name, c]) => name !== 'info' && c.calls > 0)
+      .sort((a, b) => b[1].calls - a[1].calls)
+      .map(
+        ([name, c]) => `${name} ${(c.calls / calls).toFixed(2)} (${(c.usec / c.calls).toFixed(1)} us each)`,
+      )
+    console.log(`\n${t.name}: Redis commands per call under load: ${commands.join(', ')}`)
+  }
   const tg = byName('tollgate')
   const pk = byName('portkey')
   if (tg && ref) {

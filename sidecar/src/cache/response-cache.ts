@@ -2,6 +2,7 @@ import { type CompiledCache, keys } from '@tollgate/api'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../limits/clock.ts'
+import { lazily } from '../resilience/redis-client.ts'
 import { isStorableResponse, requestDirective } from './cache-control.ts'
 import {
   bodyBytes,
@@ -146,7 +147,8 @@ export class ResponseCache {
     this.#remember(key, entry, now)
     if (this.#redis && this.#isRedisUp()) {
       try {
-        await this.#redis.set(key, encodeEntry(entry), 'PX', cache.ttlSeconds * 1000)
+        const redis = this.#redis
+        await lazily(redis, () => redis.set(key, encodeEntry(entry), 'PX', cache.ttlSeconds * 1000))
       } catch (error) {
         this.#onError('store cache entry in Redis', error)
       }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { lazily } from '../resilience/redis-client.ts'
 import { parseReply } from './decision.ts'
 import { LimiterUnavailableError } from './errors.ts'
 import type { Charged } from './limiter.ts'
@@ -47,7 +48,8 @@ class RedisExecutor implements PlanExecutor {
       charged.spend.length,
     ]
     try {
-      await SETTLE.run(this.#redis, keys, args)
+      // Nobody waits for a settlement: it rides with the next reservation's write.
+      await lazily(this.#redis, () => SETTLE.run(this.#redis, keys, args))
     } catch (cause) {
       throw new LimiterUnavailableError('run settle script', { cause })
     }

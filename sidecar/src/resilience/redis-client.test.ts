@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { privateRedis } from '../../../test/support/redis.ts'
-import { DataRedis, type RedisState, reconnectDelay } from './redis-client.ts'
+import { DataRedis, lazily, type RedisState, reconnectDelay } from './redis-client.ts'
 
 describe('reconnectDelay', () => {
   it.each([
@@ -55,5 +55,63 @@ describe('DataRedis', () => {
     await expect(redis.waitUntilUp(300)).rejects.toThrow('wait for Redis')
     expect(redis.lastError()).toBeInstanceOf(Error)
     await redis.close()
+  })
+
+  describe('coalescing', () => {
+    /** readsBy is how many socket reads Redis processed while `work` ran (INFO's own read excluded). */
+    const readsBy = async (admin: DataRedis, work: () => Promise<unknown>) => {
+      const reads = async () =>
+        Number(/total_reads_processed:(\d+)/.exec(await admin.client.info('stats'))?.[1])
+      const before = await reads()
+      await work()
+      return (await reads()) - before - 1
+    }
+
+    it('sends the commands of one turn of the event loop in one write', async () => {
+      const server = await privateRedis()
+      const redis = new DataRedis({ url: server.url })
+      const admin = new DataRedis({ url: server.url })
+      await Promise.all([redis.waitUntilUp(5_000), admin.waitUntilUp(5_000)])
+      const together = await readsBy(admin, () =>
+        Promise.all(Array.from({ length: 10 }, (_, i) => redis.client.set(`k${i}`, String(i)))),
+      )
+      const apart = await readsBy(admin, async () => {
+        for (let i = 0; i < 10; i++) await redis.client.get(`k${i}`)
+      })
+      expect(together).toBe(1)
+      expect(apart).toBe(10)
+      await redis.close()
+      await admin.close()
+      await server.close()
+    })
+
+    it('holds a lazy command for the next urgent one, keeping their order', async () => {
+      const server = await privateRedis()
+      const redis = new DataRedis({ url: server.url, lazyWriteMs: 5_000 })
+      const admin = new DataRedis({ url: server.url })
+      await Promise.all([redis.waitUntilUp(5_000), admin.waitUntilUp(5_000)])
+      const reads = await readsBy(admin, async () => {
+        const written = lazily(redis.client, () => redis.client.set('lazy', 'v'))
+        await new Promise((r) => setTimeout(r, 50))
+        expect(await admin.client.get('lazy')).toBeNull()
+        expect(await redis.client.get('lazy')).toBe('v')
+        expect(await written).toBe('OK')
+      })
+      // the lazy SET and the urgent GET arrived together; the admin's own GET is the other read
+      expect(reads).toBe(2)
+      await redis.close()
+      await admin.close()
+      await server.close()
+    })
+
+    it('sends a lazy command on its own once lazyWriteMs passed', async () => {
+      const server = await privateRedis()
+      const redis = new DataRedis({ url: server.url, lazyWriteMs: 20 })
+      await redis.waitUntilUp(5_000)
+      expect(await lazily(redis.client, () => redis.client.set('alone', 'v'))).toBe('OK')
+      expect(await redis.client.get('alone')).toBe('v')
+      await redis.close()
+      await server.close()
+    })
   })
 })

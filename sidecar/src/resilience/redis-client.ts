@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { type Command, Redis } from 'ioredis'
 
 export interface DataRedisOptions {
@@ -11,6 +12,8 @@ export interface DataRedisOptions {
   maxReconnectDelayMs?: number
   /** CLIENT SETNAME, to find the sidecar in CLIENT LIST. */
   connectionName?: string
+  /** A lazy command (see `lazily`) waits at most this long to share a write. Default 2 ms. */
+  lazyWriteMs?: number
 }
 
 /** RedisState is what `/readyz` and the `tollgate_redis_up` metric report. */
@@ -21,22 +24,60 @@ export const reconnectDelay = (attempt: number, maxMs: number, random: () => num
   Math.min(50 * 2 ** Math.min(attempt, 16), maxMs) + Math.floor(random() * 100)
 
 /**
- * CoalescingRedis writes every command issued within one tick to the socket in one go: the first
- * command of a tick corks the socket and the next tick uncorks it. A call's reserve and cache
- * read, or a finished call's settle and cache write, then cost one write system call (and one
- * loopback trip through the kernel) instead of one each, which on a busy machine is most of what
- * a Redis command costs the client. Commands keep their own replies, timeouts and errors; they
- * wait at most until the end of the tick.
+ * CoalescingRedis batches commands into few socket writes, because on a busy machine a write
+ * (and the Redis wake-up it causes) is most of what a command costs the client. The first command
+ * corks the socket. An urgent command (one a call waits for: a reservation, a cache read) uncorks
+ * it right after the current turn of the event loop, so every command issued in that turn, by
+ * any call, goes out in one write. A lazy command (one nobody waits for: a settlement, a cache
+ * write; see `lazily`) waits up to `lazyWriteMs` to ride with the next urgent write. Commands
+ * keep their order on the connection, their own replies, timeouts and errors.
  */
 class CoalescingRedis extends Redis {
+  lazyWriteMs = 2
+  #lazy = false
+  #corked: Socket | undefined
+  #soon: NodeJS.Immediate | undefined
+  #later: NodeJS.Timeout | undefined
+
+  lazily<T>(send: () => T): T {
+    this.#lazy = true
+    try {
+      return send()
+    } finally {
+      this.#lazy = false
+    }
+  }
+
   override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
-    const socket = this.stream
-    if (!stream && this.status === 'ready' && socket && !socket.writableCorked) {
-      socket.cork()
-      process.nextTick(() => socket.uncork())
+    const socket = this.stream as Socket | undefined
+    if (!stream && this.status === 'ready' && socket) {
+      if (this.#corked !== socket) {
+        this.#flush()
+        socket.cork()
+        this.#corked = socket
+      }
+      if (!this.#lazy) this.#soon ??= setImmediate(this.#flush)
+      else if (!this.#soon) this.#later ??= setTimeout(this.#flush, this.lazyWriteMs)
     }
     return super.sendCommand(command, stream)
   }
+
+  #flush = () => {
+    clearImmediate(this.#soon)
+    clearTimeout(this.#later)
+    this.#soon = undefined
+    this.#later = undefined
+    this.#corked?.uncork()
+    this.#corked = undefined
+  }
+}
+
+/**
+ * lazily sends the commands `send` issues (synchronously) as lazy ones: they may wait a moment
+ * to share a socket write with the next command a call waits for (CoalescingRedis).
+ */
+export function lazily<T>(client: Redis, send: () => T): T {
+  return client instanceof CoalescingRedis ? client.lazily(send) : send()
 }
 
 /**
@@ -45,7 +86,7 @@ class CoalescingRedis extends Redis {
  * timeout, no retry of a command across reconnects (a reserve must never run twice), a socket
  * timeout that tears down a connection whose server stopped answering, and reconnection with
  * capped backoff forever. `isUp()` is true only while the connection is ready. Commands of one
- * tick share one socket write (CoalescingRedis).
+ * turn of the event loop share one socket write (CoalescingRedis).
  */
 export class DataRedis {
   readonly client: Redis
@@ -57,7 +98,7 @@ export class DataRedis {
   constructor(options: DataRedisOptions) {
     const commandTimeout = options.commandTimeoutMs ?? 500
     const maxDelay = options.maxReconnectDelayMs ?? 2_000
-    this.client = new CoalescingRedis(options.url, {
+    const client = new CoalescingRedis(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
@@ -69,6 +110,8 @@ export class DataRedis {
       retryStrategy: (attempt) => (this.#closed ? null : reconnectDelay(attempt, maxDelay)),
       ...(options.connectionName && { connectionName: options.connectionName }),
     })
+    client.lazyWriteMs = options.lazyWriteMs ?? 2
+    this.client = client
     this.client.on('ready', () => this.#set(true))
     for (const event of ['close', 'end', 'reconnecting'] as const)
       this.client.on(event, () => this.#set(false))
