@@ -103,9 +103,10 @@ export function pidsUsing(path: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
     try {
-      const cwd = readlinkSync(`/proc/${entry}/cwd`)
-      if (cwd.startsWith(path) || readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path))
-        pids.push(Number(entry))
+      const inFolder = () =>
+        SERVERS.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trim()) &&
+        readlinkSync(`/proc/${entry}/cwd`).startsWith(path)
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path) || inFolder()) pids.push(Number(entry))
     } catch {
       // the process ended while we looked, or is not ours to inspect
     }
