@@ -106,7 +106,8 @@ export function pidsUsing(path: string): number[] {
       const inFolder = () =>
         SERVERS.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trim()) &&
         readlinkSync(`/proc/${entry}/cwd`).startsWith(path)
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path) || inFolder()) pids.push(Number(entry))
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path) || inFolder())
+        pids.push(Number(entry))
     } catch {
       // the process ended while we looked, or is not ours to inspect
     }
