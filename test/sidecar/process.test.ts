@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
@@ -16,8 +19,8 @@ interface Run {
   exited: Promise<number | null>
 }
 
-function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Run {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], {
     env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: REAL_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -98,6 +101,23 @@ describe('tollgate-sidecar command line', () => {
     expect(lines(r.stderr)).toHaveLength(1)
     expect(r.stderr.join('')).toMatch(message)
     expect(r.stderr.join('')).toContain('TOLLGATE_ERR_INVALID_CONFIG')
+  })
+})
+
+describe('start-up', () => {
+  it('loads in standalone mode neither schemas, validators, YAML, Redis client nor tracing SDK', async () => {
+    // They cost start time and stay resident: the config file is read in a short-lived child.
+    const trace = join(await mkdtemp(join(tmpdir(), 'tollgate-modules-')), 'modules.txt')
+    const hook = new URL('./module-trace.ts', import.meta.url).pathname
+    const r = run(['--config', config, ...ports], { MODULE_TRACE_FILE: trace }, ['--import', hook])
+    await listening(r)
+    r.child.kill('SIGTERM')
+    await r.exited
+    const loaded = (await readFile(trace, 'utf8')).split('\n')
+    expect(loaded.some((url) => url.endsWith('/undici/lib/dispatcher/pool.js'))).toBe(true)
+    const heavy =
+      /node_modules\/(@sinclair|ajv|@marcbachmann|yaml|ioredis|@opentelemetry\/sdk)|\/api\/src\/(crd|validate|compile|index)\.ts/
+    expect(loaded.filter((url) => heavy.test(url))).toEqual([])
   })
 })
 

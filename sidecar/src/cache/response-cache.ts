@@ -1,8 +1,9 @@
-import { type CompiledCache, keys } from '@tollgate/api'
+import type { CompiledCache } from '@tollgate/api'
+import { keys } from '@tollgate/api/redis-keys.ts'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../limits/clock.ts'
-import { lazily } from '../resilience/redis-client.ts'
+import { lazily } from '../resilience/lazily.ts'
 import { isStorableResponse, requestDirective } from './cache-control.ts'
 import {
   bodyBytes,

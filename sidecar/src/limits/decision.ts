@@ -1,4 +1,4 @@
-import { nanoToUsd } from '@tollgate/api'
+import { nanoToUsd } from '@tollgate/api/money.ts'
 import { LIMIT_ERRORS, LimiterUnavailableError } from './errors.ts'
 import type {
   CheckReport,

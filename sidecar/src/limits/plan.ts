@@ -1,11 +1,7 @@
-import {
-  type CompiledBudget,
-  type CompiledConfig,
-  type CompiledLimit,
-  keys,
-  matchesAny,
-  nanoToUsd,
-} from '@tollgate/api'
+import type { CompiledBudget, CompiledConfig, CompiledLimit } from '@tollgate/api'
+import { matchesAny } from '@tollgate/api/glob.ts'
+import { nanoToUsd } from '@tollgate/api/money.ts'
+import { keys } from '@tollgate/api/redis-keys.ts'
 import type { BudgetCalendar } from './budget-period.ts'
 import type { LimitKind, LimitRequest } from './limiter.ts'
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { lazily } from '../resilience/redis-client.ts'
+import { lazily } from '../resilience/lazily.ts'
 import { parseReply } from './decision.ts'
 import { LimiterUnavailableError } from './errors.ts'
 import type { Charged } from './limiter.ts'

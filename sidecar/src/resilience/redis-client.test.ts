@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { privateRedis } from '../../../test/support/redis.ts'
-import { DataRedis, lazily, type RedisState, reconnectDelay } from './redis-client.ts'
+import { lazily } from './lazily.ts'
+import { DataRedis, type RedisState, reconnectDelay } from './redis-client.ts'
 
 describe('reconnectDelay', () => {
   it.each([

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import { type Command, Redis } from 'ioredis'
+import type { LazyWriter } from './lazily.ts'
 
 export interface DataRedisOptions {
   /** `redis://[user:pass@]host:port[/db]`. */
@@ -32,7 +33,7 @@ export const reconnectDelay = (attempt: number, maxMs: number, random: () => num
  * write; see `lazily`) waits up to `lazyWriteMs` to ride with the next urgent write. Commands
  * keep their order on the connection, their own replies, timeouts and errors.
  */
-class CoalescingRedis extends Redis {
+class CoalescingRedis extends Redis implements LazyWriter {
   lazyWriteMs = 2
   #lazy = false
   #corked: Socket | undefined
@@ -70,14 +71,6 @@ class CoalescingRedis extends Redis {
     this.#corked?.uncork()
     this.#corked = undefined
   }
-}
-
-/**
- * lazily sends the commands `send` issues (synchronously) as lazy ones: they may wait a moment
- * to share a socket write with the next command a call waits for (CoalescingRedis).
- */
-export function lazily<T>(client: Redis, send: () => T): T {
-  return client instanceof CoalescingRedis ? client.lazily(send) : send()
 }
 
 /**
