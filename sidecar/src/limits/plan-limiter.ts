@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { BudgetCalendar } from './budget-period.ts'
+import { BudgetCalendar } from '@tollgate/api/budget-calendar.ts'
 import type { Clock } from './clock.ts'
 import { decide, exhaustedRejection, type ReserveReply } from './decision.ts'
 import type { ActualUsage, Charged, Limiter, LimitRequest, Rejection, Reservation } from './limiter.ts'

@@ -1,6 +1,6 @@
 import { keys } from '@tollgate/api'
+import { BudgetCalendar } from '@tollgate/api/budget-calendar.ts'
 import { describe, expect, it } from 'vitest'
-import { BudgetCalendar } from './budget-period.ts'
 import { call, compile } from './fixtures.test-support.ts'
 import { buildPlan } from './plan.ts'
 import { encodeArgv } from './redis-limiter.ts'

@@ -1,8 +1,8 @@
 import type { CompiledBudget, CompiledConfig, CompiledLimit } from '@tollgate/api'
+import type { BudgetCalendar } from '@tollgate/api/budget-calendar.ts'
 import { matchesAny } from '@tollgate/api/glob.ts'
 import { nanoToUsd } from '@tollgate/api/money.ts'
 import { keys } from '@tollgate/api/redis-keys.ts'
-import type { BudgetCalendar } from './budget-period.ts'
 import type { LimitKind, LimitRequest } from './limiter.ts'
 
 export const MINUTE_MS = 60_000

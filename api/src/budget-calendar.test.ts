@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BudgetCalendar } from './budget-period.ts'
+import { BudgetCalendar } from './budget-calendar.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -100,6 +100,41 @@ describe('BudgetCalendar.periodAt', () => {
       '2028-03',
       '2028-02-29T23:00:00.000Z',
       '2028-03-31T22:00:00.000Z',
+    ],
+    // New York spring forward 2026-03-08 02:00 -> 03:00: a 23-hour day
+    [
+      'America/New_York',
+      'day',
+      '2026-03-08T12:00:00Z',
+      '2026-03-08',
+      '2026-03-08T05:00:00.000Z',
+      '2026-03-09T04:00:00.000Z',
+    ],
+    // Kolkata (+05:30) and Kathmandu (+05:45): midnight inside a UTC hour
+    [
+      'Asia/Kolkata',
+      'day',
+      '2026-11-23T20:00:00Z',
+      '2026-11-24',
+      '2026-11-23T18:30:00.000Z',
+      '2026-11-24T18:30:00.000Z',
+    ],
+    [
+      'Asia/Kathmandu',
+      'day',
+      '2026-11-23T12:00:00Z',
+      '2026-11-23',
+      '2026-11-22T18:15:00.000Z',
+      '2026-11-23T18:15:00.000Z',
+    ],
+    // Santiago skips from 00:00 to 01:00 on the first Sunday of September: the day starts at 01:00
+    [
+      'America/Santiago',
+      'day',
+      '2026-09-06T12:00:00Z',
+      '2026-09-06',
+      '2026-09-06T04:00:00.000Z',
+      '2026-09-07T03:00:00.000Z',
     ],
     // Berlin year end
     [

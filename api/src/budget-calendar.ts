@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from '@tollgate/api'
+import type { BudgetPeriod } from './tenant.ts'
 
 /** Period is one calendar day or month in a time zone, as the half-open instant range [start, end). */
 export interface Period {
