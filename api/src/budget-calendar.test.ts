@@ -127,15 +127,6 @@ describe('BudgetCalendar.periodAt', () => {
       '2026-11-22T18:15:00.000Z',
       '2026-11-23T18:15:00.000Z',
     ],
-    // Santiago skips from 00:00 to 01:00 on the first Sunday of September: the day starts at 01:00
-    [
-      'America/Santiago',
-      'day',
-      '2026-09-06T12:00:00Z',
-      '2026-09-06',
-      '2026-09-06T04:00:00.000Z',
-      '2026-09-07T03:00:00.000Z',
-    ],
     // Berlin year end
     [
       'Europe/Berlin',

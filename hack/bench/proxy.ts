@@ -71,6 +71,15 @@ interface Target {
   sent: number
 }
 
+/** target is a bench target with nothing measured yet. */
+const target = (
+  name: string,
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+  extra: Partial<Target> = {},
+): Target => ({ name, base, path, headers, latencies: [], sent: 0, errors: 0, ttft: [], ...extra })
+
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -260,16 +269,9 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
     const credentials = join(dir, 'credentials')
     await mkdir(credentials)
     await writeFile(join(credentials, 'openai'), KEY)
-    const t: Target = {
-      name: 'tollgate-managed',
-      base: `http://127.0.0.1:${port}`,
-      path: '/openai/v1/chat/completions',
-      headers: { authorization: 'Bearer placeholder' },
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
-    }
+    const t = target('tollgate-managed', `http://127.0.0.1:${port}`, '/openai/v1/chat/completions', {
+      authorization: 'Bearer placeholder',
+    })
     await startChild(t, [
       'sidecar/src/main.ts',
       '--redis',
@@ -415,79 +417,22 @@ async function main() {
   const tollgatePath = '/openai/v1/chat/completions'
   const auth = { authorization: `Bearer ${KEY}` }
   const targets: Target[] = [
-    {
-      name: 'direct',
-      base: fakeUrl,
-      path: '/v1/chat/completions',
-      headers: auth,
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
-    },
-    {
-      name: 'reference',
-      base: `http://127.0.0.1:${refPort}`,
-      path: '/v1/chat/completions',
-      headers: auth,
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
-    },
-    {
-      name: 'tollgate',
-      base: `http://127.0.0.1:${tgPort}`,
-      path: '/openai/v1/chat/completions',
-      headers: { authorization: 'Bearer placeholder' },
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
-    },
-    {
-      name: 'portkey',
-      base: `http://127.0.0.1:${pkPort}`,
-      path: '/v1/chat/completions',
-      headers: { ...auth, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fakeUrl}/v1` },
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
-    },
-    {
-      name: 'tg-policy',
-      base: `http://127.0.0.1:${policyPort}`,
-      path: tollgatePath,
-      headers: placeholder,
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
+    target('direct', fakeUrl, '/v1/chat/completions', auth),
+    target('reference', `http://127.0.0.1:${refPort}`, '/v1/chat/completions', auth),
+    target('tollgate', `http://127.0.0.1:${tgPort}`, tollgatePath, placeholder),
+    target('portkey', `http://127.0.0.1:${pkPort}`, '/v1/chat/completions', {
+      ...auth,
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': `${fakeUrl}/v1`,
+    }),
+    target('tg-policy', `http://127.0.0.1:${policyPort}`, tollgatePath, placeholder, {
       usesRedis: true,
       unique: true,
-    },
-    {
-      name: 'tg-hit-memory',
-      base: `http://127.0.0.1:${memPort}`,
-      path: tollgatePath,
-      headers: placeholder,
-      latencies: [],
-      sent: 0,
-      errors: 0,
-      ttft: [],
-    },
-    {
-      name: 'tg-hit-redis',
-      base: `http://127.0.0.1:${redisHitPort}`,
-      path: tollgatePath,
-      headers: placeholder,
-      latencies: [],
-      sent: 0,
-      errors: 0,
+    }),
+    target('tg-hit-memory', `http://127.0.0.1:${memPort}`, tollgatePath, placeholder),
+    target('tg-hit-redis', `http://127.0.0.1:${redisHitPort}`, tollgatePath, placeholder, {
       usesRedis: true,
-      ttft: [],
-    },
+    }),
   ].filter((t) => t.name === 'direct' || !args.only || args.only.split(',').includes(t.name))
 
   const byName = (name: string) => targets.find((t) => t.name === name)
