@@ -78,4 +78,41 @@ describe('Informer on a real API server', () => {
     const before = seen.filter((s) => s === 'resync c').length
     expect(await until(() => seen.filter((s) => s === 'resync c').length > before)).toBe(true)
   })
+
+  it('re-lists at once when the API server answers 410 Gone to its watch', async () => {
+    // The first list reports a resourceVersion long compacted away, as a list would whose
+    // version expired before its watch began; the API server answers that watch with 410 Gone.
+    const lines: { msg?: string }[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+    let lists = 0
+    const gone = new Informer<V1ConfigMap>({
+      resource: 'configmaps',
+      list: async () => {
+        const page = await kube.core.listNamespacedConfigMap({ namespace })
+        lists++
+        return {
+          items: page.items,
+          resourceVersion: lists === 1 ? '1' : (page.metadata?.resourceVersion ?? ''),
+        }
+      },
+      watch: kube.watch,
+      watchPath: `/api/v1/namespaces/${namespace}/configmaps`,
+      resyncMs: 600_000,
+      backoff: { baseMs: 60_000, maxMs: 60_000 },
+      logger,
+    })
+    const added: string[] = []
+    gone.on({ add: (o) => added.push(o.metadata?.name ?? '') })
+    gone.start()
+    try {
+      expect(await until(() => lists >= 2)).toBe(true)
+      expect(lines.map((l) => l.msg)).toContain('watch expired (410 Gone): re-listing')
+      expect(lines.map((l) => l.msg)).not.toContain('informer failed: restarting with backoff')
+      // and it watches again from the fresh list
+      await kube.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'after-gone' } } })
+      expect(await until(() => added.includes('after-gone'))).toBe(true)
+    } finally {
+      await gone.stop()
+    }
+  })
 })
