@@ -1,11 +1,24 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll } from 'vitest'
 import { type RedisService, startRedis } from '../../hack/stack/redis.ts'
+
+const started = new Set<RedisService>()
+
+// A test that fails before its own close() must not leave its server running.
+afterAll(async () => {
+  await Promise.all([...started].map((server) => server.close()))
+  started.clear()
+})
 
 /**
  * privateRedis starts a redis-server of the test's own, for tests that stop, pause or restart
- * it (the shared stack's Redis must stay up for everyone else). close() removes it.
+ * it (the shared stack's Redis must stay up for everyone else). close() removes it; whatever a
+ * test file leaves open is closed after its last test.
  */
-export const privateRedis = (): Promise<RedisService> =>
-  startRedis({ dir: mkdtempSync(join(tmpdir(), 'tollgate-redis-')) })
+export async function privateRedis(): Promise<RedisService> {
+  const server = await startRedis({ dir: mkdtempSync(join(tmpdir(), 'tollgate-redis-')) })
+  started.add(server)
+  return server
+}
