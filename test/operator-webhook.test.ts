@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
+import { freePort } from '../hack/stack/process.ts'
 import { eventually, uniqueName } from './operator/support.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 import { createDatabase } from './support/postgres.ts'
@@ -22,14 +22,6 @@ const tenantName = run
 const configName = `${run}-webhook`
 let operator: ChildProcess
 let stderr = ''
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 const getJSON = async (...args: string[]) =>
   JSON.parse(await kubectlOK(stack, ['get', ...args, '-o', 'json']))

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
 import type { Tenant } from '@tollgate/api'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
+import { freePort } from '../hack/stack/process.ts'
 import { collectMediation } from '../operator/src/webhook/mediation.ts'
 import { type RunningWebhook, startWebhook } from '../operator/src/webhook/start-webhook.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
@@ -25,14 +25,6 @@ const ns = {
 const tenantName = `wh-${id}`
 const configName = `tollgate-test-${id}`
 const registry = new Registry()
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 // Same selectors as charts/tollgate/templates/webhook.yaml, plus this run's label so other test
 // files' namespaces are never sent here.

@@ -11,7 +11,6 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -21,6 +20,7 @@ import { keys } from '@tollgate/api/redis-keys.ts'
 import { DEFAULT_TIERS } from '@tollgate/api/tiers.ts'
 import { Redis } from 'ioredis'
 import { Client, Pool } from 'undici'
+import { freePort } from '../stack/process.ts'
 import { startRedis } from '../stack/redis.ts'
 
 const { values: args } = parseArgs({
@@ -79,14 +79,6 @@ const target = (
   headers: Record<string, string>,
   extra: Partial<Target> = {},
 ): Target => ({ name, base, path, headers, latencies: [], sent: 0, errors: 0, ttft: [], ...extra })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 /** Every Node process the bench starts shares one compile cache, warmed by a first start. */
 const COMPILE_CACHE = join(tmpdir(), 'tollgate-bench-compile-cache')

@@ -1,8 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ConfigSource } from './config/config-source.ts'
-import { createServer } from './node-http.ts'
-import type { ListenAddress } from './proxy-server.ts'
+import { createServer, type ListenAddress, listen } from './node-http.ts'
 import type { RedisState } from './resilience/redis-client.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
 import type { SidecarMetrics } from './telemetry/metrics.ts'
@@ -89,13 +88,7 @@ export class AdminServer {
   }
 
   listen(address: ListenAddress): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(address.port, address.host, () => {
-        this.#server.off('error', reject)
-        resolve(this.#server.address() as AddressInfo)
-      })
-    })
+    return listen(this.#server, address)
   }
 
   close(): Promise<void> {

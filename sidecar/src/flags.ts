@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { parseDuration } from '@tollgate/api/duration.ts'
 import { CREDENTIALS_DIR, SIDECAR_PORTS } from '@tollgate/api/naming.ts'
 import { TollgateError } from './errors.ts'
-import type { ListenAddress } from './proxy-server.ts'
+import type { ListenAddress } from './node-http.ts'
 
 /** SidecarOptions are the sidecar's settings after flags and environment are read. */
 export interface SidecarOptions {

@@ -2,14 +2,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { RequestContext } from './context.ts'
-import { createServer } from './node-http.ts'
+import { createServer, type ListenAddress, listen } from './node-http.ts'
 import type { Handler } from './stage.ts'
-
-/** ListenAddress is where a server listens. */
-export interface ListenAddress {
-  host: string
-  port: number
-}
 
 /**
  * ProxyServer is the HTTP server apps call. It turns each request into a RequestContext, runs the
@@ -53,13 +47,7 @@ export class ProxyServer {
   }
 
   listen(address: ListenAddress): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(address.port, address.host, () => {
-        this.#server.off('error', reject)
-        resolve(this.#server.address() as AddressInfo)
-      })
-    })
+    return listen(this.#server, address)
   }
 
   /**

@@ -19,8 +19,8 @@ export interface LimitRequest {
   config: CompiledConfig
 }
 
-/** CheckReport is one limit or budget evaluated for a request. */
-export interface CheckReport {
+/** CheckIdentity is which limit or budget a check is, how people read it, and its bound. */
+export interface CheckIdentity {
   kind: LimitKind
   /** `CompiledLimit.id`, or `budget.day` / `budget.month`. */
   id: string
@@ -31,6 +31,10 @@ export interface CheckReport {
   shadow: boolean
   /** The limit: requests, tokens, slots, or nano-dollars for a budget. */
   limit: number
+}
+
+/** CheckReport is one limit or budget evaluated for a request. */
+export interface CheckReport extends CheckIdentity {
   /** Counted before this request. */
   used: number
   /** What this request asked for. */

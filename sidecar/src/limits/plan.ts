@@ -3,7 +3,7 @@ import type { BudgetCalendar } from '@tollgate/api/budget-calendar.ts'
 import { matchesAny } from '@tollgate/api/glob.ts'
 import { nanoToUsd } from '@tollgate/api/money.ts'
 import { keys } from '@tollgate/api/redis-keys.ts'
-import type { LimitKind, LimitRequest } from './limiter.ts'
+import type { CheckIdentity, LimitKind, LimitRequest } from './limiter.ts'
 
 export const MINUTE_MS = 60_000
 export const DAY_MS = 86_400_000
@@ -48,13 +48,8 @@ export interface ScriptPlan {
 }
 
 /** PlannedCheck describes a ScriptCheck for reports and rejections. */
-export interface PlannedCheck {
-  kind: LimitKind
-  id: string
-  name: string
-  scope: string
-  shadow: boolean
-  limit: number
+export interface PlannedCheck extends CheckIdentity {
+  /** What this request is charged. */
   cost: number
 }
 
@@ -104,13 +99,7 @@ export const budgetScope = (tenant: string, budget: CompiledBudget) =>
   `${budget.period} budget of tenant ${tenant} ($${nanoToUsd(budget.limitNanoUSD)} in ${budget.timezone})`
 
 /** Template is what a check of one (config, provider, model) is, whatever the request. */
-interface Template {
-  kind: LimitKind
-  id: string
-  name: string
-  scope: string
-  shadow: boolean
-  limit: number
+interface Template extends CheckIdentity {
   /** What the request is charged: one request, its estimated tokens, or its estimated cost. */
   charge: 'one' | 'tokens' | 'money'
   /** Window counters: metric and width; keys of the three candidates, kept for their window. */
