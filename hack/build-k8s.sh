@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kubectl from the published k8s.io/kubernetes module (hack/tools)
-# and helm with `go install`, into a cache outside the work tree. A binary already in the
-# cache is reused, so only the first run pays for the build (several minutes on 2 cores).
+# Builds the Kubernetes binaries from the published k8s.io/kubernetes module (hack/tools): the
+# loopback stack's kube-apiserver and kubectl, and the real node's kubelet,
+# kube-controller-manager, kube-scheduler and kube-proxy; CoreDNS and helm with `go install`. All
+# go into a cache outside the work tree. A binary already in the cache is reused, so only the
+# first run pays for the build (about 25 minutes on 2 cores).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 k8s_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/tools/go.mod")
 helm_version=v3.18.6
+coredns_version=v1.12.1
 bin_dir=${TOLLGATE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/bin}
 mkdir -p "$bin_dir"
 # One build at a time: parallel test runs share the cache.
@@ -21,7 +24,7 @@ pkg_flags() {
 }
 ldflags="-s -w $(pkg_flags k8s.io/component-base/version) $(pkg_flags k8s.io/client-go/pkg/version)"
 
-for cmd in kube-apiserver kubectl; do
+for cmd in kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy; do
   out="$bin_dir/$cmd-$k8s_version"
   if [ ! -x "$out" ]; then
     echo "building $cmd $k8s_version (first run only; takes minutes)" >&2
@@ -31,12 +34,17 @@ for cmd in kube-apiserver kubectl; do
   ln -sf "$out" "$bin_dir/$cmd"
 done
 
-out="$bin_dir/helm-$helm_version"
-if [ ! -x "$out" ]; then
-  echo "building helm $helm_version (first run only)" >&2
-  GOBIN="$bin_dir/.helm-$helm_version" CGO_ENABLED=0 go install -trimpath "helm.sh/helm/v3/cmd/helm@$helm_version"
-  mv "$bin_dir/.helm-$helm_version/helm" "$out"
-  rmdir "$bin_dir/.helm-$helm_version"
-fi
-ln -sf "$out" "$bin_dir/helm"
+# go_install NAME MODULE/CMD VERSION: a released command, built once into the cache.
+go_install() {
+  local name=$1 pkg=$2 version=$3 out="$bin_dir/$1-$3"
+  if [ ! -x "$out" ]; then
+    echo "building $name $version (first run only)" >&2
+    GOBIN="$bin_dir/.$name-$version" CGO_ENABLED=0 go install -trimpath -ldflags '-s -w' "$pkg@$version"
+    mv "$bin_dir/.$name-$version/$name" "$out"
+    rmdir "$bin_dir/.$name-$version"
+  fi
+  ln -sf "$out" "$bin_dir/$name"
+}
+go_install helm helm.sh/helm/v3/cmd/helm "$helm_version"
+go_install coredns github.com/coredns/coredns "$coredns_version"
 echo "$bin_dir"
