@@ -1,16 +1,49 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
 import { defineConfig } from 'vitest/config'
 
-// One run starts one control plane (etcd, kube-apiserver, Redis, Postgres) in the global setup and
-// shares it with every test file through `inject('stack')`; tests isolate themselves by naming
-// (unique tenant names, namespaces, databases), never by starting their own servers.
+/** ByName runs the cluster's test files in the order of their names: they share one cluster, and the last uninstalls it. */
+class ByName extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId))
+  }
+}
+
+// One run starts each stack once and shares it with every test file through `inject`; tests
+// isolate themselves by naming (unique tenant names, namespaces, databases), never by starting
+// their own servers.
+// - `stack`: etcd, kube-apiserver, Redis and Postgres on loopback, for everything but test/cluster.
+// - `cluster`: a real node with Tollgate installed by its chart and the demo deployed
+//   (hack/stack/cluster-stack.ts). It boots in the background while the other files run; its
+//   files wait for it, then run one at a time, in name order, after all others.
 export default defineConfig({
   test: {
-    include: ['{api,operator,sidecar,test,hack}/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'hack/tools/**'],
-    globalSetup: ['test/setup/global-stack.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    teardownTimeout: 60_000,
+    teardownTimeout: 120_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/setup/global-cluster.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 900_000,
+          sequence: { sequencer: ByName, groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'stack',
+          include: ['{api,operator,sidecar,test,hack}/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'hack/tools/**', 'test/cluster/**'],
+          globalSetup: ['test/setup/global-stack.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+    ],
   },
 })

@@ -2,8 +2,10 @@
 // whatever Node the machine has (before node_modules brings Node 24) and installs or builds only
 // what is missing, so a warm run costs a few stat calls:
 //   start: node_modules
-//   test, env: node_modules, Debian packages (redis-server, etcd-server, postgresql, openssl),
-//              kube-apiserver + kubectl + helm built by hack/build-k8s.sh into ~/.cache/tollgate/bin
+//   test, env, cluster: node_modules, Debian packages (redis-server, etcd-server, postgresql,
+//              openssl; for the real node containerd, runc, the CNI plugins, iptables, socat),
+//              the Kubernetes binaries, CoreDNS and helm built by hack/build-k8s.sh into
+//              ~/.cache/tollgate/bin
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -49,6 +51,13 @@ function debianPackages() {
     ['etcd-server', onPath('etcd')],
     ['postgresql', postgres],
     ['openssl', onPath('openssl')],
+    // The real node of the cluster stack (hack/stack/cluster.ts).
+    ['containerd', onPath('containerd')],
+    ['runc', onPath('runc')],
+    ['containernetworking-plugins', existsSync('/usr/lib/cni/bridge')],
+    ['iptables', onPath('iptables')],
+    ['conntrack', onPath('conntrack')],
+    ['socat', onPath('socat')],
   ]
     .filter(([, present]) => !present)
     .map(([pkg]) => pkg)
@@ -71,9 +80,9 @@ function kubernetesBinaries() {
 }
 
 nodeModules()
-if (mode === 'test' || mode === 'env') {
+if (mode === 'test' || mode === 'env' || mode === 'cluster') {
   debianPackages()
   kubernetesBinaries()
 } else if (mode !== 'start') {
-  fail(`unknown mode ${mode}: start | test | env`)
+  fail(`unknown mode ${mode}: start | test | env | cluster`)
 }

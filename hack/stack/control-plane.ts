@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
-import { makeCerts } from './certs.ts'
+import { type ClusterCerts, makeCerts } from './certs.ts'
+import type { NetworkNamespace } from './netns.ts'
 import { freePort, ServerProcess, waitFor } from './process.ts'
 import { closer, type Service } from './service.ts'
 
@@ -14,25 +15,43 @@ export interface ControlPlane extends Service {
 }
 
 /**
- * startControlPlane starts etcd and kube-apiserver on free loopback ports with state under dir.
- * binDir holds kube-apiserver (hack/build-k8s.sh). Without a controller-manager, namespaces never
- * finish terminating and nothing is garbage-collected.
+ * ClusterNetwork puts the control plane beside a real node: etcd and kube-apiserver run in the
+ * node's network namespace (so kube-apiserver reaches pods and webhooks on the pod network, and pods
+ * reach it through the `kubernetes` Service), with a serving certificate from the cluster CA. The
+ * host reaches kube-apiserver only through a loopback forwarder that enters the namespace per
+ * connection.
+ */
+export interface ClusterNetwork {
+  netns: NetworkNamespace
+  certs: ClusterCerts
+  serviceCIDR: string
+}
+
+/**
+ * startControlPlane starts etcd and kube-apiserver with state under dir: on free loopback ports,
+ * or with `cluster`, inside the node's network namespace behind a loopback forwarder. binDir holds
+ * kube-apiserver (hack/build-k8s.sh). Without `cluster` there is no controller-manager: namespaces
+ * never finish terminating and nothing is garbage-collected.
  */
 export async function startControlPlane(options: {
   dir: string
   binDir: string
   port?: number
+  cluster?: ClusterNetwork
 }): Promise<ControlPlane> {
-  const { dir, binDir } = options
+  const { dir, binDir, cluster } = options
   mkdirSync(join(dir, 'apiserver'), { recursive: true })
-  const certs = makeCerts(dir)
-  const [etcdPort, peerPort, port] = [await freePort(), await freePort(), options.port ?? (await freePort())]
+  const certs = cluster?.certs ?? makeCerts(dir)
+  const port = options.port ?? (await freePort())
+  // In the namespace nothing else listens, so the ports are fixed; on the host they are free ones.
+  const [etcdPort, peerPort, apiPort] = cluster ? [2379, 2380, 6443] : [await freePort(), await freePort(), port]
+  const run = (command: string, args: string[]): [string, string[]] =>
+    cluster ? cluster.netns.inside(command, args) : [command, args]
   const etcdURL = `http://127.0.0.1:${etcdPort}`
   const peerURL = `http://127.0.0.1:${peerPort}`
   const etcd = new ServerProcess(
     'etcd',
-    'etcd',
-    [
+    ...run('etcd', [
       '--name=tollgate',
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdURL}`,
@@ -41,31 +60,63 @@ export async function startControlPlane(options: {
       `--initial-advertise-peer-urls=${peerURL}`,
       `--initial-cluster=tollgate=${peerURL}`,
       '--log-level=warn',
-    ],
+    ]),
     join(dir, 'etcd.log'),
   )
+  const common = [
+    `--etcd-servers=${etcdURL}`,
+    `--secure-port=${apiPort}`,
+    '--allow-privileged=true',
+    `--client-ca-file=${certs.caCert}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${certs.serviceAccountPub}`,
+    `--service-account-signing-key-file=${certs.serviceAccountKey}`,
+    '--profiling=false',
+    '--v=0',
+  ]
   const apiserver = new ServerProcess(
     'kube-apiserver',
-    join(binDir, 'kube-apiserver'),
-    [
-      `--etcd-servers=${etcdURL}`,
-      `--cert-dir=${join(dir, 'apiserver')}`,
-      `--secure-port=${port}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--allow-privileged=true',
-      '--authorization-mode=RBAC',
-      `--client-ca-file=${certs.caCert}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${certs.serviceAccountPub}`,
-      `--service-account-signing-key-file=${certs.serviceAccountKey}`,
-      // No controller-manager creates the `default` ServiceAccount, so pods could not be stored.
-      '--disable-admission-plugins=ServiceAccount',
-      '--v=0',
-    ],
+    ...run(
+      join(binDir, 'kube-apiserver'),
+      cluster
+        ? [
+            ...common,
+            '--bind-address=0.0.0.0',
+            `--advertise-address=${cluster.netns.nodeIP}`,
+            `--service-cluster-ip-range=${cluster.serviceCIDR}`,
+            '--authorization-mode=Node,RBAC',
+            `--tls-cert-file=${cluster.certs.apiserver.cert}`,
+            `--tls-private-key-file=${cluster.certs.apiserver.key}`,
+            `--kubelet-client-certificate=${cluster.certs.apiserverKubeletClient.cert}`,
+            `--kubelet-client-key=${cluster.certs.apiserverKubeletClient.key}`,
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : [
+            ...common,
+            `--cert-dir=${join(dir, 'apiserver')}`,
+            '--bind-address=127.0.0.1',
+            '--advertise-address=127.0.0.1',
+            '--service-cluster-ip-range=10.0.0.0/24',
+            '--authorization-mode=RBAC',
+            // No controller-manager creates the `default` ServiceAccount, so pods could not be stored.
+            '--disable-admission-plugins=ServiceAccount',
+          ],
+    ),
     join(dir, 'kube-apiserver.log'),
   )
+  // Each connection to the host's loopback port runs a socat inside the namespace, so once the
+  // namespace is gone a connection just fails; nothing is ever routed off the machine.
+  const forwarder =
+    cluster &&
+    new ServerProcess(
+      'apiserver-forwarder',
+      'socat',
+      [
+        `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`,
+        `EXEC:nsenter --net=${cluster.netns.path} -- socat STDIO TCP\\:127.0.0.1\\:${apiPort},nofork`,
+      ],
+      join(dir, 'apiserver-forwarder.log'),
+    )
 
   const kubeconfig = join(dir, 'kubeconfig')
   const url = `https://127.0.0.1:${port}`
@@ -73,8 +124,10 @@ export async function startControlPlane(options: {
 
   const start = async () => {
     etcd.start()
-    await waitFor('etcd', () => httpOK(`${etcdURL}/health`), 30_000)
+    // etcd in the namespace is out of the host's reach; kube-apiserver waits for it by itself.
+    if (!cluster) await waitFor('etcd', () => httpOK(`${etcdURL}/health`), 30_000)
     apiserver.start()
+    forwarder?.start()
     await waitFor(
       'kube-apiserver',
       async () => {
@@ -89,28 +142,28 @@ export async function startControlPlane(options: {
     )
   }
   const stop = async () => {
+    await forwarder?.stop()
     await apiserver.stop()
     await etcd.stop()
   }
   await start()
-  // kube-apiserver made its self-signed serving certificate (with its CA) on first start.
-  writeFileSync(
-    kubeconfig,
-    renderKubeconfig(url, join(dir, 'apiserver', 'apiserver.crt'), certs.adminCert, certs.adminKey),
-  )
+  // Without a cluster CA, kube-apiserver made its self-signed serving certificate on first start.
+  const servingCA = cluster ? certs.caCert : join(dir, 'apiserver', 'apiserver.crt')
+  writeFileSync(kubeconfig, renderKubeconfig(url, servingCA, certs.adminCert, certs.adminKey))
   return {
     name: 'control-plane',
     kubeconfig,
     url,
     port,
-    pids: () => [apiserver.pid, etcd.pid],
+    pids: () => [forwarder?.pid, apiserver.pid, etcd.pid],
     start,
     stop,
     close: closer(stop, dir),
   }
 }
 
-function renderKubeconfig(server: string, ca: string, cert: string, key: string): string {
+/** renderKubeconfig writes a kubeconfig with a client certificate. */
+export function renderKubeconfig(server: string, ca: string, cert: string, key: string): string {
   return `apiVersion: v1
 kind: Config
 clusters:

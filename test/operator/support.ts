@@ -4,33 +4,12 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { RunConfig } from '../../operator/src/cli.ts'
 import { runOperator } from '../../operator/src/commands/run.ts'
+import { eventually } from '../support/eventually.ts'
 
 /** uniqueName is a DNS label no other test uses: tests share one API server and Redis. */
 export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`
 
-/** eventually polls until fn returns a truthy value (or stops throwing), or fails after timeoutMs. */
-/** Truthy is T without its falsy members. */
-export type Truthy<T> = Exclude<T, false | '' | 0 | null | undefined>
-
-export async function eventually<T>(
-  fn: () => T | Promise<T>,
-  timeoutMs = 20_000,
-  what = 'condition',
-): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await fn()
-      if (value) return value as Truthy<T>
-      last = undefined
-    } catch (error) {
-      last = error
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last })
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+export { eventually, type Truthy } from '../support/eventually.ts'
 
 export interface TestOperatorOptions {
   kubeconfig: string

@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import type { StackEnv } from '../../hack/stack/stack.ts'
 
+/** KubectlTarget is a stack or cluster: where kubectl is and which kubeconfig it uses. */
+export type KubectlTarget = Pick<StackEnv, 'binDir' | 'kubeconfig'>
+
 export interface KubectlResult {
   code: number
   stdout: string
@@ -9,7 +12,7 @@ export interface KubectlResult {
 }
 
 /** kubectl runs the stack's kubectl against its API server, with optional standard input. */
-export function kubectl(stack: StackEnv, args: string[], input?: string): Promise<KubectlResult> {
+export function kubectl(stack: KubectlTarget, args: string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolve) => {
     const child = execFile(
       join(stack.binDir, 'kubectl'),
@@ -22,7 +25,7 @@ export function kubectl(stack: StackEnv, args: string[], input?: string): Promis
 }
 
 /** kubectlOK is kubectl that throws with stderr when the command fails. */
-export async function kubectlOK(stack: StackEnv, args: string[], input?: string): Promise<string> {
+export async function kubectlOK(stack: KubectlTarget, args: string[], input?: string): Promise<string> {
   const result = await kubectl(stack, args, input)
   if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`)
   return result.stdout

@@ -1,0 +1,164 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { compilePrice, DEFAULT_PRICES } from '@tollgate/api'
+import { expect, inject } from 'vitest'
+import type { ClusterStackEnv } from '../../hack/stack/cluster-stack.ts'
+import { demo } from '../../hack/stack/demo.ts'
+import { costNano, priceOf } from '../../sidecar/src/usage/usage.ts'
+import { kubectl, kubectlOK } from '../support/kubectl.ts'
+
+export { demo }
+import { eventually } from '../support/eventually.ts'
+
+export { eventually }
+
+/**
+ * clusterEnv waits for the cluster that test/setup/global-cluster.ts boots in the background (a
+ * cold run builds every image first) and fails with its error if it did not come up.
+ */
+export async function clusterEnv(timeoutMs = 40 * 60_000): Promise<ClusterStackEnv> {
+  const dir = inject('clusterDir')
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (existsSync(join(dir, 'env.json'))) return JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'))
+    if (existsSync(join(dir, 'error.txt')))
+      throw new Error(`the cluster did not come up:\n${readFileSync(join(dir, 'error.txt'), 'utf8')}`)
+    if (Date.now() > deadline) throw new Error(`the cluster was not up after ${timeoutMs} ms; see ${dir}/start.log`)
+    await sleep(500)
+  }
+}
+
+/** Kube is kubectl bound to the cluster. */
+export interface Kube {
+  (...args: string[]): Promise<string>
+  /** json runs `kubectl get ... -o json` and parses it. */
+  json<T = Record<string, any>>(...args: string[]): Promise<T>
+  /** result runs kubectl and returns its exit code and output instead of throwing. */
+  result(...args: string[]): ReturnType<typeof kubectl>
+  /** apply applies YAML from standard input. */
+  apply(yaml: string): Promise<string>
+}
+
+export function kube(env: ClusterStackEnv): Kube {
+  const run = (...args: string[]) => kubectlOK(env, args)
+  return Object.assign(run, {
+    json: async (...args: string[]) => JSON.parse(await run(...args, '-o', 'json')),
+    result: (...args: string[]) => kubectl(env, args),
+    apply: (yaml: string) => kubectlOK(env, ['apply', '-f', '-'], yaml),
+  })
+}
+
+/** CallResult is what the sample app's one-shot mode prints for each call it made. */
+export interface CallResult {
+  provider: 'openai' | 'anthropic'
+  stream: boolean
+  model: string
+  status: number
+  usage?: Record<string, number>
+  error?: { type?: string; message?: string; code?: string }
+  headers?: Record<string, string>
+}
+
+/** appPods are the demo app's running pods, by name. */
+export async function appPods(k: Kube): Promise<string[]> {
+  const pods = await k.json('-n', demo.namespace, 'get', 'pods', '-l', `app=${demo.app}`)
+  return pods.items
+    .filter((p: any) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp)
+    .map((p: any) => p.metadata.name)
+}
+
+/**
+ * callFromApp makes calls from inside an app pod with the official SDKs, as the app would: through
+ * the injected base URLs and the placeholder key. It returns one result per call.
+ */
+export async function callFromApp(
+  k: Kube,
+  call: { provider: 'openai' | 'anthropic'; stream?: boolean; model?: string; count?: number; prompt?: string },
+): Promise<CallResult[]> {
+  const [pod] = await appPods(k)
+  if (!pod) throw new Error('no running app pod')
+  const args = ['once', '--provider', call.provider]
+  if (call.stream) args.push('--stream')
+  if (call.model) args.push('--model', call.model)
+  if (call.count) args.push('--count', String(call.count))
+  if (call.prompt) args.push('--prompt', call.prompt)
+  const out = await k('-n', demo.namespace, 'exec', pod, '-c', 'app', '--', 'node', '/app/main.mjs', ...args)
+  return out
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as CallResult)
+}
+
+/** FakeUsage is what the fake provider counted: calls and tokens per key and model. */
+export interface FakeUsage {
+  keys: Record<string, { calls: number; models: Record<string, { calls: number; inputTokens: number; outputTokens: number }> }>
+}
+
+/** fakeUsage asks the in-cluster fake provider what it served, through kube-apiserver's service proxy. */
+export async function fakeUsage(k: Kube): Promise<FakeUsage> {
+  const path = `/api/v1/namespaces/${demo.providerNamespace}/services/${demo.provider}:http/proxy/_fake/usage`
+  return JSON.parse(await k('get', '--raw', path))
+}
+
+/** podsOf lists the pods of one app.kubernetes.io/component of the release. */
+export async function podsOf(k: Kube, component: string): Promise<any[]> {
+  const pods = await k.json('-n', demo.systemNamespace, 'get', 'pods', '-l', `app.kubernetes.io/component=${component}`)
+  return pods.items
+}
+
+/** psql runs a query in the bundled Postgres and returns its rows, tab separated. */
+export async function psql(k: Kube, query: string): Promise<string[][]> {
+  const [pod] = await podsOf(k, 'postgres')
+  const out = await k('-n', demo.systemNamespace, 'exec', pod.metadata.name, '--', 'psql', '-U', 'tollgate', '-d', 'tollgate', '-At', '-F', '\t', '-c', query)
+  return out.split('\n').filter(Boolean).map((line) => line.split('\t'))
+}
+
+/** tenant is the demo Tenant as the API server has it. */
+export const tenant = (k: Kube) => k.json('get', 'tenant', demo.tenant)
+
+const prices = DEFAULT_PRICES.map(compilePrice)
+
+/**
+ * expectSpendAsServed checks that the demo tenant's spend today, in its status and in
+ * `kubectl get tenants`, is exactly what the fake provider served, priced with the shipped table.
+ * It scales the app to zero meanwhile, so neither count moves, and back after.
+ */
+export async function expectSpendAsServed(k: Kube): Promise<void> {
+  await k('-n', demo.namespace, 'scale', `deployment/${demo.app}`, '--replicas=0')
+  await eventually(async () => (await appPodsAll(k)).length === 0, 60_000, 'app pods gone', 500)
+  try {
+    const served = await fakeUsage(k)
+    const expected = { inputTokens: 0, outputTokens: 0, costNano: 0 }
+    for (const [model, m] of Object.entries(served.keys[demo.providerKeyId]?.models ?? {})) {
+      expected.inputTokens += m.inputTokens
+      expected.outputTokens += m.outputTokens
+      expected.costNano += costNano(priceOf(prices, model), {
+        inputTokens: m.inputTokens,
+        outputTokens: m.outputTokens,
+        cachedInputTokens: 0,
+        reasoningTokens: 0,
+      })
+    }
+    expect(expected.costNano).toBeGreaterThan(0)
+    // The operator flushes the sidecars' counters into the ledger and the status every few seconds.
+    const day = await eventually(
+      async () => {
+        const usage = (await tenant(k)).status?.usage?.find((u: any) => u.period === 'day')
+        return usage?.inputTokens === expected.inputTokens && usage?.outputTokens === expected.outputTokens && usage
+      },
+      60_000,
+      'the tenant status to count every token the provider served',
+      1000,
+    )
+    expect(Math.round(Number(day.costUSD) * 1e9)).toBe(expected.costNano)
+    const printed = await k('get', 'tenants', demo.tenant, '--no-headers')
+    expect(printed.split(/\s+/)[2]).toBe(day.costUSD)
+  } finally {
+    await k('-n', demo.namespace, 'scale', `deployment/${demo.app}`, '--replicas=1')
+    await k('-n', demo.namespace, 'rollout', 'status', `deployment/${demo.app}`, '--timeout=120s')
+  }
+}
+
+const appPodsAll = async (k: Kube) =>
+  (await k.json('-n', demo.namespace, 'get', 'pods', '-l', `app=${demo.app}`)).items as unknown[]
