@@ -9,6 +9,9 @@ import { defaultBinDir } from './stack.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 
+/** RUN_IMAGES are the images pods of the cluster stack run. */
+const RUN_IMAGES = ['pause', 'coredns', 'operator', 'sidecar', 'redis', 'postgres', 'fake-provider', 'sample-app']
+
 /** ClusterStackEnv is what tests and developers need to reach the cluster with Tollgate installed. */
 export interface ClusterStackEnv {
   kubeconfig: string
@@ -44,13 +47,15 @@ export async function startClusterStack(options: {
   const t0 = Date.now()
   const step = (what: string) => log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`)
   const images = await ensureImages({ binDir, log })
+  const ref = (name: string) => imageOf(images, name).ref
   step('images ready')
   const cluster = await startCluster({
     dir,
     binDir,
-    images: Object.values(images).map((image) => image.archive),
-    sandboxImage: images.pause.ref,
-    dnsImage: images.coredns.ref,
+    // What pods run; the base images (debian, node) are only built FROM.
+    images: RUN_IMAGES.map((name) => imageOf(images, name).archive),
+    sandboxImage: ref('pause'),
+    dnsImage: ref('coredns'),
   })
   step('node Ready, cluster DNS up')
   try {
@@ -67,16 +72,16 @@ export async function startClusterStack(options: {
       '--timeout=5m',
     ])
     step('chart installed')
-    writeFileSync(
-      join(dir, 'demo.yaml'),
-      demoManifests({ fakeProvider: images['fake-provider'].ref, sampleApp: images['sample-app'].ref }),
-    )
-    cluster.kubectl('apply', '-f', join(dir, 'demo.yaml'))
+    const manifests = demoManifests({ fakeProvider: ref('fake-provider'), sampleApp: ref('sample-app') })
+    writeFileSync(join(dir, 'demo-tenant.yaml'), manifests.tenant)
+    writeFileSync(join(dir, 'demo-app.yaml'), manifests.app)
+    cluster.kubectl('apply', '-f', join(dir, 'demo-tenant.yaml'))
     cluster.kubectl('wait', '--for=condition=Ready', `tenant/${demo.tenant}`, '--timeout=120s')
+    cluster.kubectl('apply', '-f', join(dir, 'demo-app.yaml'))
     cluster.kubectl('-n', demo.providerNamespace, 'rollout', 'status', `deployment/${demo.provider}`, '--timeout=120s')
     cluster.kubectl('-n', demo.namespace, 'rollout', 'status', `deployment/${demo.app}`, '--timeout=180s')
     step('demo deployed')
-    await waitFor('spend in the demo tenant', async () => spendToday(cluster) > 0, 180_000)
+    await waitFor("spend in the demo tenant", async () => spendToday(cluster) > 0, Number(process.env.TOLLGATE_SPEND_WAIT ?? 180_000))
     step(`spend in kubectl get tenants: $${spendToday(cluster)}`)
     const env: ClusterStackEnv = {
       kubeconfig: cluster.kubeconfig,
@@ -88,22 +93,31 @@ export async function startClusterStack(options: {
     writeFileSync(join(dir, 'env'), `KUBECONFIG=${env.kubeconfig}\nPATH=${binDir}:$PATH\n`)
     return { env, cluster, pids: () => cluster.pids().filter((pid): pid is number => pid !== undefined), close: () => cluster.close() }
   } catch (error) {
-    await cluster.close()
+    // TOLLGATE_KEEP_CLUSTER=1 leaves a cluster that failed to come up running, to look into it.
+    if (!process.env.TOLLGATE_KEEP_CLUSTER) await cluster.close()
     throw error
   }
 }
 
+/** imageOf is the built image of that name; the catalogue (hack/images) must have it. */
+const imageOf = (images: Record<string, BuiltImage>, name: string): BuiltImage => {
+  const image = images[name]
+  if (!image) throw new Error(`hack/images built no image named ${name}`)
+  return image
+}
+
 /** chartImageValues points the chart's four images at the locally built ones. */
 export function chartImageValues(images: Record<string, BuiltImage>): string[] {
-  const set = (path: string, ref: string) => {
+  const set = (path: string, name: string) => {
+    const { ref } = imageOf(images, name)
     const at = ref.lastIndexOf(':')
     return ['--set', `${path}.repository=${ref.slice(0, at)}`, '--set', `${path}.tag=${ref.slice(at + 1)}`]
   }
   return [
-    ...set('operator.image', images.operator.ref),
-    ...set('sidecar.image', images.sidecar.ref),
-    ...set('redis.deploy.image', images.redis.ref),
-    ...set('postgres.deploy.image', images.postgres.ref),
+    ...set('operator.image', 'operator'),
+    ...set('sidecar.image', 'sidecar'),
+    ...set('redis.deploy.image', 'redis'),
+    ...set('postgres.deploy.image', 'postgres'),
   ]
 }
 

@@ -67,7 +67,7 @@ export async function startCluster(options: {
 async function start(options: Parameters<typeof startCluster>[0]): Promise<Cluster> {
   const { dir, binDir } = options
   const id = identity(dir)
-  const netns = createNetworkNamespace(id.netns, NODE_IP)
+  const netns = createNetworkNamespace(id.netns, NODE_IP, SERVICE_CIDR)
   const certs = makeClusterCerts(join(dir, 'pki'), {
     nodeName: NODE_NAME,
     nodeIP: NODE_IP,
@@ -236,15 +236,10 @@ export async function sweepCluster(dir: string): Promise<void> {
   const id = identity(dir)
   const netnsPath = `/run/netns/${id.netns}`
   const ours = () => [...new Set([...pidsUsing(dir), ...pidsUsing(netnsPath), ...cgroupPids(id.cgroupRoot)])]
-  const t0 = Date.now()
-  const step = (what: string) => process.env.TOLLGATE_SWEEP_DEBUG && console.error(`sweep ${Date.now() - t0} ms: ${what}`)
   // The kubelet first, so it restarts no container while the rest goes.
   await terminate(ours().filter((pid) => comm(pid) === 'kubelet'))
-  step('kubelet')
   await terminate(cgroupPids(id.cgroupRoot), 'SIGKILL')
-  step('containers')
   await terminate(ours())
-  step('the rest')
   for (const target of mountsUnder([dir]).sort().reverse()) {
     try {
       execFileSync('umount', ['-l', target], { stdio: 'pipe' })
@@ -285,8 +280,12 @@ export async function sweepCluster(dir: string): Promise<void> {
   if (left.length > 0) throw new Error(`cluster sweep: processes still running: ${left.join(' ')}`)
 }
 
-/** terminate signals pids and waits until each has exited (a zombie counts as exited). */
-async function terminate(pids: number[], signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/**
+ * terminate signals pids and waits until each has exited (a zombie counts as exited), killing
+ * what is left after graceMs. A sweep needs no graceful shutdown: kube-apiserver, for one, waits
+ * many seconds for watches of pods that are already gone.
+ */
+async function terminate(pids: number[], signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
   const send = (s: NodeJS.Signals) => {
     for (const pid of pids.filter(alive)) {
       try {
@@ -297,10 +296,7 @@ async function terminate(pids: number[], signal: NodeJS.Signals = 'SIGTERM'): Pr
     }
   }
   send(signal)
-  for (let i = 0; i < 150 && pids.some(alive); i++) {
-    if (i === 30 && process.env.TOLLGATE_SWEEP_DEBUG) console.error('still alive:', pids.filter(alive).map((p) => `${p} ${comm(p)}`))
-    await sleep(100)
-  }
+  for (let i = 0; i < graceMs / 100 && pids.some(alive); i++) await sleep(100)
   send('SIGKILL')
   for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100)
 }

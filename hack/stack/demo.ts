@@ -20,11 +20,13 @@ export const demo = {
 } as const
 
 /**
- * demoManifests are the fake provider (a Deployment and Service), the provider key in the operator's
- * namespace, the tenant's namespace opted in to injection, the Tenant, its RateLimitPolicy and the
- * sample app, as one multi-document YAML for `kubectl apply`.
+ * demoManifests are, as multi-document YAML for `kubectl apply`: `tenant`, the fake provider (a
+ * Deployment and Service), the provider key in the operator's namespace, the tenant's namespace
+ * opted in to injection, the Tenant and its RateLimitPolicy; and `app`, the sample app, to apply
+ * once the Tenant is Ready (the webhook admits pods of a tenant it cannot serve yet without a
+ * sidecar, and reports them unmediated).
  */
-export function demoManifests(images: { fakeProvider: string; sampleApp: string }): string {
+export function demoManifests(images: { fakeProvider: string; sampleApp: string }): { tenant: string; app: string } {
   const providerURL = `http://${demo.provider}.${demo.providerNamespace}.svc:8080`
   const labels = { app: demo.provider }
   const restricted = {
@@ -114,6 +116,8 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
         failureMode: 'open',
       },
     },
+  ]
+  const app = [
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -131,7 +135,7 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
                 name: 'app',
                 image: images.sampleApp,
                 imagePullPolicy: 'IfNotPresent',
-                env: [{ name: 'EVERY_SECONDS', value: '3' }],
+                env: [{ name: 'SAMPLE_INTERVAL_SECONDS', value: '3' }],
                 resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '160Mi' } },
                 securityContext: restricted,
               },
@@ -141,5 +145,6 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
       },
     },
   ]
-  return docs.map((doc) => stringify(doc)).join('---\n')
+  const yaml = (list: unknown[]) => list.map((doc) => stringify(doc)).join('---\n')
+  return { tenant: yaml(docs), app: yaml(app) }
 }

@@ -21,8 +21,14 @@ export interface NetworkNamespace {
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' })
 
-/** createNetworkNamespace makes the namespace `name` (or adopts it when it exists, for a restart). */
-export function createNetworkNamespace(name: string, nodeIP: string): NetworkNamespace {
+/**
+ * createNetworkNamespace makes the namespace `name` (or adopts it when it exists, for a restart).
+ * serviceCIDR is routed onto the node's own link: the node's processes (kube-apiserver calling a
+ * webhook, say) connect to Service addresses, and the kernel must find a route before kube-proxy's
+ * rules rewrite the destination to a pod. The link's peer is in the namespace too, so a packet
+ * no rule rewrites goes nowhere.
+ */
+export function createNetworkNamespace(name: string, nodeIP: string, serviceCIDR: string): NetworkNamespace {
   const path = `/run/netns/${name}`
   if (!existsSync(path)) ip('netns', 'add', name)
   ip('-n', name, 'link', 'set', 'lo', 'up')
@@ -33,6 +39,7 @@ export function createNetworkNamespace(name: string, nodeIP: string): NetworkNam
     ip('-n', name, 'addr', 'add', `${nodeIP}/32`, 'dev', 'node0')
     ip('-n', name, 'link', 'set', 'node0-stub', 'up')
     ip('-n', name, 'link', 'set', 'node0', 'up')
+    ip('-n', name, 'route', 'add', serviceCIDR, 'dev', 'node0', 'src', nodeIP)
   }
   const inside = (command: string, args: string[]): [string, string[]] => [
     'nsenter',

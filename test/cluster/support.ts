@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -55,8 +56,8 @@ export interface CallResult {
   stream: boolean
   model: string
   status: number
-  usage?: Record<string, number>
-  error?: { type?: string; message?: string; code?: string }
+  usage?: { inputTokens: number; outputTokens: number } | null
+  error?: { type?: string; message?: string; body?: unknown } | null
   headers?: Record<string, string>
 }
 
@@ -78,7 +79,8 @@ export async function callFromApp(
 ): Promise<CallResult[]> {
   const [pod] = await appPods(k)
   if (!pod) throw new Error('no running app pod')
-  const args = ['once', '--provider', call.provider]
+  // No retries: a test sees each answer as the sidecar gave it.
+  const args = ['once', '--provider', call.provider, '--max-retries', '0']
   if (call.stream) args.push('--stream')
   if (call.model) args.push('--model', call.model)
   if (call.count) args.push('--count', String(call.count))
@@ -90,10 +92,34 @@ export async function callFromApp(
     .map((line) => JSON.parse(line) as CallResult)
 }
 
-/** FakeUsage is what the fake provider counted: calls and tokens per key and model. */
-export interface FakeUsage {
-  keys: Record<string, { calls: number; models: Record<string, { calls: number; inputTokens: number; outputTokens: number }> }>
+/** FakeKeyUsage is what the fake provider counted for one API key: calls, and tokens per model. */
+export interface FakeKeyUsage {
+  keyHash: string | null
+  last4: string | null
+  calls: number
+  inputTokens: number
+  outputTokens: number
+  models: Record<string, { calls: number; inputTokens: number; cachedInputTokens: number; outputTokens: number }>
 }
+
+/** FakeUsage is GET /_fake/usage of the fake provider: one entry per API key it was sent. */
+export interface FakeUsage {
+  keys: FakeKeyUsage[]
+}
+
+/** providerKeyHash is how the fake provider names the tenant's key (it never keeps a key itself). */
+export const providerKeyHash = createHash('sha256').update(demo.providerKey).digest('hex').slice(0, 16)
+
+/** tenantKeyUsage is the fake provider's count for the tenant's key (zeros before its first call). */
+export const tenantKeyUsage = (usage: FakeUsage): FakeKeyUsage =>
+  usage.keys.find((key) => key.keyHash === providerKeyHash) ?? {
+    keyHash: providerKeyHash,
+    last4: demo.providerKey.slice(-4),
+    calls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    models: {},
+  }
 
 /** fakeUsage asks the in-cluster fake provider what it served, through kube-apiserver's service proxy. */
 export async function fakeUsage(k: Kube): Promise<FakeUsage> {
@@ -130,13 +156,13 @@ export async function expectSpendAsServed(k: Kube): Promise<void> {
   try {
     const served = await fakeUsage(k)
     const expected = { inputTokens: 0, outputTokens: 0, costNano: 0 }
-    for (const [model, m] of Object.entries(served.keys[demo.providerKeyId]?.models ?? {})) {
+    for (const [model, m] of Object.entries(tenantKeyUsage(served).models)) {
       expected.inputTokens += m.inputTokens
       expected.outputTokens += m.outputTokens
       expected.costNano += costNano(priceOf(prices, model), {
         inputTokens: m.inputTokens,
         outputTokens: m.outputTokens,
-        cachedInputTokens: 0,
+        cachedInputTokens: m.cachedInputTokens,
         reasoningTokens: 0,
       })
     }

@@ -18,6 +18,13 @@ declare module 'vitest' {
  * test/cluster/support.ts). Tears it down after, leaving no process, mount, namespace or cgroup.
  */
 export default function setup(project: TestProject) {
+  // For working on the cluster tests: TOLLGATE_CLUSTER_DIR names a folder whose env.json describes a
+  // cluster stack that is already up (the tests disturb it and the last one uninstalls Tollgate).
+  const reuse = process.env.TOLLGATE_CLUSTER_DIR
+  if (reuse) {
+    project.provide('clusterDir', reuse)
+    return
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-cluster-'))
   const log = join(dir, 'start.log')
   const started: Promise<ClusterStack | undefined> = startClusterStack({
