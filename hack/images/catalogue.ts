@@ -18,6 +18,7 @@ export const IMAGES: readonly ImageRecipe[] = [
   image('sidecar', 'Dockerfile.sidecar', '.', node), // tollgate-sidecar
   image('redis', 'hack/images/redis/Dockerfile', 'hack/images/redis', debian), // the chart's bundled Redis
   image('postgres', 'hack/images/postgres/Dockerfile', 'hack/images/postgres', debian), // its Postgres
+  image('fake-provider', 'hack/images/fake-provider/Dockerfile', '.', node), // test/fake-provider
   pauseImage, // the pod sandbox: a static C binary
   corednsImage, // the cluster DNS: the static CoreDNS that hack/build-k8s.sh builds
 ]
