@@ -19,6 +19,7 @@ export const IMAGES: readonly ImageRecipe[] = [
   image('redis', 'hack/images/redis/Dockerfile', 'hack/images/redis', debian), // the chart's bundled Redis
   image('postgres', 'hack/images/postgres/Dockerfile', 'hack/images/postgres', debian), // its Postgres
   image('fake-provider', 'hack/images/fake-provider/Dockerfile', '.', node), // test/fake-provider
+  image('sample-app', 'examples/sample-app/Dockerfile', 'examples/sample-app', node), // calls both SDKs
   pauseImage, // the pod sandbox: a static C binary
   corednsImage, // the cluster DNS: the static CoreDNS that hack/build-k8s.sh builds
 ]
