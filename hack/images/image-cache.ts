@@ -1,7 +1,7 @@
-// The image cache outside git ($TOLLGATE_IMAGE_DIR, default ~/.cache/tollgate/images): one OCI
-// archive per image, a record of what it was built from, and a lock so that two builds (two
+// The image cache outside git ($TOLLGATE_IMAGE_DIR, default ~/.cache/tollgate/images): OCI
+// archives named by image and input hash, a record of each, and a lock so that two builds (two
 // worktrees, a test and the CLI) never write at once.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -10,6 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 export const defaultImageDir = () =>
   process.env.TOLLGATE_IMAGE_DIR ??
   join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'tollgate/images')
+
+/** KEEP is how many builds of each image the cache keeps. */
+const KEEP = 3
 
 /** ImageRecord is what the cache knows about a built image. */
 export interface ImageRecord {
@@ -44,23 +47,43 @@ export class ImageCache {
     return join(this.dir, ...parts)
   }
 
-  /** record is the image's record when its archive is still there. */
-  record(name: string): ImageRecord | undefined {
+  /** record is what the cache knows of image `name` built from `tag`, if its archive is still there. */
+  record(name: string, tag: string): ImageRecord | undefined {
     try {
-      const record = JSON.parse(readFileSync(join(this.dir, `${name}.json`), 'utf8')) as ImageRecord
+      const record = JSON.parse(readFileSync(join(this.dir, `${name}-${tag}.json`), 'utf8')) as ImageRecord
       return existsSync(record.archive) ? record : undefined
     } catch {
       return undefined
     }
   }
 
-  /** save writes the record atomically and deletes the archive it replaces. */
-  save(record: ImageRecord): void {
-    const previous = this.record(record.name)
-    const file = join(this.dir, `${record.name}.json`)
+  /**
+   * save writes the record atomically, then forgets all but the KEEP newest builds of the image
+   * (worktrees on different commits share the cache, each finding its own) and returns the refs
+   * of those it deleted.
+   */
+  save(record: ImageRecord, tag: string): string[] {
+    const file = join(this.dir, `${record.name}-${tag}.json`)
     writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`)
     renameSync(`${file}.tmp`, file)
-    if (previous && previous.archive !== record.archive) rmSync(previous.archive, { force: true })
+    const pattern = new RegExp(`^${record.name}-[0-9a-f]+\\.json$`)
+    const older = readdirSync(this.dir)
+      .filter((name) => pattern.test(name))
+      .map((name) => {
+        try {
+          return JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as ImageRecord
+        } catch {
+          return undefined
+        }
+      })
+      .filter((r): r is ImageRecord => r !== undefined)
+      .sort((a, b) => b.builtAt.localeCompare(a.builtAt))
+      .slice(KEEP)
+    for (const old of older) {
+      rmSync(old.archive, { force: true })
+      rmSync(old.archive.replace(/\.oci\.tar$/, '.json'), { force: true })
+    }
+    return older.map((old) => old.ref)
   }
 
   /**

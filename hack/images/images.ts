@@ -85,8 +85,9 @@ export async function buildImages(options: EnsureImagesOptions = {}): Promise<Im
   digests.save()
 
   const outcomes = new Map<string, ImageOutcome>()
+  const tagOf = (recipe: ImageRecipe) => (hashes.get(recipe.name) as string).slice(0, 12)
   const reuse = (recipe: ImageRecipe) => {
-    const record = cache.record(recipe.name)
+    const record = cache.record(recipe.name, tagOf(recipe))
     if (record?.hash !== hashes.get(recipe.name)) return false
     outcomes.set(recipe.name, { image: builtImage(record as ImageRecord), built: false, seconds: 0 })
     return true
@@ -104,12 +105,11 @@ export async function buildImages(options: EnsureImagesOptions = {}): Promise<Im
       for (const recipe of stale) {
         if (reuse(recipe)) continue // built by another process while this one waited for the lock
         const hash = hashes.get(recipe.name) as string
-        const tag = hash.slice(0, 12)
+        const tag = tagOf(recipe)
         const ref = `localhost/tollgate/${recipe.name}:${tag}`
         const archive = cache.archivePath(recipe.name, tag)
         const logFile = cache.path('logs', `${recipe.name}.log`)
         writeFileSync(logFile, '')
-        const previous = cache.record(recipe.name)
         const needs = Object.fromEntries(
           recipe.needs.map((need) => [need, (outcomes.get(need) as ImageOutcome).image]),
         )
@@ -142,8 +142,7 @@ export async function buildImages(options: EnsureImagesOptions = {}): Promise<Im
           seconds: Math.round(seconds * 10) / 10,
           builtAt: new Date().toISOString(),
         }
-        cache.save(record)
-        if (previous && previous.ref !== ref) await buildah.forget(previous.ref, { logFile })
+        for (const old of cache.save(record, tag)) await buildah.forget(old, { logFile })
         outcomes.set(recipe.name, { image: builtImage(record), built: true, seconds })
       }
     }, log)

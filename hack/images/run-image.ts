@@ -1,11 +1,14 @@
 // Runs a command in a built image without a cluster, the way a locked-down pod runs it: runc on
 // the image's root filesystem (from buildah), read-only, as the image's user, with every
-// capability dropped, no new privileges, and a network namespace of its own holding only `lo`.
-// Only the folders a test names are writable (tmpfs, standing in for the pod's emptyDirs).
-import { spawn } from 'node:child_process'
+// capability dropped, no new privileges, and a network namespace holding only `lo` (its own, or
+// that of another container, as the containers of one pod share theirs). Only the folders a
+// caller names are writable (empty folders, standing in for emptyDirs); files can be mounted
+// read-only (standing in for ConfigMaps).
+import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Buildah } from './buildah.ts'
 import { runCommand } from './command.ts'
 import { defaultImageDir, ImageCache } from './image-cache.ts'
@@ -21,9 +24,13 @@ export interface RunOptions {
   env?: Record<string, string>
   /** `uid[:gid]` or a name from the image's /etc/passwd; default the image's User. */
   user?: string
-  /** Folders that get an empty writable volume, as emptyDirs; the rest of the root filesystem is read-only. */
+  /** Folders that get an empty writable volume (mode 0777, like an emptyDir); the rest is read-only. */
   writable?: string[]
-  /** Kill the container after this long (default 60 s). */
+  /** Container path → host file or folder, mounted read-only. */
+  files?: Record<string, string>
+  /** Join this running container's network namespace, as a second container of its pod. */
+  network?: Container
+  /** A run is killed after this long (default 60 s); a started container is not. */
   timeoutMs?: number
 }
 
@@ -34,7 +41,19 @@ export interface RunResult {
   stderr: string
 }
 
-/** ImageRunner holds an image's root filesystem for any number of runs; close() releases it. */
+/** Container is a container started in the background. */
+export interface Container {
+  /** Its process, as the host sees it; undefined when it ended at once. */
+  pid: number | undefined
+  /** What it printed so far. */
+  output(): string
+  /** waitFor resolves once the output matches, and rejects when the container ends first or after timeoutMs. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>
+  /** stop sends SIGTERM (SIGKILL after graceMs) and returns how it ended. */
+  stop(graceMs?: number): Promise<RunResult>
+}
+
+/** ImageRunner holds an image's root filesystem for any number of containers; close() releases it. */
 export class ImageRunner {
   readonly image: BuiltImage
   readonly config: ImageConfig
@@ -76,8 +95,20 @@ export class ImageRunner {
     }
   }
 
-  /** run runs one command in a fresh container on the image's root filesystem. */
+  /** run runs one command in a fresh container and waits for its end. */
   async run(options: RunOptions = {}): Promise<RunResult> {
+    const container = await this.start(options)
+    const timer = setTimeout(() => void container.stop(0), options.timeoutMs ?? 60_000)
+    try {
+      return await container.ended
+    } finally {
+      clearTimeout(timer)
+      await container.stop()
+    }
+  }
+
+  /** start starts a container in the background; it runs until it ends or is stopped. */
+  async start(options: RunOptions = {}): Promise<Container & { ended: Promise<RunResult> }> {
     const id = `${this.#container}-${++this.#runs}`
     const bundle = join(this.#stateDir, id)
     await mkdir(bundle, { recursive: true })
@@ -90,32 +121,69 @@ export class ImageRunner {
     }
     await writeFile(join(bundle, 'config.json'), JSON.stringify(this.#spec(options, volumes)))
     const runc = ['--root', join(this.#stateDir, 'state')]
-    try {
-      return await new Promise<RunResult>((resolve, reject) => {
-        const child = spawn('runc', [...runc, 'run', '--bundle', bundle, id], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        const out: Buffer[] = []
-        const err: Buffer[] = []
-        child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-        child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-        const timer = setTimeout(() => {
-          runCommand('runc', [...runc, 'kill', id, 'KILL']).catch(() => {})
-        }, options.timeoutMs ?? 60_000)
-        child.once('error', reject)
-        child.once('close', (code, signal) => {
-          clearTimeout(timer)
-          resolve({
-            code: code ?? (signal ? 128 : 1),
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(err).toString('utf8'),
-          })
+    const child: ChildProcess = spawn('runc', [...runc, 'run', '--bundle', bundle, id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    const watchers = new Set<() => void>()
+    const seen = (into: Buffer[]) => (chunk: Buffer) => {
+      into.push(chunk)
+      for (const watcher of watchers) watcher()
+    }
+    child.stdout?.on('data', seen(out))
+    child.stderr?.on('data', seen(err))
+    const output = () => Buffer.concat(out).toString('utf8') + Buffer.concat(err).toString('utf8')
+    let done = false
+    const ended = new Promise<RunResult>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', (code, signal) => {
+        done = true
+        for (const watcher of watchers) watcher()
+        resolve({
+          code: code ?? (signal ? 128 : 1),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
         })
       })
-    } finally {
-      await runCommand('runc', [...runc, 'delete', '--force', id]).catch(() => {})
-      await rm(bundle, { recursive: true, force: true })
+    })
+    let removed: Promise<void> | undefined
+    const remove = () => {
+      removed ??= (async () => {
+        await ended.catch(() => {})
+        await runCommand('runc', [...runc, 'delete', '--force', id]).catch(() => {})
+        await rm(bundle, { recursive: true, force: true })
+      })()
+      return removed
     }
+    const stop = async (graceMs = 10_000) => {
+      if (!done) {
+        await runCommand('runc', [...runc, 'kill', id, 'TERM']).catch(() => {})
+        const result = await Promise.race([ended, sleep(graceMs).then(() => undefined)])
+        if (!result) await runCommand('runc', [...runc, 'kill', id, 'KILL']).catch(() => {})
+      }
+      await remove()
+      return ended
+    }
+    const pid = await containerPid(runc, id, () => done)
+    const waitFor = (pattern: RegExp, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${timeoutMs} ms`)), timeoutMs)
+        const check = () => {
+          if (pattern.test(output())) finish()
+          else if (done)
+            finish(new Error(`${this.image.name} ended before printing ${pattern}: ${output().slice(-2000)}`))
+        }
+        const finish = (error?: Error) => {
+          clearTimeout(timer)
+          watchers.delete(check)
+          if (error) reject(error)
+          else resolve()
+        }
+        watchers.add(check)
+        check()
+      })
+    return { pid, output, waitFor, stop, ended }
   }
 
   /** close unmounts and removes the working container. */
@@ -131,12 +199,21 @@ export class ImageRunner {
     if (args.length === 0) throw new Error(`${this.image.name}: nothing to run`)
     const env = new Map((config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e]))
     for (const [name, value] of Object.entries(options.env ?? {})) env.set(name, `${name}=${value}`)
-    const tmpfs = (destination: string, options: string[]) => ({
+    const mount = (destination: string, type: string, source: string, mountOptions: string[]) => ({
       destination,
-      type: 'tmpfs',
-      source: 'tmpfs',
-      options,
+      type,
+      source,
+      options: mountOptions,
     })
+    const namespaces = ['pid', 'ipc', 'uts', 'mount'].map((type): { type: string; path?: string } => ({
+      type,
+    }))
+    if (options.network && options.network.pid === undefined) throw new Error('that container is not running')
+    namespaces.push(
+      options.network
+        ? { type: 'network', path: `/proc/${options.network.pid}/ns/net` }
+        : { type: 'network' },
+    )
     return {
       ociVersion: '1.0.2',
       process: {
@@ -149,39 +226,27 @@ export class ImageRunner {
         noNewPrivileges: true,
       },
       root: { path: this.rootfs, readonly: true },
-      hostname: 'image-check',
+      hostname: this.image.name,
       mounts: [
         { destination: '/proc', type: 'proc', source: 'proc' },
-        tmpfs('/dev', ['nosuid', 'strictatime', 'mode=755', 'size=65536k']),
-        {
-          destination: '/dev/pts',
-          type: 'devpts',
-          source: 'devpts',
-          options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
-        },
-        {
-          destination: '/dev/shm',
-          type: 'tmpfs',
-          source: 'shm',
-          options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
-        },
-        {
-          destination: '/dev/mqueue',
-          type: 'mqueue',
-          source: 'mqueue',
-          options: ['nosuid', 'noexec', 'nodev'],
-        },
-        { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-        // Like a pod's emptyDir: an empty host folder, mode 0777, bound over the image's folder.
-        ...volumes.map(([destination, source]) => ({
-          destination,
-          type: 'bind',
-          source,
-          options: ['rbind', 'rw'],
-        })),
+        mount('/dev', 'tmpfs', 'tmpfs', ['nosuid', 'strictatime', 'mode=755', 'size=65536k']),
+        mount('/dev/pts', 'devpts', 'devpts', [
+          'nosuid',
+          'noexec',
+          'newinstance',
+          'ptmxmode=0666',
+          'mode=0620',
+        ]),
+        mount('/dev/shm', 'tmpfs', 'shm', ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k']),
+        mount('/dev/mqueue', 'mqueue', 'mqueue', ['nosuid', 'noexec', 'nodev']),
+        mount('/sys', 'sysfs', 'sysfs', ['nosuid', 'noexec', 'nodev', 'ro']),
+        ...volumes.map(([destination, source]) => mount(destination, 'bind', source, ['rbind', 'rw'])),
+        ...Object.entries(options.files ?? {}).map(([destination, source]) =>
+          mount(destination, 'bind', source, ['rbind', 'ro']),
+        ),
       ],
       linux: {
-        namespaces: ['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })),
+        namespaces,
         maskedPaths: [
           '/proc/acpi',
           '/proc/kcore',
@@ -220,4 +285,18 @@ export class ImageRunner {
     if (Number.isNaN(uid) || Number.isNaN(gid)) throw new Error(`${this.image.name}: unknown user ${spec}`)
     return { uid, gid }
   }
+}
+
+/** containerPid waits until runc reports the container running and returns its pid; undefined if it ended. */
+async function containerPid(runc: string[], id: string, ended: () => boolean): Promise<number | undefined> {
+  for (let i = 0; i < 200 && !ended(); i++) {
+    const state = await runCommand('runc', [...runc, 'state', id]).catch(() => undefined)
+    if (state) {
+      const { status, pid } = JSON.parse(state) as { status: string; pid: number }
+      if (status === 'running' && pid > 0) return pid
+      if (status === 'stopped') return undefined
+    }
+    await sleep(25)
+  }
+  return undefined
 }
