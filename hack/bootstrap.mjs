@@ -2,8 +2,10 @@
 // whatever Node the machine has (before node_modules brings Node 24) and installs or builds only
 // what is missing, so a warm run costs a few stat calls:
 //   start: node_modules
-//   test, env: node_modules, Debian packages (redis-server, etcd-server, postgresql, openssl),
-//              kube-apiserver + kubectl + helm built by hack/build-k8s.sh into ~/.cache/tollgate/bin
+//   test, env, cluster: node_modules, Debian packages (redis-server, etcd-server, postgresql,
+//              openssl, and what builds and runs the images: buildah, skopeo, mmdebstrap, runc,
+//              containerd, jq, gcc, libc6-dev), kube-apiserver + kubectl + helm and the node's
+//              binaries built by hack/build-k8s.sh into ~/.cache/tollgate/bin
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -49,6 +51,10 @@ function debianPackages() {
     ['etcd-server', onPath('etcd')],
     ['postgresql', postgres],
     ['openssl', onPath('openssl')],
+    // hack/images and the real node: images built and run without a container engine
+    ...['buildah', 'skopeo', 'mmdebstrap', 'containerd', 'jq', 'gcc'].map((cmd) => [cmd, onPath(cmd)]),
+    ['runc', onPath('runc') || existsSync('/usr/sbin/runc')],
+    ['libc6-dev', existsSync('/usr/include/stdio.h')],
   ]
     .filter(([, present]) => !present)
     .map(([pkg]) => pkg)
@@ -71,9 +77,9 @@ function kubernetesBinaries() {
 }
 
 nodeModules()
-if (mode === 'test' || mode === 'env') {
+if (mode === 'test' || mode === 'env' || mode === 'cluster') {
   debianPackages()
   kubernetesBinaries()
 } else if (mode !== 'start') {
-  fail(`unknown mode ${mode}: start | test | env`)
+  fail(`unknown mode ${mode}: start | test | env | cluster`)
 }
