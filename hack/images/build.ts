@@ -29,11 +29,10 @@ try {
     ...(values.only && { only: values.only.split(',').filter(Boolean) }),
     log: (line) => console.error(`images: ${line}`),
   })
-  for (const { image, seconds } of outcomes) {
+  for (const { image, built, seconds } of outcomes) {
     const mb = (image.bytes / 1e6).toFixed(1)
-    console.log(
-      `${image.name.padEnd(14)} ${image.ref.padEnd(48)} ${mb.padStart(7)} MB ${seconds.toFixed(0).padStart(5)} s`,
-    )
+    const took = built ? seconds.toFixed(1) : '0'
+    console.log(`${image.name.padEnd(14)} ${image.ref.padEnd(48)} ${mb.padStart(7)} MB ${took.padStart(6)} s`)
   }
   console.error(`images: done in ${((performance.now() - started) / 1000).toFixed(2)} s`)
 } catch (error) {
