@@ -31,7 +31,8 @@ export class Buildah {
 
   /**
    * build runs the Dockerfile. RUN steps run under runc with the host's network, as `npm ci` or
-   * `apt-get` on the host would reach their registries; nothing else of the host is visible.
+   * `apt-get` on the host would reach their registries; of the host's files they see only the
+   * volumes given.
    */
   async build(build: BuildOptions, options: CommandOptions): Promise<void> {
     await this.#run(
@@ -42,6 +43,7 @@ export class Buildah {
         '--cgroup-manager=cgroupfs',
         '--network=host',
         '--layers=false',
+        '--force-rm', // no intermediate containers left behind by a failed build
         '--format=oci',
         '--file',
         build.dockerfile,
