@@ -3,8 +3,9 @@
 // what is missing, so a warm run costs a few stat calls:
 //   start: node_modules
 //   test, env, cluster: node_modules, Debian packages (redis-server, etcd-server, postgresql,
-//              openssl; for the real node containerd, runc, the CNI plugins, iptables, socat),
-//              the Kubernetes binaries, CoreDNS and helm built by hack/build-k8s.sh into
+//              openssl; for the images: buildah, skopeo, mmdebstrap, jq, gcc, libc6-dev; for the
+//              real node: containerd, runc, the CNI plugins, iptables, conntrack, socat), the
+//              Kubernetes binaries, CoreDNS and helm built by hack/build-k8s.sh into
 //              ~/.cache/tollgate/bin
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -51,9 +52,12 @@ function debianPackages() {
     ['etcd-server', onPath('etcd')],
     ['postgresql', postgres],
     ['openssl', onPath('openssl')],
-    // The real node of the cluster stack (hack/stack/cluster.ts).
+    // hack/images: images built without a container engine
+    ...['buildah', 'skopeo', 'mmdebstrap', 'jq', 'gcc'].map((cmd) => [cmd, onPath(cmd)]),
+    ['libc6-dev', existsSync('/usr/include/stdio.h')],
+    // The real node of the cluster stack (hack/stack/cluster.ts); runc runs the images' RUN steps too.
     ['containerd', onPath('containerd')],
-    ['runc', onPath('runc')],
+    ['runc', onPath('runc') || existsSync('/usr/sbin/runc')],
     ['containernetworking-plugins', existsSync('/usr/lib/cni/bridge')],
     ['iptables', onPath('iptables')],
     ['conntrack', onPath('conntrack')],

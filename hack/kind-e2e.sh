@@ -43,21 +43,7 @@ kubectl config use-context "kind-$cluster" >/dev/null
 say "images"
 docker build -f "$root/Dockerfile.operator" -t "tollgate-operator:$tag" "$root"
 docker build -f "$root/Dockerfile.sidecar" -t "tollgate-sidecar:$tag" "$root"
-# The fake provider uses only Node built-ins; build it from a context of its own files.
-fake_ctx=$(mktemp -d)
-mkdir -p "$fake_ctx/test/fake-provider"
-find "$root/test/fake-provider" -name '*.ts' ! -name '*.test.ts' -exec cp {} "$fake_ctx/test/fake-provider/" \;
-echo '{"type":"module"}' >"$fake_ctx/package.json"
-cat >"$fake_ctx/Dockerfile" <<'EOF'
-FROM node:24-slim
-WORKDIR /app
-COPY package.json ./
-COPY test/fake-provider test/fake-provider
-USER 65532:65532
-ENTRYPOINT ["node", "test/fake-provider/main.ts", "--host", "0.0.0.0", "--port", "8080", "--api-key", "sk-fake-e2e"]
-EOF
-docker build -t "tollgate-fake-provider:$tag" "$fake_ctx"
-rm -rf "$fake_ctx"
+docker build -f "$root/hack/images/fake-provider/Dockerfile" -t "tollgate-fake-provider:$tag" "$root"
 for image in tollgate-operator tollgate-sidecar tollgate-fake-provider; do
   kind load docker-image --name "$cluster" "$image:$tag"
 done
@@ -87,6 +73,7 @@ spec:
         - name: fake
           image: tollgate-fake-provider:$tag
           imagePullPolicy: Never
+          args: [--host, 0.0.0.0, --port, "8080", --api-key, sk-fake-e2e]
           ports: [{ containerPort: 8080 }]
           readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 2 }
 ---

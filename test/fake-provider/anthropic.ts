@@ -55,6 +55,7 @@ export const messages: Handler = async (ex) => {
     usage: messageUsage,
   })
   if (ex.body.stream !== true) {
+    ex.reportUsage(plan.inputTokens, plan.outputTokens)
     return sendJson(
       ex,
       200,
@@ -87,6 +88,8 @@ export const messages: Handler = async (ex) => {
       },
     }),
   )
+  // The cumulative usage went out: that is what a client counts.
+  ex.reportUsage(plan.inputTokens, plan.outputTokens)
   await stream.event(event('message_stop'))
   stream.end()
 }

@@ -10,8 +10,11 @@ import {
   completionText as expectedText,
   type FakeProvider,
   InvalidBehaviourError,
+  type KeyUsage,
+  keyHash,
   startFakeProvider,
 } from './fake-provider.ts'
+import { MAX_KEYS, UsageTally } from './usage-tally.ts'
 
 const KEY = 'sk-fake-provider-test'
 const SYSTEM = 'Be brief.'
@@ -710,6 +713,63 @@ describe('authentication and error shapes', () => {
   })
 })
 
+describe('usage tally (GET /_fake/usage)', () => {
+  const tally = async (url = fake.url) => {
+    const response = await fetch(`${url}/_fake/usage`)
+    expect(response.status).toBe(200)
+    const text = await response.text()
+    expect(text).not.toContain(KEY)
+    return (JSON.parse(text) as { keys: KeyUsage[] }).keys
+  }
+  const ours = { keyHash: keyHash(KEY), last4: KEY.slice(-4) }
+
+  it('sums per key the calls and the usage the answers reported, plain and streamed, both APIs', async () => {
+    await openai.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES })
+    const chat = await openai.chat.completions.create({
+      model: 'gpt-4o',
+      messages: MESSAGES,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    for await (const _ of chat);
+    const messages = {
+      model: 'claude-sonnet-4-6',
+      max_tokens: 5,
+      messages: [{ role: 'user' as const, content: QUESTION }],
+    }
+    await anthropic.messages.create(messages)
+    const stream = await anthropic.messages.create({ ...messages, stream: true })
+    for await (const _ of stream);
+    const question = estimateTokens([QUESTION])
+    expect(await tally()).toEqual([
+      { ...ours, calls: 4, inputTokens: 2 * PROMPT_TOKENS + 2 * question, outputTokens: 2 * 12 + 2 * 5 },
+    ])
+  })
+
+  it('counts calls that report no usage, keys that fail and requests without a key, apart', async () => {
+    const chat = await openai.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES, stream: true })
+    for await (const _ of chat); // without include_usage the stream reports no usage
+    const wrong = new OpenAI({ apiKey: 'sk-wrong-1234', baseURL: `${fake.url}/v1`, maxRetries: 0 })
+    await caught(wrong.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES }))
+    await fetch(`${fake.url}/v1/models`)
+    expect(await tally()).toEqual([
+      { ...ours, calls: 1, inputTokens: 0, outputTokens: 0 },
+      { keyHash: keyHash('sk-wrong-1234'), last4: '1234', calls: 1, inputTokens: 0, outputTokens: 0 },
+      { keyHash: null, last4: null, calls: 1, inputTokens: 0, outputTokens: 0 },
+    ])
+    fake.reset()
+    expect(await tally()).toEqual([])
+  })
+
+  it('keeps MAX_KEYS keys apart and the rest together, so memory stays bounded', () => {
+    const usage = new UsageTally()
+    for (let i = 0; i < MAX_KEYS + 3; i++) usage.call(`sk-${i}`).outputTokens += 1
+    const keys = usage.snapshot()
+    expect(keys).toHaveLength(MAX_KEYS + 1)
+    expect(keys.at(-1)).toEqual({ keyHash: 'other', last4: null, calls: 3, inputTokens: 0, outputTokens: 3 })
+  })
+})
+
 describe('main.ts', () => {
   it('prints its URL, serves, and exits 0 on SIGTERM', async () => {
     const main = fileURLToPath(new URL('./main.ts', import.meta.url))
@@ -723,6 +783,11 @@ describe('main.ts', () => {
     const client = new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 })
     const completion = await client.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES })
     expect(completion.choices[0]?.message.content).toBe(expectedText(QUESTION))
+    // The CLI records no requests, and still keeps the usage tally.
+    const usage = (await (await fetch(`${url}/_fake/usage`)).json()) as { keys: KeyUsage[] }
+    expect(usage.keys).toEqual([
+      { keyHash: keyHash(KEY), last4: KEY.slice(-4), calls: 1, inputTokens: PROMPT_TOKENS, outputTokens: 12 },
+    ])
     child.kill('SIGTERM')
     expect(await exited).toEqual([0, null])
   })

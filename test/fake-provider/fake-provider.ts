@@ -14,9 +14,14 @@ import { type Behaviour, checkBehaviour, FailureCounter, readBehaviour } from '.
 import { ProviderError, providerRequestId, sendError } from './errors.ts'
 import { type Exchange, type Provider, untilAborted } from './exchange.ts'
 import { findRoute, providerOf, type Route } from './routes.ts'
+import { type KeyUsage, UsageTally } from './usage-tally.ts'
 
 export { BEHAVIOUR_HEADERS, type Behaviour, InvalidBehaviourError } from './behaviour.ts'
+export { type KeyUsage, keyHash, MAX_KEYS } from './usage-tally.ts'
 export { completionText, DEFAULT_OUTPUT_WORDS, estimateTokens } from './words.ts'
+
+/** USAGE_PATH serves the usage tally: `GET /_fake/usage` → `{ keys: KeyUsage[] }`. */
+export const USAGE_PATH = '/_fake/usage'
 
 /** FakeProviderOptions configure startFakeProvider. */
 export interface FakeProviderOptions {
@@ -106,6 +111,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
   #record: boolean
   #defaults: Behaviour = {}
   #failures = new FailureCounter()
+  #usage = new UsageTally()
   #lastId = 0
 
   /** Use startFakeProvider; a FakeProvider built here does not listen yet. */
@@ -140,11 +146,21 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
     this.#defaults = checkBehaviour(behaviour)
   }
 
-  /** reset forgets recorded requests, default behaviour and fail-times counters. Ids keep counting. */
+  /** reset forgets recorded requests, default behaviour, fail-times counters and the usage tally. Ids keep counting. */
   reset(): void {
     this.requests.length = 0
     this.#defaults = {}
     this.#failures.reset()
+    this.#usage.reset()
+  }
+
+  /**
+   * usage is the tally per API key (as `GET /_fake/usage` serves it): calls received and the
+   * tokens the answers reported, a stream's once its final usage event went out. Kept also when
+   * requests are not recorded.
+   */
+  usage(): KeyUsage[] {
+    return this.#usage.snapshot()
   }
 
   /** waitForRequest resolves with the first recorded or later request that matches. */
@@ -199,11 +215,17 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse) {
-    const id = String(++this.#lastId)
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
     const method = req.method ?? 'GET'
+    // The tally itself is neither a call nor a recorded request.
+    if (method === 'GET' && path === USAGE_PATH) {
+      const json = JSON.stringify({ keys: this.#usage.snapshot() })
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) })
+      return void res.end(json)
+    }
+    const id = String(++this.#lastId)
     const record: RecordedRequest = {
       id,
       method,
@@ -235,6 +257,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
     } catch {
       return // the client went away while sending; the close handler records it
     }
+    const tally = this.#usage.call(apiKeyOf(req.headers))
     const route = findRoute(method, path, req.headers)
     const provider = route?.provider ?? providerOf(path, req.headers)
     res.setHeader(provider === 'anthropic' ? 'request-id' : 'x-request-id', providerRequestId(id))
@@ -262,6 +285,10 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
         cut = true
         res.destroy()
         controller.abort()
+      },
+      reportUsage: (inputTokens, outputTokens) => {
+        tally.inputTokens += inputTokens
+        tally.outputTokens += outputTokens
       },
     }
     try {
@@ -311,7 +338,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
     const key = this.#apiKey
     if (key === undefined) return
     const { authorization } = ex.req.headers
-    const bearer = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined
+    const bearer = bearerOf(ex.req.headers)
     if (ex.provider === 'anthropic') {
       const given = ex.req.headers['x-api-key'] ?? bearer
       if (given !== key)
@@ -321,6 +348,15 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
     if (bearer !== key)
       throw new ProviderError(401, authorization ? 'Incorrect API key provided.' : OPENAI_UNAUTHORIZED)
   }
+}
+
+const bearerOf = (headers: IncomingHttpHeaders) =>
+  headers.authorization?.startsWith('Bearer ') ? headers.authorization.slice('Bearer '.length) : undefined
+
+/** apiKeyOf is the key a request carries, in either API's header. */
+const apiKeyOf = (headers: IncomingHttpHeaders): string | undefined => {
+  const apiKey = headers['x-api-key']
+  return (typeof apiKey === 'string' ? apiKey : undefined) ?? bearerOf(headers)
 }
 
 /** startFakeProvider starts a fake provider on 127.0.0.1 and a free port unless told otherwise. */

@@ -36,6 +36,16 @@ const usage = (plan: CompletionPlan) => ({
   },
 })
 
+/** reportPlan tallies the usage OpenAI answers report: prompt tokens include the cached ones. */
+const reportPlan = (ex: Exchange, plan: CompletionPlan) =>
+  ex.reportUsage(plan.inputTokens + plan.cachedTokens, plan.outputTokens)
+
+/** streamUsage sends the event that carries a stream's usage, and tallies it once it went out. */
+const streamUsage = async (ex: Exchange, stream: EventStream, plan: CompletionPlan, frame: string) => {
+  await stream.event(frame)
+  reportPlan(ex, plan)
+}
+
 const includesUsage = (body: Record<string, unknown>) =>
   (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true
 
@@ -62,6 +72,7 @@ export const chatCompletions: Handler = async (ex) => {
   }
   if (ex.body.stream !== true) {
     const message = { role: 'assistant', content: plan.text, refusal: null, annotations: [] }
+    reportPlan(ex, plan)
     return sendJson(ex, 200, {
       ...head,
       object: 'chat.completion',
@@ -87,7 +98,7 @@ export const chatCompletions: Handler = async (ex) => {
   for (const piece of plan.pieces) await stream.word(chunk(choice({ content: piece })))
   await stream.wordsDone()
   await stream.event(chunk(choice({}, finishReason)))
-  if (withUsage) await stream.event(chunk([], usage(plan)))
+  if (withUsage) await streamUsage(ex, stream, plan, chunk([], usage(plan)))
   await stream.event(SSE_DONE)
   stream.end()
 }
@@ -111,6 +122,7 @@ export const completions: Handler = async (ex) => {
     finish_reason: finish,
   })
   if (ex.body.stream !== true) {
+    reportPlan(ex, plan)
     return sendJson(ex, 200, { ...head, choices: [choice(plan.text, finishReason)], usage: usage(plan) })
   }
   const withUsage = includesUsage(ex.body)
@@ -120,7 +132,7 @@ export const completions: Handler = async (ex) => {
   for (const piece of plan.pieces) await stream.word(chunk([choice(piece, null)]))
   await stream.wordsDone()
   await stream.event(chunk([choice('', finishReason)]))
-  if (withUsage) await stream.event(chunk([], usage(plan)))
+  if (withUsage) await streamUsage(ex, stream, plan, chunk([], usage(plan)))
   await stream.event(SSE_DONE)
   stream.end()
 }
@@ -159,6 +171,7 @@ export const embeddings: Handler = async (ex) => {
     (sum, input) => sum + (typeof input === 'string' ? estimateTokens([input]) : input.length),
     0,
   )
+  ex.reportUsage(tokens, 0)
   sendJson(ex, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } })
 }
 
@@ -217,9 +230,13 @@ export const responses: Handler = async (ex) => {
     output_tokens_details: { reasoning_tokens: plan.reasoningTokens },
     total_tokens: plan.inputTokens + plan.cachedTokens + plan.outputTokens,
   })
-  if (ex.body.stream !== true) return sendJson(ex, 200, done)
+  if (ex.body.stream !== true) {
+    reportPlan(ex, plan)
+    return sendJson(ex, 200, done)
+  }
 
   await streamResponse(ex, {
+    plan,
     started: response('in_progress', [], null),
     done,
     final,
@@ -230,6 +247,7 @@ export const responses: Handler = async (ex) => {
 }
 
 interface ResponseEvents {
+  plan: CompletionPlan
   started: unknown
   done: unknown
   final: string
@@ -238,7 +256,10 @@ interface ResponseEvents {
   pieces: string[]
 }
 
-const streamResponse = async (ex: Exchange, { started, done, final, item, part, pieces }: ResponseEvents) => {
+const streamResponse = async (
+  ex: Exchange,
+  { plan, started, done, final, item, part, pieces }: ResponseEvents,
+) => {
   let sequence = 0
   const event = (type: string, fields: Record<string, unknown>) =>
     sseEvent(type, { type, sequence_number: sequence++, ...fields })
@@ -254,7 +275,7 @@ const streamResponse = async (ex: Exchange, { started, done, final, item, part, 
   await stream.event(event('response.output_text.done', { ...at, text: part.text, logprobs: [] }))
   await stream.event(event('response.content_part.done', { ...at, part }))
   await stream.event(event('response.output_item.done', { output_index: 0, item: item(final, [part]) }))
-  await stream.event(event(`response.${final}`, { response: done }))
+  await streamUsage(ex, stream, plan, event(`response.${final}`, { response: done }))
   stream.end()
 }
 

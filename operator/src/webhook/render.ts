@@ -101,6 +101,8 @@ export function renderSidecar(tenant: Tenant, namespace: string, config: Injecti
     livenessProbe: probe('/healthz', 10, 3),
     readinessProbe: probe('/readyz', 5, 3),
     ...(config.resources && { resources: config.resources }),
+    // No writable volume: the sidecar image writes nothing (Node's compile cache is baked in for
+    // uid 65532, Dockerfile.sidecar), so the chart's readOnlyRootFilesystem needs none.
     ...(config.securityContext && { securityContext: config.securityContext }),
     ...(hasCredentials && {
       volumeMounts: [{ name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true }],

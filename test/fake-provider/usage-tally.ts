@@ -1,0 +1,52 @@
+// What the fake billed: per API key, the calls it received and the tokens it reported, so that a
+// test can hold Tollgate's recorded spend against the provider's side. Keys are never kept: each
+// is known by a hash and its last four characters.
+import { createHash } from 'node:crypto'
+
+/** KeyUsage is the tally of one API key. */
+export interface KeyUsage {
+  /** First 16 hex digits of the key's sha256; null for requests without a key; 'other' past MAX_KEYS. */
+  keyHash: string | null
+  /** The key's last four characters (as providers' dashboards show them); null without a key. */
+  last4: string | null
+  /** Requests that carried the key, whatever their answer. */
+  calls: number
+  /** Tokens as the answers' usage reported them: OpenAI prompt_tokens / input_tokens (cached included), Anthropic input_tokens. */
+  inputTokens: number
+  outputTokens: number
+}
+
+/** MAX_KEYS bounds the memory: keys beyond it are tallied together under `keyHash: 'other'`. */
+export const MAX_KEYS = 256
+
+/** keyHash is how the tally names a key: the first 16 hex digits of its sha256. */
+export const keyHash = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 16)
+
+/** UsageTally keeps running totals per key: constant memory per key, nothing per request. */
+export class UsageTally {
+  #byKey = new Map<string | null, KeyUsage>()
+
+  /** call counts one request carrying key (undefined: none) and returns the tally its usage goes to. */
+  call(key: string | undefined): KeyUsage {
+    let hash = key === undefined ? null : keyHash(key)
+    if (!this.#byKey.has(hash) && this.#byKey.size >= MAX_KEYS) hash = 'other'
+    let usage = this.#byKey.get(hash)
+    if (!usage) {
+      const last4 = key === undefined || hash === 'other' ? null : key.slice(-4)
+      usage = { keyHash: hash, last4, calls: 0, inputTokens: 0, outputTokens: 0 }
+      this.#byKey.set(hash, usage)
+    }
+    usage.calls++
+    return usage
+  }
+
+  /** snapshot copies every key's tally, in the order the keys were first seen. */
+  snapshot(): KeyUsage[] {
+    return [...this.#byKey.values()].map((usage) => ({ ...usage }))
+  }
+
+  /** reset forgets every tally. */
+  reset(): void {
+    this.#byKey.clear()
+  }
+}
