@@ -63,6 +63,20 @@ describe('examples/sample-app', () => {
     expect(result.error.body).toMatchObject({ code: 'rate_limit_exceeded' })
   })
 
+  it('once prints the rate-limit headers of a refusal', async () => {
+    fake.behave({ fail: 429, retryAfter: 7 })
+    const result = await callOnce(['--provider', 'openai'])
+    expect(result).toMatchObject({ status: 429, headers: { 'retry-after': '7' } })
+  })
+
+  it('once --count N makes N calls in a row, one line each, each prompt its own', async () => {
+    const { stdout } = await run(process.execPath, [main, 'once', '--provider', 'openai', '--count', '3'], { env })
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line))
+    expect(lines.map((line) => line.status)).toEqual([200, 200, 200])
+    const prompts = fake.requests.map((r) => (r.body as { messages: { content: string }[] }).messages[0]?.content)
+    expect(new Set(prompts).size).toBe(3)
+  })
+
   it('once exits 0 when nothing answers (status 0) and 2 on a bad command line', async () => {
     const result = await callOnce(['--provider', 'anthropic', '--stream'], {
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:1',

@@ -8,8 +8,9 @@
 //   node main.mjs            a steady trickle: plain and streamed calls through both SDKs in turn,
 //                            one every $SAMPLE_INTERVAL_SECONDS (default 5)
 //   node main.mjs once --provider openai|anthropic [--stream] [--model M] [--prompt TEXT]
-//                          [--max-tokens N] [--max-retries N]
-//                            one call, one JSON line, exit 0 whatever the HTTP outcome
+//                          [--max-tokens N] [--max-retries N] [--count N]
+//                            one call (or N in a row), one JSON line each, exit 0 whatever the
+//                            HTTP outcome
 //
 // Loop settings: SAMPLE_PROVIDERS (default "openai,anthropic"), SAMPLE_OPENAI_MODEL (gpt-4o-mini),
 // SAMPLE_ANTHROPIC_MODEL (claude-haiku-4-5), SAMPLE_MAX_TOKENS (16), SAMPLE_MAX_RETRIES (the SDKs'
@@ -24,7 +25,7 @@ const DEFAULT_MODELS = {
   anthropic: env.SAMPLE_ANTHROPIC_MODEL || 'claude-haiku-4-5',
 }
 const USAGE = `usage: node main.mjs [once --provider openai|anthropic [--stream] [--model M] [--prompt TEXT]
-                     [--max-tokens N] [--max-retries N]]`
+                     [--max-tokens N] [--max-retries N] [--count N]]`
 
 /**
  * @typedef {{ provider: 'openai' | 'anthropic', stream: boolean, model: string, prompt: string,
@@ -101,12 +102,20 @@ async function anthropicCall(call) {
   return { status: response.status, model, usage }
 }
 
-/** describeError turns any failure into JSON: the HTTP status and body of an API error, else status 0. */
+/**
+ * describeError turns any failure into JSON: the HTTP status, body and rate-limit headers
+ * (retry-after, x-ratelimit-*) of an API error, else status 0.
+ */
 function describeError(error) {
   const status = typeof error?.status === 'number' ? error.status : 0
   const body = error?.error ?? null
+  const headers = {}
+  const all = error?.headers instanceof Headers ? error.headers : new Headers(error?.headers ?? {})
+  for (const [name, value] of all)
+    if (name === 'retry-after' || name.startsWith('x-ratelimit-')) headers[name] = value
   return {
     status,
+    headers,
     error: { type: error?.constructor?.name ?? 'Error', message: String(error?.message ?? error), body },
   }
 }
@@ -142,6 +151,7 @@ async function once(argv) {
         prompt: { type: 'string', default: 'Say hello.' },
         'max-tokens': { type: 'string' },
         'max-retries': { type: 'string' },
+        count: { type: 'string' },
       },
       strict: true,
     }).values
@@ -150,17 +160,18 @@ async function once(argv) {
   }
   if (values.provider !== 'openai' && values.provider !== 'anthropic')
     usageError('--provider openai|anthropic')
-  print(
-    await callOnce({
-      provider: values.provider,
-      stream: values.stream,
-      model: values.model ?? DEFAULT_MODELS[values.provider],
-      prompt: values.prompt,
-      maxTokens: count('--max-tokens', values['max-tokens'], 16),
-      maxRetries: count('--max-retries', values['max-retries'], 0),
-      timeoutSeconds: count('SAMPLE_TIMEOUT_SECONDS', env.SAMPLE_TIMEOUT_SECONDS, 30),
-    }),
-  )
+  const call = {
+    provider: values.provider,
+    stream: values.stream,
+    model: values.model ?? DEFAULT_MODELS[values.provider],
+    maxTokens: count('--max-tokens', values['max-tokens'], 16),
+    maxRetries: count('--max-retries', values['max-retries'], 0),
+    timeoutSeconds: count('SAMPLE_TIMEOUT_SECONDS', env.SAMPLE_TIMEOUT_SECONDS, 30),
+  }
+  // --count N makes N calls in a row, one line each; past the first, the prompt carries its number.
+  const n = count('--count', values.count, 1)
+  for (let i = 1; i <= n; i++)
+    print(await callOnce({ ...call, prompt: i === 1 ? values.prompt : `${values.prompt} (${i})` }))
 }
 
 async function loop() {

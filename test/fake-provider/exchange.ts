@@ -18,8 +18,8 @@ export interface Exchange {
   readonly signal: AbortSignal
   /** cut destroys the socket mid-response, the way a dying upstream does. */
   cut(): void
-  /** reportUsage adds the usage an answer reports to its key's tally (GET /_fake/usage). */
-  reportUsage(inputTokens: number, outputTokens: number): void
+  /** reportUsage adds the usage an answer reports to its key's tally (GET /_fake/usage); input includes cached. */
+  reportUsage(inputTokens: number, outputTokens: number, cachedInputTokens?: number): void
 }
 
 /** Handler answers one route. */

@@ -14,7 +14,7 @@ import {
   keyHash,
   startFakeProvider,
 } from './fake-provider.ts'
-import { MAX_KEYS, UsageTally } from './usage-tally.ts'
+import { MAX_KEYS, MAX_MODELS, UsageTally } from './usage-tally.ts'
 
 const KEY = 'sk-fake-provider-test'
 const SYSTEM = 'Be brief.'
@@ -742,8 +742,29 @@ describe('usage tally (GET /_fake/usage)', () => {
     for await (const _ of stream);
     const question = estimateTokens([QUESTION])
     expect(await tally()).toEqual([
-      { ...ours, calls: 4, inputTokens: 2 * PROMPT_TOKENS + 2 * question, outputTokens: 2 * 12 + 2 * 5 },
+      {
+        ...ours,
+        calls: 4,
+        inputTokens: 2 * PROMPT_TOKENS + 2 * question,
+        outputTokens: 2 * 12 + 2 * 5,
+        models: {
+          'gpt-4o': { calls: 2, inputTokens: 2 * PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 2 * 12 },
+          'claude-sonnet-4-6': { calls: 2, inputTokens: 2 * question, cachedInputTokens: 0, outputTokens: 2 * 5 },
+        },
+      },
     ])
+  })
+
+  it('keeps the cached part of the input apart, per model', async () => {
+    fake.behave({ cachedTokens: 7 })
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES })
+    const [key] = await tally()
+    expect(key?.models['gpt-4o-mini']).toEqual({
+      calls: 1,
+      inputTokens: PROMPT_TOKENS + 7,
+      cachedInputTokens: 7,
+      outputTokens: 12,
+    })
   })
 
   it('counts calls that report no usage, keys that fail and requests without a key, apart', async () => {
@@ -753,9 +774,9 @@ describe('usage tally (GET /_fake/usage)', () => {
     await caught(wrong.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES }))
     await fetch(`${fake.url}/v1/models`)
     expect(await tally()).toEqual([
-      { ...ours, calls: 1, inputTokens: 0, outputTokens: 0 },
-      { keyHash: keyHash('sk-wrong-1234'), last4: '1234', calls: 1, inputTokens: 0, outputTokens: 0 },
-      { keyHash: null, last4: null, calls: 1, inputTokens: 0, outputTokens: 0 },
+      { ...ours, calls: 1, inputTokens: 0, outputTokens: 0, models: {} },
+      { keyHash: keyHash('sk-wrong-1234'), last4: '1234', calls: 1, inputTokens: 0, outputTokens: 0, models: {} },
+      { keyHash: null, last4: null, calls: 1, inputTokens: 0, outputTokens: 0, models: {} },
     ])
     fake.reset()
     expect(await tally()).toEqual([])
@@ -766,7 +787,11 @@ describe('usage tally (GET /_fake/usage)', () => {
     for (let i = 0; i < MAX_KEYS + 3; i++) usage.call(`sk-${i}`).outputTokens += 1
     const keys = usage.snapshot()
     expect(keys).toHaveLength(MAX_KEYS + 1)
-    expect(keys.at(-1)).toEqual({ keyHash: 'other', last4: null, calls: 3, inputTokens: 0, outputTokens: 3 })
+    expect(keys.at(-1)).toEqual({ keyHash: 'other', last4: null, calls: 3, inputTokens: 0, outputTokens: 3, models: {} })
+    const one = usage.call('sk-models')
+    for (let i = 0; i < MAX_MODELS + 2; i++) usage.report(one, `m-${i}`, { input: 1, cached: 0, output: 1 })
+    expect(Object.keys(one.models)).toHaveLength(MAX_MODELS + 1)
+    expect(one.models.other).toEqual({ calls: 2, inputTokens: 2, cachedInputTokens: 0, outputTokens: 2 })
   })
 })
 
@@ -786,7 +811,14 @@ describe('main.ts', () => {
     // The CLI records no requests, and still keeps the usage tally.
     const usage = (await (await fetch(`${url}/_fake/usage`)).json()) as { keys: KeyUsage[] }
     expect(usage.keys).toEqual([
-      { keyHash: keyHash(KEY), last4: KEY.slice(-4), calls: 1, inputTokens: PROMPT_TOKENS, outputTokens: 12 },
+      {
+        keyHash: keyHash(KEY),
+        last4: KEY.slice(-4),
+        calls: 1,
+        inputTokens: PROMPT_TOKENS,
+        outputTokens: 12,
+        models: { 'gpt-4o': { calls: 1, inputTokens: PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 12 } },
+      },
     ])
     child.kill('SIGTERM')
     expect(await exited).toEqual([0, null])

@@ -286,9 +286,9 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
         res.destroy()
         controller.abort()
       },
-      reportUsage: (inputTokens, outputTokens) => {
-        tally.inputTokens += inputTokens
-        tally.outputTokens += outputTokens
+      reportUsage: (input, output, cached = 0) => {
+        const model = isObject(parsed) && typeof parsed.model === 'string' ? parsed.model : ''
+        this.#usage.report(tally, model, { input, cached, output })
       },
     }
     try {

@@ -38,7 +38,7 @@ const usage = (plan: CompletionPlan) => ({
 
 /** reportPlan tallies the usage OpenAI answers report: prompt tokens include the cached ones. */
 const reportPlan = (ex: Exchange, plan: CompletionPlan) =>
-  ex.reportUsage(plan.inputTokens + plan.cachedTokens, plan.outputTokens)
+  ex.reportUsage(plan.inputTokens + plan.cachedTokens, plan.outputTokens, plan.cachedTokens)
 
 /** streamUsage sends the event that carries a stream's usage, and tallies it once it went out. */
 const streamUsage = async (ex: Exchange, stream: EventStream, plan: CompletionPlan, frame: string) => {

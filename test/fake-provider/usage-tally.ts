@@ -14,7 +14,20 @@ export interface KeyUsage {
   /** Tokens as the answers' usage reported them: OpenAI prompt_tokens / input_tokens (cached included), Anthropic input_tokens. */
   inputTokens: number
   outputTokens: number
+  /** The same per model the request named (past MAX_MODELS, under 'other'), with the cached part of the input apart. */
+  models: Record<string, ModelUsage>
 }
+
+/** ModelUsage is one key's tally for one model. */
+export interface ModelUsage {
+  calls: number
+  inputTokens: number
+  cachedInputTokens: number
+  outputTokens: number
+}
+
+/** MAX_MODELS bounds the models kept per key. */
+export const MAX_MODELS = 64
 
 /** MAX_KEYS bounds the memory: keys beyond it are tallied together under `keyHash: 'other'`. */
 export const MAX_KEYS = 256
@@ -33,16 +46,31 @@ export class UsageTally {
     let usage = this.#byKey.get(hash)
     if (!usage) {
       const last4 = key === undefined || hash === 'other' ? null : key.slice(-4)
-      usage = { keyHash: hash, last4, calls: 0, inputTokens: 0, outputTokens: 0 }
+      usage = { keyHash: hash, last4, calls: 0, inputTokens: 0, outputTokens: 0, models: {} }
       this.#byKey.set(hash, usage)
     }
     usage.calls++
     return usage
   }
 
+  /**
+   * report adds what one answer's usage reported to a key's tally and to its model's: input
+   * includes the cached part, as OpenAI's prompt_tokens do.
+   */
+  report(usage: KeyUsage, model: string, tokens: { input: number; cached: number; output: number }): void {
+    usage.inputTokens += tokens.input
+    usage.outputTokens += tokens.output
+    const name = model in usage.models || Object.keys(usage.models).length < MAX_MODELS ? model : 'other'
+    const m = (usage.models[name] ??= { calls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 })
+    m.calls++
+    m.inputTokens += tokens.input
+    m.cachedInputTokens += tokens.cached
+    m.outputTokens += tokens.output
+  }
+
   /** snapshot copies every key's tally, in the order the keys were first seen. */
   snapshot(): KeyUsage[] {
-    return [...this.#byKey.values()].map((usage) => ({ ...usage }))
+    return [...this.#byKey.values()].map((usage) => structuredClone(usage))
   }
 
   /** reset forgets every tally. */
