@@ -1,10 +1,16 @@
-import { BaseSequencer, type TestSpecification } from 'vitest/node'
 import { defineConfig } from 'vitest/config'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
-/** ByName runs the cluster's test files in the order of their names: they share one cluster, and the last uninstalls it. */
-class ByName extends BaseSequencer {
+/**
+ * ClusterLast keeps vitest's order for every project but `cluster`, whose files run in the order of
+ * their names: they share one cluster, and the last uninstalls it. (A sequencer is an option of
+ * the root config only.)
+ */
+class ClusterLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId))
+    const cluster = files.filter((f) => f.project.name === 'cluster')
+    const others = await super.sort(files.filter((f) => f.project.name !== 'cluster'))
+    return [...others, ...cluster.sort((a, b) => a.moduleId.localeCompare(b.moduleId))]
   }
 }
 
@@ -21,6 +27,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 120_000,
     reporters: ['default'],
+    sequence: { sequencer: ClusterLast },
     projects: [
       {
         extends: true,
@@ -31,7 +38,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 900_000,
-          sequence: { sequencer: ByName, groupOrder: 1 },
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { startClusterStack } from './stack/cluster-stack.ts'
 import { sweepCluster } from './stack/cluster.ts'
+import { startClusterStack } from './stack/cluster-stack.ts'
 import { defaultBinDir } from './stack/stack.ts'
 
 const state = new URL('../.tollgate/', import.meta.url).pathname
@@ -24,7 +24,9 @@ async function up(): Promise<void> {
   const started = Date.now()
   await startClusterStack({ dir, log: (line) => console.log(line) })
   copyFileSync(join(dir, 'env'), envFile)
-  console.log(`\ncluster up in ${((Date.now() - started) / 1000).toFixed(0)} s; ${readFileSync(envFile, 'utf8').trim().replace(/\n/g, ' ')}`)
+  console.log(
+    `\ncluster up in ${((Date.now() - started) / 1000).toFixed(0)} s; ${readFileSync(envFile, 'utf8').trim().replace(/\n/g, ' ')}`,
+  )
   console.log(`use it with: set -a; . ${envFile}; set +a; kubectl get tenants`)
 }
 

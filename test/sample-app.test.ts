@@ -70,10 +70,17 @@ describe('examples/sample-app', () => {
   })
 
   it('once --count N makes N calls in a row, one line each, each prompt its own', async () => {
-    const { stdout } = await run(process.execPath, [main, 'once', '--provider', 'openai', '--count', '3'], { env })
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line))
+    const { stdout } = await run(process.execPath, [main, 'once', '--provider', 'openai', '--count', '3'], {
+      env,
+    })
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     expect(lines.map((line) => line.status)).toEqual([200, 200, 200])
-    const prompts = fake.requests.map((r) => (r.body as { messages: { content: string }[] }).messages[0]?.content)
+    const prompts = fake.requests.map(
+      (r) => (r.body as { messages: { content: string }[] }).messages[0]?.content,
+    )
     expect(new Set(prompts).size).toBe(3)
   })
 

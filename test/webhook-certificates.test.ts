@@ -77,6 +77,27 @@ describe('webhook certificates kept by the operator', () => {
     expect(await caBundles()).toEqual([decode(secret, 'ca.crt')])
   })
 
+  it('makes the Secret owned by the operator Deployment when told, so it goes with it', async () => {
+    const owner = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'tollgate', uid: randomUUID() }
+    const certificates = new WebhookCertificates({
+      kc,
+      namespace,
+      secretName: 'owned-webhook-cert',
+      webhookConfigName: configName,
+      dnsNames: [`tollgate.${namespace}.svc`],
+      mode: 'operator',
+      owner,
+      onCertificate: () => {},
+      logger: pino({ level: 'silent' }),
+      now: () => start,
+    })
+    await certificates.sync()
+    const secret = JSON.parse(
+      await kubectlOK(stack, ['get', 'secret', '-n', namespace, 'owned-webhook-cert', '-o', 'json']),
+    )
+    expect(secret.metadata.ownerReferences).toEqual([owner])
+  })
+
   it('changes nothing while the certificate is fresh', async () => {
     const before = (await readSecret()).metadata.resourceVersion
     await replica(new Date(start.getTime() + 30 * DAY)).sync()

@@ -52,7 +52,19 @@ export function makeCerts(dir: string): ControlPlaneCerts {
   if (existsSync(certs.serviceAccountPub)) return certs
   mkdirSync(dir, { recursive: true })
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', certs.caKey])
-  openssl(['req', '-x509', '-new', '-key', certs.caKey, '-subj', '/CN=tollgate-dev-ca', '-days', '3650', '-out', certs.caCert])
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    certs.caKey,
+    '-subj',
+    '/CN=tollgate-dev-ca',
+    '-days',
+    '3650',
+    '-out',
+    certs.caCert,
+  ])
   issue(certs, dir, 'admin', '/O=system:masters/CN=tollgate-admin')
   openssl(['genrsa', '-out', certs.serviceAccountKey, '2048'])
   openssl(['rsa', '-in', certs.serviceAccountKey, '-pubout', '-out', certs.serviceAccountPub])
@@ -73,7 +85,10 @@ export function makeClusterCerts(
   return {
     ...base,
     apiserver: pair('apiserver', '/CN=kube-apiserver', options.apiserverSANs),
-    apiserverKubeletClient: pair('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client'),
+    apiserverKubeletClient: pair(
+      'apiserver-kubelet-client',
+      '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    ),
     kubeletServing: pair('kubelet-serving', `/CN=${nodeName}`, [`DNS:${nodeName}`, `IP:${nodeIP}`]),
     kubelet: pair('kubelet', `/O=system:nodes/CN=system:node:${nodeName}`),
     controllerManager: pair('controller-manager', '/CN=system:kube-controller-manager'),
@@ -96,7 +111,23 @@ function issue(ca: ControlPlaneCerts, dir: string, name: string, subject: string
       ? `extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${sans.join(',')}\n`
       : 'extendedKeyUsage=clientAuth\n',
   )
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-CAcreateserial', '-days', '3650', '-extfile', ext, '-out', pair.cert])
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.caCert,
+    '-CAkey',
+    ca.caKey,
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-extfile',
+    ext,
+    '-out',
+    pair.cert,
+  ])
   rmSync(csr)
   rmSync(ext)
   return pair

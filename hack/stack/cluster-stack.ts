@@ -10,7 +10,16 @@ import { defaultBinDir } from './stack.ts'
 const root = new URL('../..', import.meta.url).pathname
 
 /** RUN_IMAGES are the images pods of the cluster stack run. */
-const RUN_IMAGES = ['pause', 'coredns', 'operator', 'sidecar', 'redis', 'postgres', 'fake-provider', 'sample-app']
+const RUN_IMAGES = [
+  'pause',
+  'coredns',
+  'operator',
+  'sidecar',
+  'redis',
+  'postgres',
+  'fake-provider',
+  'sample-app',
+]
 
 /** ClusterStackEnv is what tests and developers need to reach the cluster with Tollgate installed. */
 export interface ClusterStackEnv {
@@ -78,10 +87,21 @@ export async function startClusterStack(options: {
     cluster.kubectl('apply', '-f', join(dir, 'demo-tenant.yaml'))
     cluster.kubectl('wait', '--for=condition=Ready', `tenant/${demo.tenant}`, '--timeout=120s')
     cluster.kubectl('apply', '-f', join(dir, 'demo-app.yaml'))
-    cluster.kubectl('-n', demo.providerNamespace, 'rollout', 'status', `deployment/${demo.provider}`, '--timeout=120s')
+    cluster.kubectl(
+      '-n',
+      demo.providerNamespace,
+      'rollout',
+      'status',
+      `deployment/${demo.provider}`,
+      '--timeout=120s',
+    )
     cluster.kubectl('-n', demo.namespace, 'rollout', 'status', `deployment/${demo.app}`, '--timeout=180s')
     step('demo deployed')
-    await waitFor("spend in the demo tenant", async () => spendToday(cluster) > 0, Number(process.env.TOLLGATE_SPEND_WAIT ?? 180_000))
+    await waitFor(
+      'spend in the demo tenant',
+      async () => spendToday(cluster) > 0,
+      Number(process.env.TOLLGATE_SPEND_WAIT ?? 180_000),
+    )
     step(`spend in kubectl get tenants: $${spendToday(cluster)}`)
     const env: ClusterStackEnv = {
       kubeconfig: cluster.kubeconfig,
@@ -91,7 +111,12 @@ export async function startClusterStack(options: {
       imageValues,
     }
     writeFileSync(join(dir, 'env'), `KUBECONFIG=${env.kubeconfig}\nPATH=${binDir}:$PATH\n`)
-    return { env, cluster, pids: () => cluster.pids().filter((pid): pid is number => pid !== undefined), close: () => cluster.close() }
+    return {
+      env,
+      cluster,
+      pids: () => cluster.pids().filter((pid): pid is number => pid !== undefined),
+      close: () => cluster.close(),
+    }
   } catch (error) {
     // TOLLGATE_KEEP_CLUSTER=1 leaves a cluster that failed to come up running, to look into it.
     if (!process.env.TOLLGATE_KEEP_CLUSTER) await cluster.close()
@@ -124,7 +149,9 @@ export function chartImageValues(images: Record<string, BuiltImage>): string[] {
 /** helm runs helm against the cluster. */
 export function helm(binDir: string, kubeconfig: string, args: string[]): string {
   try {
-    return execFileSync(join(binDir, 'helm'), ['--kubeconfig', kubeconfig, ...args], { stdio: 'pipe' }).toString()
+    return execFileSync(join(binDir, 'helm'), ['--kubeconfig', kubeconfig, ...args], {
+      stdio: 'pipe',
+    }).toString()
   } catch (error) {
     throw new Error(`helm ${args.join(' ')}: ${(error as { stderr?: Buffer }).stderr?.toString().trim()}`)
   }

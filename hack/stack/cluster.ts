@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { makeClusterCerts } from './certs.ts'
@@ -21,7 +30,7 @@ const NODE_IP = '10.254.254.2'
 const POD_CIDR = '10.244.0.0/24'
 const SERVICE_CIDR = '10.96.0.0/24'
 const CLUSTER_DNS = '10.96.0.10'
-const NODE_NAME = 'tollgate-node'
+const NODE_NAME = 'node-1'
 
 /** Cluster is a real one-node Kubernetes: control plane, containerd, kubelet, kube-proxy, CoreDNS. */
 export interface Cluster extends Service {
@@ -157,11 +166,23 @@ async function start(options: Parameters<typeof startCluster>[0]): Promise<Clust
       async () => {
         const stopped = agents.find((agent) => !agent.running)
         if (stopped) throw new Error(`${stopped.name} exited; see ${join(dir, `${stopped.name}.log`)}`)
-        return kubectl('get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') === 'True'
+        return (
+          kubectl(
+            'get',
+            'node',
+            NODE_NAME,
+            '-o',
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+          ) === 'True'
+        )
       },
       120_000,
     )
-    await waitFor('the default ServiceAccount', async () => kubectl('-n', 'default', 'get', 'serviceaccount', 'default') !== '', 60_000)
+    await waitFor(
+      'the default ServiceAccount',
+      async () => kubectl('-n', 'default', 'get', 'serviceaccount', 'default') !== '',
+      60_000,
+    )
   }
   await startAgents()
   const dns = readFileSync(new URL('./manifests/coredns.yaml', import.meta.url), 'utf8')
@@ -252,7 +273,10 @@ export async function sweepCluster(dir: string): Promise<void> {
   // libcni caches a result per sandbox and network (ours, and containerd's cni-loopback) here.
   const sandboxes = listDir(join(dir, 'containerd/root/io.containerd.grpc.v1.cri/sandboxes'))
   for (const [folder, keep] of [
-    ['/var/lib/cni/results', (name: string) => !name.startsWith(`${id.cniNetwork}-`) && !sandboxes.some((s) => name.includes(s))],
+    [
+      '/var/lib/cni/results',
+      (name: string) => !name.startsWith(`${id.cniNetwork}-`) && !sandboxes.some((s) => name.includes(s)),
+    ],
     ['/var/log/containers', (name: string) => !linksInto(join('/var/log/containers', name), dir)],
   ] as const) {
     if (!existsSync(folder)) continue

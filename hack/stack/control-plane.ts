@@ -44,7 +44,9 @@ export async function startControlPlane(options: {
   const certs = cluster?.certs ?? makeCerts(dir)
   const port = options.port ?? (await freePort())
   // In the namespace nothing else listens, so the ports are fixed; on the host they are free ones.
-  const [etcdPort, peerPort, apiPort] = cluster ? [2379, 2380, 6443] : [await freePort(), await freePort(), port]
+  const [etcdPort, peerPort, apiPort] = cluster
+    ? [2379, 2380, 6443]
+    : [await freePort(), await freePort(), port]
   const run = (command: string, args: string[]): [string, string[]] =>
     cluster ? cluster.netns.inside(command, args) : [command, args]
   const etcdURL = `http://127.0.0.1:${etcdPort}`

@@ -26,7 +26,10 @@ export const demo = {
  * once the Tenant is Ready (the webhook admits pods of a tenant it cannot serve yet without a
  * sidecar, and reports them unmediated).
  */
-export function demoManifests(images: { fakeProvider: string; sampleApp: string }): { tenant: string; app: string } {
+export function demoManifests(images: { fakeProvider: string; sampleApp: string }): {
+  tenant: string
+  app: string
+} {
   const providerURL = `http://${demo.provider}.${demo.providerNamespace}.svc:8080`
   const labels = { app: demo.provider }
   const restricted = {
@@ -46,7 +49,11 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
         template: {
           metadata: { labels },
           spec: {
-            securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             containers: [
               {
                 name: 'fake-provider',
@@ -129,7 +136,11 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
           metadata: { labels: { app: demo.app } },
           spec: {
             terminationGracePeriodSeconds: 2,
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 1000,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
             containers: [
               {
                 name: 'app',

@@ -88,7 +88,9 @@ function cgroupHierarchies(): string[] {
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n')
   return mounts
     .map((line) => line.split(' '))
-    .filter(([, target, type]) => target?.startsWith(`${cgroupFS}/`) && (type === 'cgroup' || type === 'cgroup2'))
+    .filter(
+      ([, target, type]) => target?.startsWith(`${cgroupFS}/`) && (type === 'cgroup' || type === 'cgroup2'),
+    )
     .map(([, target]) => target as string)
 }
 

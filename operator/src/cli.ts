@@ -29,6 +29,9 @@ Flags of run:
   --lease-name NAME        name of the leader Lease (default tollgate-operator)
   --lease-duration D       default 15s;  --renew-deadline D  default 10s;  --retry-period D  default 2s
   --identity ID            leader election identity (env POD_NAME, default host-pid)
+  --owner-deployment NAME  the operator's own Deployment (in the lease namespace): what the operator
+                           creates there (its Lease, the webhook certificate) is owned by it, so the
+                           garbage collector removes it once the Deployment is gone (helm uninstall)
   --selector SELECTOR      manage only Tenants and RateLimitPolicies with matching labels
   --no-migrate             do not run database migrations when becoming leader
   --log-level LEVEL        pino level (default info; env TOLLGATE_LOG_LEVEL)
@@ -54,6 +57,8 @@ export interface RunConfig {
   renewDeadlineMs: number
   retryPeriodMs: number
   identity: string
+  /** The operator's own Deployment, owner of what it creates in its namespace. */
+  ownerDeployment?: string
   selector?: string
   migrate: boolean
   logLevel: string
@@ -97,6 +102,7 @@ const OPTIONS = {
   'renew-deadline': { type: 'string' },
   'retry-period': { type: 'string' },
   identity: { type: 'string' },
+  'owner-deployment': { type: 'string' },
   selector: { type: 'string' },
   'no-migrate': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -124,6 +130,7 @@ const RUN_ONLY = [
   'renew-deadline',
   'retry-period',
   'identity',
+  'owner-deployment',
   'no-migrate',
   ...Object.keys(WEBHOOK_OPTIONS),
 ]
@@ -212,6 +219,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     renewDeadlineMs: duration('renew-deadline', '10s'),
     retryPeriodMs: duration('retry-period', '2s'),
     identity: values.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    ...(values['owner-deployment'] && { ownerDeployment: values['owner-deployment'] }),
     ...(values.selector && { selector: values.selector }),
     migrate: !values['no-migrate'],
     logLevel,

@@ -1,3 +1,4 @@
+import type { V1OwnerReference } from '@kubernetes/client-node'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Tables } from './config/tables.ts'
@@ -65,6 +66,8 @@ export interface OperatorOptions {
     durationMs: number
     renewDeadlineMs: number
     retryPeriodMs: number
+    /** Set on the Lease when it is created (see runtime/owner.ts). */
+    owner?: V1OwnerReference
   }
   workers: number
   /**
@@ -239,6 +242,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     leaseDurationMs: options.lease.durationMs,
     renewDeadlineMs: options.lease.renewDeadlineMs,
     retryPeriodMs: options.lease.retryPeriodMs,
+    ...(options.lease.owner && { owner: options.lease.owner }),
     onStartedLeading: lead,
     onStoppedLeading: stopLeading,
     logger,

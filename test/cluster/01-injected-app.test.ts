@@ -1,5 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { appPods, callFromApp, clusterEnv, demo, fakeUsage, type Kube, kube, providerKeyHash, tenantKeyUsage } from './support.ts'
+import {
+  appPods,
+  callFromApp,
+  clusterEnv,
+  demo,
+  fakeUsage,
+  type Kube,
+  kube,
+  pod,
+  providerKeyHash,
+  tenantKeyUsage,
+} from './support.ts'
 
 // The demo app as `npm run cluster:up` deploys it: a Deployment in an opted-in namespace that knows
 // nothing of Tollgate, calling OpenAI and Anthropic with the official SDKs.
@@ -12,15 +23,15 @@ beforeAll(async () => {
 describe('an app pod on the real node', () => {
   it('gets the native sidecar, and both containers are Ready', async () => {
     const [name] = await appPods(k)
-    const pod = await k.json('-n', demo.namespace, 'get', 'pod', name as string)
-    const sidecar = pod.spec.initContainers.find((c: any) => c.name === 'tollgate-sidecar')
+    const { spec, status } = await pod(k, demo.namespace, name as string)
+    const sidecar = spec?.initContainers?.find((c) => c.name === 'tollgate-sidecar')
     expect(sidecar).toMatchObject({ restartPolicy: 'Always' })
-    expect(pod.status.initContainerStatuses.find((s: any) => s.name === 'tollgate-sidecar')).toMatchObject({
+    expect(status?.initContainerStatuses?.find((s) => s.name === 'tollgate-sidecar')).toMatchObject({
       ready: true,
       started: true,
     })
-    expect(pod.status.containerStatuses.find((s: any) => s.name === 'app')).toMatchObject({ ready: true })
-    const env = Object.fromEntries(pod.spec.containers[0].env.map((e: any) => [e.name, e.value]))
+    expect(status?.containerStatuses?.find((s) => s.name === 'app')).toMatchObject({ ready: true })
+    const env = Object.fromEntries((spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]))
     expect(env).toMatchObject({
       OPENAI_BASE_URL: 'http://127.0.0.1:4141/openai/v1',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:4141/anthropic',
@@ -32,9 +43,23 @@ describe('an app pod on the real node', () => {
     const before = await fakeUsage(k)
     const results = [
       ...(await callFromApp(k, { provider: 'openai', model: 'gpt-4o-mini', prompt: `plain ${Date.now()}` })),
-      ...(await callFromApp(k, { provider: 'openai', model: 'gpt-4o-mini', stream: true, prompt: `stream ${Date.now()}` })),
-      ...(await callFromApp(k, { provider: 'anthropic', model: 'claude-haiku-4-5', prompt: `plain ${Date.now()}` })),
-      ...(await callFromApp(k, { provider: 'anthropic', model: 'claude-haiku-4-5', stream: true, prompt: `stream ${Date.now()}` })),
+      ...(await callFromApp(k, {
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        stream: true,
+        prompt: `stream ${Date.now()}`,
+      })),
+      ...(await callFromApp(k, {
+        provider: 'anthropic',
+        model: 'claude-haiku-4-5',
+        prompt: `plain ${Date.now()}`,
+      })),
+      ...(await callFromApp(k, {
+        provider: 'anthropic',
+        model: 'claude-haiku-4-5',
+        stream: true,
+        prompt: `stream ${Date.now()}`,
+      })),
     ]
     expect(results.map((r) => [r.provider, r.stream, r.status])).toEqual([
       ['openai', false, 200],
@@ -51,9 +76,28 @@ describe('an app pod on the real node', () => {
 
   it('gives the app no provider key: its environment and files hold only the placeholder', async () => {
     const [pod] = await appPods(k)
-    const env = await k('-n', demo.namespace, 'exec', pod as string, '-c', 'app', '--', 'node', '-e', 'console.log(JSON.stringify(process.env))')
+    const env = await k(
+      '-n',
+      demo.namespace,
+      'exec',
+      pod as string,
+      '-c',
+      'app',
+      '--',
+      'node',
+      '-e',
+      'console.log(JSON.stringify(process.env))',
+    )
     expect(env).not.toContain(demo.providerKey)
-    const volumes = await k('-n', demo.namespace, 'get', 'pod', pod as string, '-o', 'jsonpath={.spec.containers[0].volumeMounts}')
+    const volumes = await k(
+      '-n',
+      demo.namespace,
+      'get',
+      'pod',
+      pod as string,
+      '-o',
+      'jsonpath={.spec.containers[0].volumeMounts}',
+    )
     expect(volumes).not.toMatch(/credential|provider-key/)
   })
 

@@ -1,5 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { callFromApp, clusterEnv, demo, eventually, expectSpendAsServed, type Kube, kube, psql, tenant } from './support.ts'
+import {
+  callFromApp,
+  clusterEnv,
+  dayUsage,
+  demo,
+  eventually,
+  expectSpendAsServed,
+  type Kube,
+  kube,
+  psql,
+} from './support.ts'
 
 // What a platform team reads in `kubectl get tenants` is what the provider billed: the fake
 // provider's own count of tokens, priced with the shipped table.
@@ -22,11 +32,15 @@ describe('spend, as deployed', () => {
   })
 
   it('counts a call made now within seconds', async () => {
-    const before = (await tenant(k)).status.usage.find((u: any) => u.period === 'day').requests
-    const [result] = await callFromApp(k, { provider: 'openai', model: 'gpt-4o-mini', prompt: `counted ${Date.now()}` })
+    const before = (await dayUsage(k))?.requests ?? 0
+    const [result] = await callFromApp(k, {
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt: `counted ${Date.now()}`,
+    })
     expect(result?.status).toBe(200)
     await eventually(
-      async () => (await tenant(k)).status.usage.find((u: any) => u.period === 'day').requests > before,
+      async () => ((await dayUsage(k))?.requests ?? 0) > before,
       30_000,
       'the call in the tenant status',
       500,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appPods, clusterEnv, demo, eventually, type Kube, kube, tenant } from './support.ts'
+import { appPods, clusterEnv, demo, eventually, type Kube, kube, pod, tenant } from './support.ts'
 
 // Tenant.status.mediatedPods counts the pods that call through the sidecar; a pod admitted while
 // the webhook could not answer (failurePolicy Ignore) runs without one, and the Mediated condition
@@ -23,20 +23,38 @@ afterAll(async () => {
 
 const mediated = async () => {
   const status = (await tenant(k)).status
-  return { pods: status.mediatedPods as number, condition: status.conditions.find((c: any) => c.type === 'Mediated') }
+  return {
+    pods: status?.mediatedPods ?? 0,
+    condition: status?.conditions?.find((c) => c.type === 'Mediated'),
+  }
 }
 
 describe('mediation on the real node', () => {
   it('counts the app pods that call through the sidecar', async () => {
     const pods = await appPods(k)
-    await eventually(async () => (await mediated()).pods === pods.length, 90_000, 'mediatedPods to count the app pods', 1000)
+    await eventually(
+      async () => (await mediated()).pods === pods.length,
+      90_000,
+      'mediatedPods to count the app pods',
+      1000,
+    )
     expect((await mediated()).condition).toMatchObject({ status: 'True' })
   })
 
   it('reports a pod created while the webhook is down as unmediated, by name', async () => {
     await k('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}`, '--replicas=0')
     await eventually(
-      async () => (await k.json('-n', demo.systemNamespace, 'get', 'pods', '-l', 'app.kubernetes.io/component=operator')).items.length === 0,
+      async () =>
+        (
+          await k.json(
+            '-n',
+            demo.systemNamespace,
+            'get',
+            'pods',
+            '-l',
+            'app.kubernetes.io/component=operator',
+          )
+        ).items.length === 0,
       120_000,
       'operator pods gone',
       500,
@@ -53,8 +71,8 @@ spec:
       imagePullPolicy: IfNotPresent
       command: [node, -e, "setInterval(() => {}, 1000)"]
 `)
-    const pod = await k.json('-n', demo.namespace, 'get', 'pod', stray)
-    expect((pod.spec.initContainers ?? []).map((c: any) => c.name)).not.toContain('tollgate-sidecar')
+    const { spec } = await pod(k, demo.namespace, stray)
+    expect((spec?.initContainers ?? []).map((c) => c.name)).not.toContain('tollgate-sidecar')
     await k('-n', demo.namespace, 'wait', '--for=condition=Ready', `pod/${stray}`, '--timeout=120s')
 
     await k('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}`, '--replicas=2')
@@ -72,6 +90,11 @@ spec:
     expect((await mediated()).pods).toBe((await appPods(k)).length)
 
     await k('-n', demo.namespace, 'delete', 'pod', stray, '--wait=true')
-    await eventually(async () => (await mediated()).condition?.status === 'True', 120_000, 'Mediated to be True again', 1000)
+    await eventually(
+      async () => (await mediated()).condition?.status === 'True',
+      120_000,
+      'Mediated to be True again',
+      1000,
+    )
   })
 })

@@ -1,5 +1,17 @@
+import type { V1Lease } from '@kubernetes/client-node'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { callFromApp, clusterEnv, demo, eventually, expectSpendAsServed, type Kube, kube, podsOf, psql } from './support.ts'
+import {
+  callFromApp,
+  clusterEnv,
+  demo,
+  eventually,
+  expectSpendAsServed,
+  type Kube,
+  kube,
+  nameOf,
+  podsOf,
+  psql,
+} from './support.ts'
 
 // Two operator replicas: one leads through a Lease, the other waits. Deleting the leader's pod
 // hands over within the lease duration (15 s, the chart's default), and the new leader writes
@@ -13,15 +25,18 @@ beforeAll(async () => {
 const LEASE_DURATION_MS = 15_000
 
 const holder = async () =>
-  (await k.json('-n', demo.systemNamespace, 'get', 'lease', demo.release)).spec.holderIdentity as string | undefined
+  (await k.json<V1Lease>('-n', demo.systemNamespace, 'get', 'lease', demo.release)).spec?.holderIdentity
 
 describe('leader election on the real node', () => {
   it('hands over within the lease duration when the leader pod is deleted, and nothing is written twice', async () => {
     await k('-n', demo.systemNamespace, 'rollout', 'status', `deployment/${demo.release}`, '--timeout=180s')
     const leader = await eventually(holder, 60_000, 'a leader', 500)
-    const operators = (await podsOf(k, 'operator')).map((p) => p.metadata.name)
+    const operators = (await podsOf(k, 'operator')).map(nameOf)
     expect(operators).toContain(leader)
-    const ledgerBefore = await psql(k, `SELECT sum(requests), count(*) FROM usage_hourly WHERE tenant = '${demo.tenant}'`)
+    const ledgerBefore = await psql(
+      k,
+      `SELECT sum(requests), count(*) FROM usage_hourly WHERE tenant = '${demo.tenant}'`,
+    )
 
     const deletedAt = Date.now()
     await k('-n', demo.systemNamespace, 'delete', 'pod', leader, '--wait=false')
@@ -39,12 +54,19 @@ describe('leader election on the real node', () => {
     expect(handover).toBeLessThan(LEASE_DURATION_MS)
 
     // The successor carries on: a new call reaches the ledger once, and no row was duplicated.
-    const [call] = await callFromApp(k, { provider: 'openai', model: 'gpt-4o-mini', prompt: `after handover ${Date.now()}` })
+    const [call] = await callFromApp(k, {
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt: `after handover ${Date.now()}`,
+    })
     expect(call?.status).toBe(200)
     const [sumBefore] = ledgerBefore[0] as string[]
     const after = await eventually(
       async () => {
-        const [row] = await psql(k, `SELECT sum(requests), count(*), count(DISTINCT (hour, provider, model, namespace)) FROM usage_hourly WHERE tenant = '${demo.tenant}'`)
+        const [row] = await psql(
+          k,
+          `SELECT sum(requests), count(*), count(DISTINCT (hour, provider, model, namespace)) FROM usage_hourly WHERE tenant = '${demo.tenant}'`,
+        )
         return Number(row?.[0]) > Number(sumBefore) && row
       },
       60_000,

@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appPods, callFromApp, clusterEnv, demo, eventually, type Kube, kube, podsOf } from './support.ts'
+import {
+  appPods,
+  callFromApp,
+  clusterEnv,
+  demo,
+  eventually,
+  type Kube,
+  kube,
+  nameOf,
+  pod,
+  podsOf,
+} from './support.ts'
 
 // The demo policy says failureMode: open. With its Redis pod gone, a sidecar admits calls against
 // local limits instead of failing them; when Redis is back it counts in Redis again by itself.
@@ -13,8 +24,8 @@ afterAll(async () => {
 })
 
 const redisCli = async (...args: string[]) => {
-  const [pod] = await podsOf(k, 'redis')
-  return k('-n', demo.systemNamespace, 'exec', pod.metadata.name, '--', 'redis-cli', ...args)
+  const [redis] = await podsOf(k, 'redis')
+  return k('-n', demo.systemNamespace, 'exec', nameOf(redis), '--', 'redis-cli', ...args)
 }
 
 describe('the Redis pod goes away', () => {
@@ -22,18 +33,35 @@ describe('the Redis pod goes away', () => {
     await k('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}-redis`, '--replicas=0')
     await eventually(async () => (await podsOf(k, 'redis')).length === 0, 60_000, 'the Redis pod gone', 500)
 
-    const during = await callFromApp(k, { provider: 'openai', model: 'gpt-4o-mini', count: 3, prompt: `outage ${Date.now()}` })
+    const during = await callFromApp(k, {
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      count: 3,
+      prompt: `outage ${Date.now()}`,
+    })
     expect(during.map((r) => r.status)).toEqual([200, 200, 200])
     // A sidecar that cannot reach Redis is still Ready: failing open is its defined behaviour.
-    const [pod] = await appPods(k)
-    expect((await k.json('-n', demo.namespace, 'get', 'pod', pod as string)).status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True')
+    const [app] = await appPods(k)
+    const { status } = await pod(k, demo.namespace, app as string)
+    expect(status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True')
 
     await k('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}-redis`, '--replicas=1')
-    await k('-n', demo.systemNamespace, 'rollout', 'status', `deployment/${demo.release}-redis`, '--timeout=120s')
+    await k(
+      '-n',
+      demo.systemNamespace,
+      'rollout',
+      'status',
+      `deployment/${demo.release}-redis`,
+      '--timeout=120s',
+    )
     // The new Redis starts empty: the sidecar reconnects and its next calls are counted there again.
     await eventually(
       async () => {
-        const [result] = await callFromApp(k, { provider: 'openai', model: 'gpt-4o-mini', prompt: `back ${Date.now()}` })
+        const [result] = await callFromApp(k, {
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          prompt: `back ${Date.now()}`,
+        })
         if (result?.status !== 200) throw new Error(`call answered ${result?.status}`)
         return (await redisCli('--scan', '--pattern', `tollgate:v1:{${demo.tenant}}:usage*`)).trim() !== ''
       },

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { compilePrice, DEFAULT_PRICES } from '@tollgate/api'
+import type { KubernetesListObject, KubernetesObject, V1Pod, V1PodList } from '@kubernetes/client-node'
+import { compilePrice, DEFAULT_PRICES, nanoToUsd, type Tenant } from '@tollgate/api'
 import { expect, inject } from 'vitest'
 import type { ClusterStackEnv } from '../../hack/stack/cluster-stack.ts'
 import { demo } from '../../hack/stack/demo.ts'
@@ -10,6 +11,7 @@ import { costNano, priceOf } from '../../sidecar/src/usage/usage.ts'
 import { kubectl, kubectlOK } from '../support/kubectl.ts'
 
 export { demo }
+
 import { eventually } from '../support/eventually.ts'
 
 export { eventually }
@@ -25,7 +27,8 @@ export async function clusterEnv(timeoutMs = 40 * 60_000): Promise<ClusterStackE
     if (existsSync(join(dir, 'env.json'))) return JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'))
     if (existsSync(join(dir, 'error.txt')))
       throw new Error(`the cluster did not come up:\n${readFileSync(join(dir, 'error.txt'), 'utf8')}`)
-    if (Date.now() > deadline) throw new Error(`the cluster was not up after ${timeoutMs} ms; see ${dir}/start.log`)
+    if (Date.now() > deadline)
+      throw new Error(`the cluster was not up after ${timeoutMs} ms; see ${dir}/start.log`)
     await sleep(500)
   }
 }
@@ -34,7 +37,7 @@ export async function clusterEnv(timeoutMs = 40 * 60_000): Promise<ClusterStackE
 export interface Kube {
   (...args: string[]): Promise<string>
   /** json runs `kubectl get ... -o json` and parses it. */
-  json<T = Record<string, any>>(...args: string[]): Promise<T>
+  json<T = KubernetesListObject<KubernetesObject>>(...args: string[]): Promise<T>
   /** result runs kubectl and returns its exit code and output instead of throwing. */
   result(...args: string[]): ReturnType<typeof kubectl>
   /** apply applies YAML from standard input. */
@@ -44,7 +47,8 @@ export interface Kube {
 export function kube(env: ClusterStackEnv): Kube {
   const run = (...args: string[]) => kubectlOK(env, args)
   return Object.assign(run, {
-    json: async (...args: string[]) => JSON.parse(await run(...args, '-o', 'json')),
+    // `get --ignore-not-found` prints nothing at all when nothing is found.
+    json: async (...args: string[]) => JSON.parse((await run(...args, '-o', 'json')) || '{"items":[]}'),
     result: (...args: string[]) => kubectl(env, args),
     apply: (yaml: string) => kubectlOK(env, ['apply', '-f', '-'], yaml),
   })
@@ -63,10 +67,10 @@ export interface CallResult {
 
 /** appPods are the demo app's running pods, by name. */
 export async function appPods(k: Kube): Promise<string[]> {
-  const pods = await k.json('-n', demo.namespace, 'get', 'pods', '-l', `app=${demo.app}`)
+  const pods = await k.json<V1PodList>('-n', demo.namespace, 'get', 'pods', '-l', `app=${demo.app}`)
   return pods.items
-    .filter((p: any) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp)
-    .map((p: any) => p.metadata.name)
+    .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+    .map((p) => p.metadata?.name as string)
 }
 
 /**
@@ -75,7 +79,13 @@ export async function appPods(k: Kube): Promise<string[]> {
  */
 export async function callFromApp(
   k: Kube,
-  call: { provider: 'openai' | 'anthropic'; stream?: boolean; model?: string; count?: number; prompt?: string },
+  call: {
+    provider: 'openai' | 'anthropic'
+    stream?: boolean
+    model?: string
+    count?: number
+    prompt?: string
+  },
 ): Promise<CallResult[]> {
   const [pod] = await appPods(k)
   if (!pod) throw new Error('no running app pod')
@@ -99,7 +109,10 @@ export interface FakeKeyUsage {
   calls: number
   inputTokens: number
   outputTokens: number
-  models: Record<string, { calls: number; inputTokens: number; cachedInputTokens: number; outputTokens: number }>
+  models: Record<
+    string,
+    { calls: number; inputTokens: number; cachedInputTokens: number; outputTokens: number }
+  >
 }
 
 /** FakeUsage is GET /_fake/usage of the fake provider: one entry per API key it was sent. */
@@ -127,21 +140,57 @@ export async function fakeUsage(k: Kube): Promise<FakeUsage> {
   return JSON.parse(await k('get', '--raw', path))
 }
 
+/** nameOf is an object's name ('' for none). */
+export const nameOf = (o: KubernetesObject | undefined) => o?.metadata?.name ?? ''
+
+/** pod reads one pod. */
+export const pod = (k: Kube, namespace: string, name: string) =>
+  k.json<V1Pod>('-n', namespace, 'get', 'pod', name)
+
 /** podsOf lists the pods of one app.kubernetes.io/component of the release. */
-export async function podsOf(k: Kube, component: string): Promise<any[]> {
-  const pods = await k.json('-n', demo.systemNamespace, 'get', 'pods', '-l', `app.kubernetes.io/component=${component}`)
+export async function podsOf(k: Kube, component: string): Promise<V1Pod[]> {
+  const pods = await k.json<V1PodList>(
+    '-n',
+    demo.systemNamespace,
+    'get',
+    'pods',
+    '-l',
+    `app.kubernetes.io/component=${component}`,
+  )
   return pods.items
 }
 
 /** psql runs a query in the bundled Postgres and returns its rows, tab separated. */
 export async function psql(k: Kube, query: string): Promise<string[][]> {
-  const [pod] = await podsOf(k, 'postgres')
-  const out = await k('-n', demo.systemNamespace, 'exec', pod.metadata.name, '--', 'psql', '-U', 'tollgate', '-d', 'tollgate', '-At', '-F', '\t', '-c', query)
-  return out.split('\n').filter(Boolean).map((line) => line.split('\t'))
+  const [postgres] = await podsOf(k, 'postgres')
+  const out = await k(
+    '-n',
+    demo.systemNamespace,
+    'exec',
+    nameOf(postgres),
+    '--',
+    'psql',
+    '-U',
+    'tollgate',
+    '-d',
+    'tollgate',
+    '-At',
+    '-F',
+    '\t',
+    '-c',
+    query,
+  )
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'))
 }
 
 /** tenant is the demo Tenant as the API server has it. */
-export const tenant = (k: Kube) => k.json('get', 'tenant', demo.tenant)
+export const tenant = (k: Kube) => k.json<Tenant>('get', 'tenant', demo.tenant)
+
+/** dayUsage is the demo tenant's usage of the current day, from its status. */
+export const dayUsage = async (k: Kube) => (await tenant(k)).status?.usage?.find((u) => u.period === 'day')
 
 const prices = DEFAULT_PRICES.map(compilePrice)
 
@@ -168,18 +217,34 @@ export async function expectSpendAsServed(k: Kube): Promise<void> {
     }
     expect(expected.costNano).toBeGreaterThan(0)
     // The operator flushes the sidecars' counters into the ledger and the status every few seconds.
-    const day = await eventually(
+    // The ledger keeps nano-dollars; the status shows micro-dollars, as nanoToUsd rounds them. The
+    // day's figures hold every call of the run, unless the run crossed midnight UTC: then the month's.
+    const since = Date.parse((await tenant(k)).metadata.creationTimestamp ?? '')
+    const usage = await eventually(
       async () => {
-        const usage = (await tenant(k)).status?.usage?.find((u: any) => u.period === 'day')
-        return usage?.inputTokens === expected.inputTokens && usage?.outputTokens === expected.outputTokens && usage
+        const all = (await tenant(k)).status?.usage ?? []
+        const day = all.find((u) => u.period === 'day')
+        const period = day && Date.parse(day.start) <= since ? day : all.find((u) => u.period === 'month')
+        return (
+          period?.inputTokens === expected.inputTokens &&
+          period?.outputTokens === expected.outputTokens &&
+          period
+        )
       },
       60_000,
       'the tenant status to count every token the provider served',
       1000,
     )
-    expect(Math.round(Number(day.costUSD) * 1e9)).toBe(expected.costNano)
-    const printed = await k('get', 'tenants', demo.tenant, '--no-headers')
-    expect(printed.split(/\s+/)[2]).toBe(day.costUSD)
+    const [[ledgerNano]] = (await psql(
+      k,
+      `SELECT sum(cost_nano) FROM usage_hourly WHERE tenant = '${demo.tenant}'`,
+    )) as [[string]]
+    expect(Number(ledgerNano)).toBe(expected.costNano)
+    expect(usage.costUSD).toBe(nanoToUsd(expected.costNano))
+    if (usage.period === 'day') {
+      const printed = await k('get', 'tenants', demo.tenant, '--no-headers')
+      expect(printed.split(/\s+/)[2]).toBe(nanoToUsd(expected.costNano))
+    }
   } finally {
     await k('-n', demo.namespace, 'scale', `deployment/${demo.app}`, '--replicas=1')
     await k('-n', demo.namespace, 'rollout', 'status', `deployment/${demo.app}`, '--timeout=120s')

@@ -749,7 +749,12 @@ describe('usage tally (GET /_fake/usage)', () => {
         outputTokens: 2 * 12 + 2 * 5,
         models: {
           'gpt-4o': { calls: 2, inputTokens: 2 * PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 2 * 12 },
-          'claude-sonnet-4-6': { calls: 2, inputTokens: 2 * question, cachedInputTokens: 0, outputTokens: 2 * 5 },
+          'claude-sonnet-4-6': {
+            calls: 2,
+            inputTokens: 2 * question,
+            cachedInputTokens: 0,
+            outputTokens: 2 * 5,
+          },
         },
       },
     ])
@@ -775,7 +780,14 @@ describe('usage tally (GET /_fake/usage)', () => {
     await fetch(`${fake.url}/v1/models`)
     expect(await tally()).toEqual([
       { ...ours, calls: 1, inputTokens: 0, outputTokens: 0, models: {} },
-      { keyHash: keyHash('sk-wrong-1234'), last4: '1234', calls: 1, inputTokens: 0, outputTokens: 0, models: {} },
+      {
+        keyHash: keyHash('sk-wrong-1234'),
+        last4: '1234',
+        calls: 1,
+        inputTokens: 0,
+        outputTokens: 0,
+        models: {},
+      },
       { keyHash: null, last4: null, calls: 1, inputTokens: 0, outputTokens: 0, models: {} },
     ])
     fake.reset()
@@ -787,7 +799,14 @@ describe('usage tally (GET /_fake/usage)', () => {
     for (let i = 0; i < MAX_KEYS + 3; i++) usage.call(`sk-${i}`).outputTokens += 1
     const keys = usage.snapshot()
     expect(keys).toHaveLength(MAX_KEYS + 1)
-    expect(keys.at(-1)).toEqual({ keyHash: 'other', last4: null, calls: 3, inputTokens: 0, outputTokens: 3, models: {} })
+    expect(keys.at(-1)).toEqual({
+      keyHash: 'other',
+      last4: null,
+      calls: 3,
+      inputTokens: 0,
+      outputTokens: 3,
+      models: {},
+    })
     const one = usage.call('sk-models')
     for (let i = 0; i < MAX_MODELS + 2; i++) usage.report(one, `m-${i}`, { input: 1, cached: 0, output: 1 })
     expect(Object.keys(one.models)).toHaveLength(MAX_MODELS + 1)
@@ -817,7 +836,9 @@ describe('main.ts', () => {
         calls: 1,
         inputTokens: PROMPT_TOKENS,
         outputTokens: 12,
-        models: { 'gpt-4o': { calls: 1, inputTokens: PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 12 } },
+        models: {
+          'gpt-4o': { calls: 1, inputTokens: PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 12 },
+        },
       },
     ])
     child.kill('SIGTERM')

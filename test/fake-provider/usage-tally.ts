@@ -61,7 +61,8 @@ export class UsageTally {
     usage.inputTokens += tokens.input
     usage.outputTokens += tokens.output
     const name = model in usage.models || Object.keys(usage.models).length < MAX_MODELS ? model : 'other'
-    const m = (usage.models[name] ??= { calls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 })
+    const m = usage.models[name] ?? { calls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 }
+    usage.models[name] = m
     m.calls++
     m.inputTokens += tokens.input
     m.cachedInputTokens += tokens.cached

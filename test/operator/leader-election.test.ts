@@ -47,6 +47,8 @@ function replica(identity: string, databaseUrl: string): Replica {
       '500ms',
       '--selector',
       `tollgate.dev/test=${run}`,
+      '--owner-deployment',
+      run,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
@@ -62,8 +64,10 @@ function replica(identity: string, databaseUrl: string): Replica {
   return { identity, child, metricsUrl, exited }
 }
 
+const leaseObject = async () =>
+  JSON.parse(await kubectlOK(stack, ['-n', 'default', 'get', 'lease', run, '-o', 'json']))
 const lease = async () =>
-  JSON.parse(await kubectlOK(stack, ['-n', 'default', 'get', 'lease', run, '-o', 'json'])).spec as {
+  (await leaseObject()).spec as {
     holderIdentity?: string
     renewTime?: string
     leaseTransitions?: number
@@ -76,8 +80,24 @@ const leaderGauge = async (r: Replica) => {
 let redis: Redis
 let replicas: Replica[] = []
 
+/** The replicas' Deployment, as the chart names it with --owner-deployment (nothing runs it here). */
+const deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: run, namespace: 'default' },
+  spec: {
+    replicas: 0,
+    selector: { matchLabels: label },
+    template: {
+      metadata: { labels: label },
+      spec: { containers: [{ name: 'operator', image: 'tollgate-operator' }] },
+    },
+  },
+}
+
 beforeAll(async () => {
   redis = new Redis(stack.redisUrl)
+  await kubectlOK(stack, ['apply', '-f', '-'], stringify(deployment))
   const databaseUrl = await createDatabase(stack.databaseUrl, 'leader')
   replicas = [replica(`${run}-a`, databaseUrl), replica(`${run}-b`, databaseUrl)]
 })
@@ -92,6 +112,12 @@ describe('two operator replicas', () => {
     const holder = await eventually(async () => (await lease()).holderIdentity, 60_000, 'a leader')
     const leader = replicas.find((r) => r.identity === holder) as Replica
     const standby = replicas.find((r) => r.identity !== holder) as Replica
+    // Owned by the Deployment, the Lease goes with it (helm uninstall) instead of staying behind.
+    const uid = JSON.parse(await kubectlOK(stack, ['-n', 'default', 'get', 'deployment', run, '-o', 'json']))
+      .metadata.uid
+    expect((await leaseObject()).metadata.ownerReferences).toEqual([
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: run, uid },
+    ])
     expect((await lease()).renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/)
     await eventually(async () => (await leaderGauge(leader)) === 1, 20_000, 'the leader gauge')
     expect(await leaderGauge(standby)).toBe(0)

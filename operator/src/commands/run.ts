@@ -5,6 +5,7 @@ import { loadTables } from '../config/tables.ts'
 import { type Component, type Operator, startOperator } from '../operator.ts'
 import { createKubeClients, loadKubeConfig } from '../runtime/kube.ts'
 import { createMetrics } from '../runtime/metrics.ts'
+import { readDeploymentOwner } from '../runtime/owner.ts'
 import { Db } from '../store/db.ts'
 import { webhookComponents } from '../webhook/components.ts'
 
@@ -22,6 +23,9 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
   const db = new Db({ url: config.databaseUrl, logger })
   let operator: Operator
   try {
+    const owner = config.ownerDeployment
+      ? await readDeploymentOwner(kube.config, config.leaseNamespace, config.ownerDeployment)
+      : undefined
     operator = await startOperator({
       kube,
       redis,
@@ -37,6 +41,7 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
         durationMs: config.leaseDurationMs,
         renewDeadlineMs: config.renewDeadlineMs,
         retryPeriodMs: config.retryPeriodMs,
+        ...(owner && { owner }),
       },
       workers: config.workers,
       ...(config.selector && { selector: config.selector }),
@@ -45,7 +50,13 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
       metricsListen: config.metricsListen,
       healthListen: config.healthListen,
       // The injection webhook (every replica) and the mediation count (leader).
-      components: [...components, ...webhookComponents(config.webhook, { selector: config.selector })],
+      components: [
+        ...components,
+        ...webhookComponents(config.webhook, {
+          ...(config.selector && { selector: config.selector }),
+          ...(owner && { owner }),
+        }),
+      ],
       migrate: config.migrate,
     })
   } catch (error) {

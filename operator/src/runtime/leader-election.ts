@@ -1,4 +1,4 @@
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node'
+import type { CoordinationV1Api, V1Lease, V1OwnerReference } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import { sleep } from './backoff.ts'
 import { isConflict, isNotFound } from './kube.ts'
@@ -17,6 +17,8 @@ export interface LeaderElectionOptions {
   renewDeadlineMs: number
   /** How often to try to acquire or renew. */
   retryPeriodMs: number
+  /** Set on the Lease when this replica creates it, so it is garbage-collected with its owner. */
+  owner?: V1OwnerReference
   /** Called on becoming leader; the signal aborts when leadership is lost or on shutdown. */
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>
   /** Called after losing leadership (or on shutdown while leading); awaited before campaigning again. */
@@ -179,7 +181,11 @@ export class LeaderElector {
         await api.createNamespacedLease({
           namespace,
           body: {
-            metadata: { name, namespace },
+            metadata: {
+              name,
+              namespace,
+              ...(this.#options.owner && { ownerReferences: [this.#options.owner] }),
+            },
             spec: nextLeaseRecord(undefined, identity, new Date(now), leaseDurationMs) as never,
           },
         })

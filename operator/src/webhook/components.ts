@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node'
+import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node'
 import type { Registry } from 'prom-client'
 import type { Logger } from './admission-handler.ts'
 import { BudgetMetrics } from './budget-metrics.ts'
@@ -30,7 +30,7 @@ export interface OperatorComponent {
  */
 export function webhookComponents(
   flags: WebhookFlags | undefined,
-  options: { selector?: string } = {},
+  options: { selector?: string; owner?: V1OwnerReference } = {},
 ): OperatorComponent[] {
   // One gauge per process: it outlives leadership terms (a registry refuses a second of a name).
   let budgets: BudgetMetrics | undefined
@@ -71,6 +71,7 @@ export function webhookComponents(
         extraDNSNames: flags.extraDNSNames,
         extraIPAddresses: flags.extraIPAddresses,
         ...(flags.injectionConfigFile && { injectionConfigFile: flags.injectionConfigFile }),
+        ...(options.owner && { owner: options.owner }),
         registry: metrics.registry,
         logger,
       })

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { KubeConfig } from '@kubernetes/client-node'
+import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node'
 import type { Registry } from 'prom-client'
 import type { FailurePolicy, Logger } from './admission-handler.ts'
 import { AdmissionServer } from './admission-server.ts'
@@ -20,6 +20,8 @@ export interface WebhookOptions {
   /** The operator's namespace, where the certificate Secret lives. */
   namespace: string
   certSecret: string
+  /** Set on the certificate Secret, so it is garbage-collected with its owner. */
+  owner?: V1OwnerReference
   webhookConfigName: string
   /** Name of the webhook Service: the certificate covers `<service>.<namespace>.svc`. */
   serviceName: string
@@ -61,6 +63,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook
     kc: opts.kc,
     namespace: opts.namespace,
     secretName: opts.certSecret,
+    ...(opts.owner && { owner: opts.owner }),
     webhookConfigName: opts.webhookConfigName,
     dnsNames: [svc, `${svc}.cluster.local`, ...(opts.extraDNSNames ?? [])],
     ipAddresses: opts.extraIPAddresses ?? [],

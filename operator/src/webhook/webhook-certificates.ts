@@ -3,6 +3,7 @@ import {
   ApiException,
   CoreV1Api,
   type KubeConfig,
+  type V1OwnerReference,
   type V1Secret,
 } from '@kubernetes/client-node'
 import type { Logger } from './admission-handler.ts'
@@ -17,6 +18,8 @@ export interface WebhookCertificatesOptions {
   /** Namespace of the Secret (the operator's own). */
   namespace: string
   secretName: string
+  /** Set on the Secret (operator mode), so it is garbage-collected with its owner. */
+  owner?: V1OwnerReference
   /** MutatingWebhookConfiguration whose caBundle is kept in step (operator mode only). */
   webhookConfigName: string
   /** DNS names of the webhook Service, e.g. `tollgate-webhook.tollgate-system.svc`. */
@@ -190,6 +193,7 @@ export class WebhookCertificates {
           'app.kubernetes.io/managed-by': 'tollgate-operator',
           'app.kubernetes.io/component': 'webhook',
         },
+        ...(this.#opts.owner && { ownerReferences: [this.#opts.owner] }),
         ...(current?.metadata?.resourceVersion && { resourceVersion: current.metadata.resourceVersion }),
       },
       data,
