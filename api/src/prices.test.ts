@@ -1,19 +1,18 @@
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { mostSpecific } from './glob.ts'
 import { DEFAULT_PRICES, UNPRICED_SDK_MODELS } from './prices.ts'
 
 const root = new URL('../..', import.meta.url).pathname
-const require = createRequire(join(root, 'package.json'))
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
   packages: Record<string, { version: string }>
 }
 
 /** sdkDir is the installed SDK's folder, checked to be the version the lockfile names. */
 function sdkDir(name: string): string {
-  const dir = dirname(require.resolve(`${name}/package.json`))
+  // the root's node_modules is what the lockfile installs (the SDKs are root devDependencies)
+  const dir = join(root, 'node_modules', name)
   const installed = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string })
     .version
   expect(installed, `${name} installed as the lockfile says`).toBe(
