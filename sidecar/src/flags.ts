@@ -14,6 +14,8 @@ export interface SidecarOptions {
   namespace: string
   credentialsDir: string
   maxBodyBytes: number
+  /** Bound of the bytes of request bodies held at once (503 past it). */
+  maxInflightBodyBytes: number
   /** Bound of the in-process response cache; 0 keeps answers in Redis only. */
   cacheMemoryBytes: number
   drainTimeoutMs: number
@@ -61,6 +63,11 @@ const FLAGS = {
     env: 'TOLLGATE_MAX_BODY_BYTES',
     arg: 'N',
     help: 'largest request body (default 33554432)',
+  },
+  'max-inflight-body-bytes': {
+    env: 'TOLLGATE_MAX_INFLIGHT_BODY_BYTES',
+    arg: 'N',
+    help: 'bytes of request bodies held at once; 503 past it (default 67108864)',
   },
   'cache-memory-bytes': {
     env: 'TOLLGATE_CACHE_MEMORY_BYTES',
@@ -134,6 +141,10 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
   const maxBodyBytes = maxBody === undefined ? 32 * 1024 * 1024 : Number(maxBody)
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
     throw bad(`--max-body-bytes: not a positive integer: ${maxBody}`)
+  const inflight = get('max-inflight-body-bytes')
+  const maxInflightBodyBytes = inflight === undefined ? 64 * 1024 * 1024 : Number(inflight)
+  if (!Number.isSafeInteger(maxInflightBodyBytes) || maxInflightBodyBytes < 1)
+    throw bad(`--max-inflight-body-bytes: not a positive integer: ${inflight}`)
   const cacheMemory = get('cache-memory-bytes')
   const cacheMemoryBytes = cacheMemory === undefined ? 64 * 1024 * 1024 : Number(cacheMemory)
   if (!Number.isSafeInteger(cacheMemoryBytes) || cacheMemoryBytes < 0)
@@ -155,6 +166,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     namespace: get('namespace') ?? 'default',
     credentialsDir: get('credentials-dir') ?? CREDENTIALS_DIR,
     maxBodyBytes,
+    maxInflightBodyBytes,
     cacheMemoryBytes,
     drainTimeoutMs,
     logLevel,

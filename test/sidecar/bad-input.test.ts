@@ -130,10 +130,10 @@ describe('bytes of bodies in flight are bounded per sidecar', () => {
 
   it('a body that would pass the bound is answered 503 with retry-after while another is read', async () => {
     const target = new URL(`${h.sidecar.proxyUrl}/openai/v1/chat/completions`)
-    // a client that sends 800 KiB and then holds the rest of its body
+    // a client that declares 900 KiB, sends 800 KiB and then holds the rest of its body
     const slow = request(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(2 * 800 * 1024) },
+      headers: { 'content-type': 'application/json', 'content-length': String(900 * 1024) },
     })
     slow.on('error', () => {})
     slow.write(Buffer.alloc(800 * 1024, 0x20))

@@ -1,7 +1,7 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, PLACEHOLDER_KEY, startHarness } from './harness.ts'
-import { freshMinute } from './policy.ts'
+import { freshMinute, uniqueTenant } from './policy.ts'
 
 // Every path that can cost money is governed (limited, counted) or refused; the path the sidecar
 // decides on is the path it sends upstream. Black-box through a standalone sidecar and the fake.
@@ -10,24 +10,25 @@ const chatBody = (model = 'gpt-4o-mini') =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'Tell me about toll gates.' }] })
 
 let h: Harness
-let limited: Harness
 beforeAll(async () => {
   h = await startHarness({
     tenant: 'paths',
     spec: ['limits: { requestsPerMinute: 1000 }'],
     providers: ['{ name: compat, type: openai-compatible, baseURL: "http://FAKE" }'],
   })
-  // one call per minute: the second call of any governed endpoint is refused
-  limited = await startHarness({
-    tenant: 'one-a-minute',
-    spec: ['limits: { requestsPerMinute: 1 }'],
-    providers: ['{ name: compat, type: openai-compatible, baseURL: "http://FAKE" }'],
-  })
 })
 afterAll(async () => {
   await h?.close()
-  await limited?.close()
 })
+
+/** oneAMinute is a sidecar of its own tenant that admits one call a minute, on the shared fake. */
+const oneAMinute = () =>
+  startHarness({
+    tenant: uniqueTenant('one-a-minute'),
+    fake: h.fake,
+    spec: ['limits: { requestsPerMinute: 1 }'],
+    providers: ['{ name: compat, type: openai-compatible, baseURL: "http://FAKE" }'],
+  })
 
 const post = (base: Harness, path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
   fetch(`${base.sidecar.proxyUrl}${path}`, {
@@ -107,41 +108,57 @@ describe('one normalised path decides and goes upstream', () => {
 })
 
 describe('billable endpoints beyond chat are governed', () => {
-  const twice = async (path: string, body: string, headers?: Record<string, string>) => {
-    const first = await post(limited, path, body, headers)
-    const second = await post(limited, path, body, headers)
-    return [first.status, second.status, second.headers.get('x-tollgate-error-code')]
+  const twice = async (path: string, body: string) => {
+    const limited = await oneAMinute()
+    try {
+      const sent = h.fake.requests.length
+      const first = await post(limited, path, body)
+      const second = await post(limited, path, body)
+      return [
+        first.status,
+        second.status,
+        second.headers.get('x-tollgate-error-code'),
+        h.fake.requests.length - sent,
+      ]
+    } finally {
+      await limited.close()
+    }
   }
 
   it.each([
-    ['image generations', '/openai/v1/images/generations', { model: 'dall-e-3', prompt: 'a toll gate' }],
-    ['speech', '/openai/v1/audio/speech', { model: 'tts-1', input: 'a toll gate', voice: 'alloy' }],
+    ['image generations', '/openai/v1/images/generations', { model: 'dall-e-3', prompt: 'a toll gate' }, 200],
+    ['speech', '/openai/v1/audio/speech', { model: 'tts-1', input: 'a toll gate', voice: 'alloy' }, 200],
+    // the fake knows no rerank route and answers 404: the call reached it, counted, the second did not
     [
       'an openai-compatible POST the table does not know',
       '/compat/v1/rerank',
       { model: 'gpt-4o-mini', query: 'toll', documents: ['gate'] },
+      404,
     ],
-  ])('%s: the second call of the minute is refused', async (_name, path, body) => {
+  ])('%s: the second call of the minute is refused', async (_name, path, body, status) => {
     await freshMinute()
-    limited.fake.reset()
-    expect(await twice(path, JSON.stringify(body))).toEqual([200, 429, 'TOLLGATE_ERR_QUOTA_EXCEEDED'])
-    expect(limited.fake.requests.length).toBe(1)
+    expect(await twice(path, JSON.stringify(body))).toEqual([status, 429, 'TOLLGATE_ERR_QUOTA_EXCEEDED', 1])
   })
 
   it('a transcription (multipart) is limited by its model', async () => {
     await freshMinute()
-    const form = new FormData()
-    form.set('model', 'whisper-1')
-    form.set('file', new Blob([Buffer.alloc(32_000)], { type: 'audio/mpeg' }), 'toll.mp3')
-    const send = () =>
-      fetch(`${limited.sidecar.proxyUrl}/openai/v1/audio/transcriptions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${PLACEHOLDER_KEY}` },
-        body: form,
-      })
-    const first = await send()
-    const second = await send()
-    expect([first.status, second.status]).toEqual([200, 429])
+    const limited = await oneAMinute()
+    try {
+      const form = new FormData()
+      form.set('model', 'whisper-1')
+      form.set('file', new Blob([Buffer.alloc(32_000)], { type: 'audio/mpeg' }), 'toll.mp3')
+      const send = () =>
+        fetch(`${limited.sidecar.proxyUrl}/openai/v1/audio/transcriptions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${PLACEHOLDER_KEY}` },
+          body: form,
+        })
+      const first = await send()
+      const second = await send()
+      expect([first.status, second.status]).toEqual([200, 429])
+    } finally {
+      await limited.close()
+    }
   })
 })
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
-import { estimateCostNano } from '../../sidecar/src/limits/pricing.ts'
+import { costNano, emptyUsage } from '../../sidecar/src/usage/usage.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness, tenantYaml, writeConfig } from './harness.ts'
 import { freshMinute, metricValue, policyYaml, uniqueTenant } from './policy.ts'
@@ -96,9 +96,9 @@ describe('limits enforced by the sidecar (standalone, in memory)', () => {
     const body = { model: 'gpt-4o', max_tokens: 50, ...chat }
     const estimate = estimateTokens('openai', '/v1/chat/completions', body)
     // gpt-4o: 2500 nano-dollars per input token, 10000 per output token
-    const perCall = estimateCostNano(
-      { model: 'gpt-4o*', inputNano: 2500, outputNano: 10_000, cachedInputNano: 1250 },
-      estimate,
+    const perCall = costNano(
+      { model: 'gpt-4o', inputNano: 2500, outputNano: 10_000, cachedInputNano: 1250 },
+      { ...emptyUsage(), inputTokens: estimate.promptTokens, outputTokens: estimate.maxOutputTokens },
     )
     const h = await harness({
       tenant,

@@ -1,4 +1,4 @@
-import { keys } from '@tollgate/api'
+import { keys, usageHour } from '@tollgate/api'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
@@ -24,6 +24,10 @@ afterAll(async () => {
   redis.disconnect()
   await fake?.close()
 })
+/** redisUsage reads a counter the sidecar wrote to Redis for gpt-4o-mini this hour. */
+const redisUsage = async (tenant: string, counter: string) =>
+  Number(await redis.hget(keys.usage(tenant, usageHour(new Date())), `openai|gpt-4o-mini|default|${counter}`))
+
 const harness = async (opts: Parameters<typeof startHarness>[0] = {}) => {
   const h = await startHarness({ ...opts, fake })
   harnesses.push(h)
@@ -73,7 +77,7 @@ describe('usage is read by structure', () => {
     await vi.waitFor(async () =>
       expect(Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', minute)))).toBe(total),
     )
-    expect(h.usage('openai', 'gpt-4o-mini').inputTokens).toBeGreaterThan(500_000)
+    await vi.waitFor(async () => expect(await redisUsage(tenant, 'inputTokens')).toBeGreaterThan(500_000))
     const second = await h.openai.responses.create(body).catch((e) => e)
     expect(second.status).toBe(429)
   })
@@ -99,12 +103,11 @@ describe('a call that ended without a usage report counts its estimate', () => {
     controller.abort()
     await call
     await fake.waitForAbort(seen.id)
-    await vi.waitFor(() => expect(h.usage('openai', 'gpt-4o-mini').requests).toBe(1))
-    const usage = h.usage('openai', 'gpt-4o-mini')
-    expect(usage.inputTokens).toBe(estimate.promptTokens)
-    expect(usage.outputTokens).toBe(300)
+    await vi.waitFor(async () => expect(await redisUsage(tenant, 'requests')).toBe(1))
+    expect(await redisUsage(tenant, 'inputTokens')).toBe(estimate.promptTokens)
+    expect(await redisUsage(tenant, 'outputTokens')).toBe(300)
     // gpt-4o-mini: $0.15 in, $0.60 out
-    expect(usage.costNano).toBe(estimate.promptTokens * 150 + 300 * 600)
+    expect(await redisUsage(tenant, 'costNano')).toBe(estimate.promptTokens * 150 + 300 * 600)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', minute)))).toBe(estimate.total)
   })

@@ -19,7 +19,11 @@ export interface CacheKeyInput {
   headers: Readonly<Record<string, string | string[] | undefined>>
   /** The raw request body. */
   body: Buffer
-  /** The body parsed as JSON when the caller already did, to skip a second parse. */
+  /**
+   * The body as the body stage parsed it (within its JSON limits); absent for a body that is not
+   * JSON, which is then hashed as bytes. The key never parses a body itself: only a body held to
+   * the limits is walked.
+   */
   json?: unknown
   /**
    * What else makes the bytes sent differ for an equal body. The sidecar asks OpenAI streams for
@@ -52,17 +56,7 @@ export function cacheDigest(input: CacheKeyInput): string {
     input.variant ?? '',
   ])
   const hash = createHash('sha256').update(frame).update('\n')
-  const json = input.json !== undefined ? input.json : parseJson(input.body)
-  if (json === undefined) hash.update('raw\n').update(input.body)
-  else hash.update('json\n').update(canonicalJson(json))
+  if (input.json === undefined) hash.update('raw\n').update(input.body)
+  else hash.update('json\n').update(canonicalJson(input.json))
   return hash.digest('hex')
-}
-
-function parseJson(body: Buffer): unknown {
-  if (body.length === 0) return undefined
-  try {
-    return JSON.parse(body.toString('utf8'))
-  } catch {
-    return undefined
-  }
 }

@@ -29,8 +29,11 @@ export interface CacheRequest extends Omit<CacheKeyInput, 'generation'> {
 /** CacheLookup is the outcome of a lookup; `x-tollgate-cache` is its status. */
 export type CacheLookup =
   | { status: 'hit'; entry: CacheEntry; ageSeconds: number; source: 'memory' | 'redis' }
-  /** Ask the provider; store the answer under `key` afterwards (unless onlyIfCached: answer 504). */
-  | { status: 'miss'; key: string; onlyIfCached: boolean }
+  /**
+   * Ask the provider; store the answer under `key` afterwards (unless onlyIfCached: answer 504).
+   * A lookup that failed (its key could not be made) is a miss with no key: nothing is stored.
+   */
+  | { status: 'miss'; key: string | undefined; onlyIfCached: boolean }
   | { status: 'bypass'; reason: 'disabled' | 'method' | 'streaming-disabled' | 'no-store' }
 
 /** CachedResponse is what the stage hands to store() once the answer went to the client. */
@@ -83,7 +86,17 @@ export class ResponseCache {
     return this.#memory?.calculatedSize ?? 0
   }
 
+  /** lookup never rejects: a failure (reported to onError) is a miss with nothing to store. */
   async lookup(request: CacheRequest): Promise<CacheLookup> {
+    try {
+      return await this.#lookup(request)
+    } catch (error) {
+      this.#onError('look up cache entry', error)
+      return { status: 'miss', key: undefined, onlyIfCached: false }
+    }
+  }
+
+  async #lookup(request: CacheRequest): Promise<CacheLookup> {
     if (!request.cache.enabled) return { status: 'bypass', reason: 'disabled' }
     if (request.method.toUpperCase() !== 'POST') return { status: 'bypass', reason: 'method' }
     if (request.stream && !request.cache.streaming) return { status: 'bypass', reason: 'streaming-disabled' }
