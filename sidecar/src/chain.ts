@@ -5,6 +5,7 @@ import type { ConfigSource } from './config/config-source.ts'
 import type { Limiter } from './limits/limiter.ts'
 import type { BreakerRegistry } from './resilience/breaker-registry.ts'
 import { compose, type Handler } from './stage.ts'
+import { batchInputStage } from './stages/batch-input-stage.ts'
 import { bodyStage } from './stages/body-stage.ts'
 import { breakerStage } from './stages/breaker-stage.ts'
 import { cacheLookupStage, cacheStage } from './stages/cache-stage.ts'
@@ -62,6 +63,7 @@ export const buildChain = (deps: Deps): Handler =>
       drainStage(deps.lifecycle), //                    503 once SIGTERM started the drain
       routeStage(deps.config), //                       /<provider>/...; normalised path; endpoint table: 400, 404, 403
       bodyStage(deps.maxBodyBytes, deps.bodyBudget), // read within bounds + parse body; 413, 503, 400; include_usage
+      batchInputStage(deps.pools, deps.maxBodyBytes), // an OpenAI batch: its input file read and estimated
       tenantStage(), //                                 403 suspended; model 400 (missing, malformed), 403 (denied, unpriced)
       usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
       cacheLookupStage(deps.cache), //                  start the lookup: its Redis read rides with the reservation

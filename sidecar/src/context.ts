@@ -62,6 +62,8 @@ export class RequestContext {
   model: string | undefined = undefined
   /** The price the call is charged (the tenant's table, or the highest of its provider). */
   price: Price | undefined = undefined
+  /** The one model the requests of an OpenAI batch's input file name (stages/batch-input-stage.ts). */
+  batchModel: string | undefined = undefined
   /** The call's estimate, once computed (limits/call-estimate.ts estimateFor). */
   estimated: CallEstimate | undefined = undefined
   responseModel: string | undefined = undefined

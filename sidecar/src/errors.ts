@@ -40,6 +40,12 @@ export const ERRORS = {
   },
   /** An endpoint refused unless the tenant enables it (batches, background Responses). */
   TOLLGATE_ERR_ENDPOINT_DISABLED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
+  /** A governed OpenAI batch whose input file the sidecar cannot read or estimate. */
+  TOLLGATE_ERR_BATCH_INPUT_UNREADABLE: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
   /** The model name is not one the sidecar counts (characters, length). */
   TOLLGATE_ERR_INVALID_MODEL: {
     status: 400,

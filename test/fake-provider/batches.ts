@@ -3,11 +3,12 @@ import { ProviderError, requireModel } from './errors.ts'
 import { type Handler, nowSeconds, sendJson } from './exchange.ts'
 import { readForm } from './multipart.ts'
 
-/** uploadFile answers POST /v1/files (multipart: purpose, file); the fake keeps nothing. */
+/** uploadFile answers POST /v1/files (multipart: purpose, file) and keeps the file for its content route. */
 export const uploadFile: Handler = async (ex) => {
   const form = await readForm(String(ex.req.headers['content-type']), ex.raw)
   const file = form.files.find((f) => f.field === 'file')
   if (!file) throw new ProviderError(400, "Missing required parameter: 'file'.", { param: 'file' })
+  ex.files.set(`file-fake${ex.id}`, file.bytes)
   sendJson(ex, 200, {
     id: `file-fake${ex.id}`,
     object: 'file',
@@ -57,3 +58,13 @@ export const createMessageBatch: Handler = async (ex) => {
     results_url: null,
   })
 }
+
+/** fileContent answers GET /v1/files/{id}/content with an uploaded file's bytes. */
+export const fileContent =
+  (id: string): Handler =>
+  async (ex) => {
+    const bytes = ex.files.get(id)
+    if (!bytes) throw new ProviderError(404, `No such File object: ${id}`)
+    ex.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length })
+    ex.res.end(bytes)
+  }

@@ -15,6 +15,8 @@ export interface Exchange {
   readonly body: Record<string, unknown>
   /** raw is the request body as received (form routes parse it). */
   readonly raw: Buffer
+  /** files are the uploads of this fake (POST /v1/files), by id, for GET /v1/files/{id}/content. */
+  readonly files: Map<string, Buffer>
   readonly behaviour: Behaviour
   /** signal aborts when the client goes away or the fake cuts the connection. */
   readonly signal: AbortSignal

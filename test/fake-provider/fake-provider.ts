@@ -107,6 +107,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
   #defaults: Behaviour = {}
   #failures = new FailureCounter()
   #lastId = 0
+  readonly #files = new Map<string, Buffer>()
 
   /** Use startFakeProvider; a FakeProvider built here does not listen yet. */
   constructor(options: FakeProviderOptions = {}) {
@@ -257,6 +258,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
       res,
       body: isObject(parsed) ? parsed : {},
       raw,
+      files: this.#files,
       behaviour,
       signal: controller.signal,
       cut: () => {

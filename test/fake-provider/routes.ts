@@ -61,6 +61,8 @@ export const findRoute = (
   const route = ROUTES[`${method} ${pathname}`]
   if (route || method !== 'GET') return route
   const provider = providerOf(pathname, headers)
+  const content = /^\/v1\/files\/([^/]+)\/content$/.exec(pathname)
+  if (content?.[1]) return { provider, post: false, handle: batches.fileContent(decode(content[1])) }
   const api = provider === 'anthropic' ? anthropic : openai
   if (pathname === '/v1/models') return { provider, post: false, handle: api.listModels }
   if (pathname.startsWith(MODEL_PREFIX) && pathname.length > MODEL_PREFIX.length) {

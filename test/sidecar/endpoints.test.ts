@@ -1,4 +1,5 @@
 import { request } from 'node:http'
+import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, PLACEHOLDER_KEY, startHarness } from './harness.ts'
 import { freshMinute, uniqueTenant } from './policy.ts'
@@ -218,6 +219,7 @@ describe('batches, once enabled, pass the model rules and the budget', () => {
       spec: ['models: { deny: ["claude-opus-*"] }', 'budgets: [{ period: day, limitUSD: "100" }]'],
       providers: [
         '{ name: claude, type: anthropic, baseURL: "http://FAKE", endpoints: { batches: govern }, credentialsSecretRef: { namespace: tollgate-system, name: anthropic-key, key: apiKey } }',
+        '{ name: oai, type: openai, baseURL: "http://FAKE", endpoints: { batches: govern } }',
       ],
     })
   })
@@ -244,6 +246,55 @@ describe('batches, once enabled, pass the model rules and the budget', () => {
     const response = await batch('claude-opus-4-5')
     expect(response.status).toBe(403)
     expect(response.headers.get('x-tollgate-error-code')).toBe('TOLLGATE_ERR_MODEL_NOT_ALLOWED')
+  })
+
+  /** submit uploads a JSONL input file through the sidecar and creates an OpenAI batch of it. */
+  const submit = async (models: string[]) => {
+    const client = new OpenAI({
+      apiKey: PLACEHOLDER_KEY,
+      baseURL: `${batches.sidecar.proxyUrl}/oai/v1`,
+      maxRetries: 0,
+    })
+    const lines = models.map((model, i) =>
+      JSON.stringify({
+        custom_id: `r${i}`,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: {
+          model,
+          max_completion_tokens: 500,
+          messages: [{ role: 'user', content: 'Tell me about toll gates.' }],
+        },
+      }),
+    )
+    const file = await client.files.create({
+      file: new File([`${lines.join('\n')}\n`], 'batch.jsonl'),
+      purpose: 'batch',
+    })
+    return client.batches
+      .create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })
+      .then(
+        () => ({ status: 200 }),
+        (e: InstanceType<typeof OpenAI.APIError>) => ({ status: e.status, code: e.code }),
+      )
+  }
+
+  it('charges an OpenAI batch the estimate of every request of its input file, at the batch price', async () => {
+    const before = batches.usage('oai', 'gpt-4o-mini')
+    expect(await submit(['gpt-4o-mini', 'gpt-4o-mini', 'gpt-4o-mini'])).toEqual({ status: 200 })
+    const after = batches.usage('oai', 'gpt-4o-mini')
+    expect(after.requests - (before.requests ?? 0)).toBe(1)
+    expect(after.outputTokens - (before.outputTokens ?? 0)).toBe(1500)
+    // gpt-4o-mini output is $0.60 per million, halved: 1500 tokens cost at least 450,000 nano-dollars
+    expect(after.costNano - (before.costNano ?? 0)).toBeGreaterThanOrEqual(1500 * 300)
+  })
+
+  it('refuses an OpenAI batch whose input file names a denied model, or two models', async () => {
+    expect(await submit(['claude-opus-4-5'])).toEqual({ status: 403, code: 'TOLLGATE_ERR_MODEL_NOT_ALLOWED' })
+    expect(await submit(['gpt-4o-mini', 'gpt-4.1-mini'])).toEqual({
+      status: 400,
+      code: 'TOLLGATE_ERR_BATCH_INPUT_UNREADABLE',
+    })
   })
 
   it('charges an allowed batch its estimate at the batch price (half the list price)', async () => {

@@ -12,7 +12,8 @@ const DEFAULT_MODELS: Record<string, string> = {
 
 /**
  * requestModel is the model a call is for: `model` of the JSON body or of the form, the API's
- * default for endpoints that have one, and for an Anthropic message batch the one model all its
+ * default for endpoints that have one, for an OpenAI batch the model of its input file, and for
+ * an Anthropic message batch the one model all its
  * requests name (a governed batch is priced and limited as one call of one model, so a batch
  * mixing models is refused: split it by model). Non-string values are no model.
  */
@@ -20,7 +21,9 @@ export function requestModel(
   endpoint: Endpoint,
   json: Record<string, unknown> | undefined,
   form: FormFields | undefined,
+  batchModel?: string,
 ): string | undefined | TollgateError {
+  if (endpoint.estimate === 'openai-batch') return batchModel
   if (endpoint.estimate === 'anthropic-batch') {
     const requests = Array.isArray(json?.requests) ? json.requests : []
     const models = new Set(

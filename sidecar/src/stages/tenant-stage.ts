@@ -18,7 +18,7 @@ export const tenantStage = (): Stage => (next) =>
     if (config.compiled.suspended) {
       throw new TollgateError('TOLLGATE_ERR_TENANT_SUSPENDED', `tenant ${tenant} is suspended`)
     }
-    const found = requestModel(endpoint, ctx.json, ctx.form)
+    const found = requestModel(endpoint, ctx.json, ctx.form, ctx.batchModel)
     if (found instanceof TollgateError) throw found
     const model = found
     if (model === undefined) {
