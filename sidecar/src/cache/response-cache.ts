@@ -138,9 +138,23 @@ export class ResponseCache {
   /**
    * store keeps an answer under the key of a miss: in memory at once, in Redis in the
    * background of the caller (await it or not). Returns false when the answer is not stored:
-   * not a 200, `no-store`, over maxEntryBytes, or caching disabled.
+   * not a 200, `no-store`, over maxEntryBytes, caching disabled, or a failure (reported to
+   * onError): like lookup, it never rejects.
    */
   async store(
+    key: string,
+    request: { tenant: string; cache: CompiledCache },
+    response: CachedResponse,
+  ): Promise<boolean> {
+    try {
+      return await this.#store(key, request, response)
+    } catch (error) {
+      this.#onError('store cache entry', error)
+      return false
+    }
+  }
+
+  async #store(
     key: string,
     request: { tenant: string; cache: CompiledCache },
     response: CachedResponse,

@@ -108,7 +108,7 @@ async function answerOrRecord(
   const body = recorder.body(
     typeof type === 'string' && type.startsWith('text/event-stream') ? 'sse' : 'buffer',
   )
-  // Not awaited: memory holds the entry at once, the Redis write needs no waiting (and never fails).
+  // Not awaited: memory holds the entry at once, the Redis write needs no waiting (store never rejects).
   if (body && lookup.key)
     void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
 }
