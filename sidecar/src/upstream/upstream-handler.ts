@@ -7,7 +7,7 @@ import { estimateFor } from '../limits/call-estimate.ts'
 import type { Handler } from '../stage.ts'
 import { SseUsageReader } from '../usage/sse-usage-reader.ts'
 import type { Usage } from '../usage/usage.ts'
-import { USAGE_PATHS, UsageAccumulator } from '../usage/usage-accumulator.ts'
+import { USAGE_FIELDS, USAGE_PATHS, UsageAccumulator } from '../usage/usage-accumulator.ts'
 import { responseHeaders, upstreamHeaders } from './headers.ts'
 import type { UpstreamPools } from './pools.ts'
 import { failureOf, upstreamError } from './upstream-errors.ts'
@@ -126,7 +126,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#sse = new SseUsageReader(this.#usage, this.#strip)
       this.#streaming = true
     } else if (contentType.includes('json')) {
-      this.#json = new JsonFieldReader(USAGE_PATHS)
+      this.#json = new JsonFieldReader(USAGE_FIELDS)
     }
     ctx.status = statusCode
     const out = responseHeaders(headers, this.#strip)

@@ -1,3 +1,4 @@
+import { jsonPaths } from '../json/json-field-reader.ts'
 import { emptyUsage, type Usage } from './usage.ts'
 
 type Json = Record<string, unknown>
@@ -32,6 +33,11 @@ export const USAGE_PATHS = [
   'message.model',
   'duration',
 ] as const
+
+/** USAGE_FIELDS are USAGE_PATHS compiled for JsonFieldReader, once. */
+export const USAGE_FIELDS = jsonPaths(USAGE_PATHS)
+/** STRIP_FIELDS add `choices`, which tells OpenAI's usage-only chunk (`choices: []`) apart. */
+export const STRIP_FIELDS = jsonPaths([...USAGE_PATHS, 'choices'])
 
 /**
  * UsageAccumulator folds the usage objects of one response (a JSON body, or the events of a
