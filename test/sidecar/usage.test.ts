@@ -28,6 +28,9 @@ afterAll(async () => {
 const redisUsage = async (tenant: string, counter: string) =>
   Number(await redis.hget(keys.usage(tenant, usageHour(new Date())), `openai|gpt-4o-mini|default|${counter}`))
 
+/** Under a loaded machine a flush or a settle can take a while: wait up to 10 s for them. */
+const WAIT = { timeout: 10_000, interval: 50 }
+
 const harness = async (opts: Parameters<typeof startHarness>[0] = {}) => {
   const h = await startHarness({ ...opts, fake })
   harnesses.push(h)
@@ -43,11 +46,13 @@ describe('usage is read by structure', () => {
       metadata: { usage: '{"input_tokens":0}', note: 'usage' },
     })
     expect(r.usage?.input_tokens).toBeGreaterThan(0)
-    await vi.waitFor(() =>
-      expect(h.usage('openai', 'gpt-4o-mini')).toMatchObject({
-        inputTokens: r.usage?.input_tokens,
-        outputTokens: r.usage?.output_tokens,
-      }),
+    await vi.waitFor(
+      () =>
+        expect(h.usage('openai', 'gpt-4o-mini')).toMatchObject({
+          inputTokens: r.usage?.input_tokens,
+          outputTokens: r.usage?.output_tokens,
+        }),
+      WAIT,
     )
   })
 
@@ -74,10 +79,14 @@ describe('usage is read by structure', () => {
       if (event.type === 'response.completed') total = event.response.usage?.total_tokens ?? 0
     expect(total).toBeGreaterThan(500_000)
     const minute = Math.floor(Date.now() / 60_000) * 60
-    await vi.waitFor(async () =>
-      expect(Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', minute)))).toBe(total),
+    await vi.waitFor(
+      async () => expect(Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', minute)))).toBe(total),
+      WAIT,
     )
-    await vi.waitFor(async () => expect(await redisUsage(tenant, 'inputTokens')).toBeGreaterThan(500_000))
+    await vi.waitFor(
+      async () => expect(await redisUsage(tenant, 'inputTokens')).toBeGreaterThan(500_000),
+      WAIT,
+    )
     const second = await h.openai.responses.create(body).catch((e) => e)
     expect(second.status).toBe(429)
   })
@@ -103,7 +112,7 @@ describe('a call that ended without a usage report counts its estimate', () => {
     controller.abort()
     await call
     await fake.waitForAbort(seen.id)
-    await vi.waitFor(async () => expect(await redisUsage(tenant, 'requests')).toBe(1))
+    await vi.waitFor(async () => expect(await redisUsage(tenant, 'requests')).toBe(1), WAIT)
     expect(await redisUsage(tenant, 'inputTokens')).toBe(estimate.promptTokens)
     expect(await redisUsage(tenant, 'outputTokens')).toBe(300)
     // gpt-4o-mini: $0.15 in, $0.60 out
@@ -122,7 +131,10 @@ describe('a call that ended without a usage report counts its estimate', () => {
     )
     let chunks = 0
     for await (const _ of stream) if (++chunks === 3) break
-    await vi.waitFor(() => expect(h.usage('openai', 'o4-mini').requests - (before.requests ?? 0)).toBe(1))
+    await vi.waitFor(
+      () => expect(h.usage('openai', 'o4-mini').requests - (before.requests ?? 0)).toBe(1),
+      WAIT,
+    )
     const after = h.usage('openai', 'o4-mini')
     expect(after.outputTokens - (before.outputTokens ?? 0)).toBe(400)
   })
