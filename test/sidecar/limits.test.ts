@@ -269,10 +269,12 @@ describe('limits shared through Redis', () => {
         `real tokens ${real} against a limit of ${limit} (over by ${real - limit}, bound ${under})`,
     )
     // settled at the real tokens, the window holds more than the limit: the next call is refused
-    await vi.waitFor(async () =>
-      expect(
-        Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', Math.floor(Date.now() / 60_000) * 60))),
-      ).toBe(real),
+    await vi.waitFor(
+      async () =>
+        expect(
+          Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', Math.floor(Date.now() / 60_000) * 60))),
+        ).toBe(real),
+      { timeout: 10_000 },
     )
     const next = openaiError(await a.openai.chat.completions.create(body).catch((e) => e))
     expect(next.status).toBe(429)
