@@ -11,7 +11,7 @@ export const ANTHROPIC_ENDPOINTS: TableEntry[] = [
     'POST /v1/messages',
     model('messages', { usage: 'anthropic', estimate: 'anthropic-tokens', operation: 'chat' }),
   ],
-  ['POST /v1/messages/count_tokens', free('messages.count_tokens')],
+  ['POST /v1/messages/count_tokens', { ...free('messages.count_tokens'), requiresModel: true }],
   [
     'POST /v1/messages/batches',
     model('messages.batches', { usage: 'none', estimate: 'anthropic-batch', batch: true }),

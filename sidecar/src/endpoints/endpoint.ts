@@ -34,6 +34,8 @@ export interface Endpoint {
   batch?: boolean
   /** A body with `background: true` is refused unless `endpoints.backgroundResponses` is govern. */
   background?: boolean
+  /** A free call that must name a model all the same (count_tokens), held to the model rules. */
+  requiresModel?: boolean
 }
 
 const free = (name: string): Endpoint => ({

@@ -22,7 +22,7 @@ export const tenantStage = (): Stage => (next) =>
     if (found instanceof TollgateError) throw found
     const model = found
     if (model === undefined) {
-      if (endpoint.kind === 'model' || endpoint.name === 'messages.count_tokens')
+      if (endpoint.kind === 'model' || endpoint.requiresModel)
         throw new TollgateError('TOLLGATE_ERR_MODEL_REQUIRED', 'the request body must name a model', {
           param: 'model',
         })
