@@ -16,7 +16,7 @@ describe('parseFlags', () => {
       namespace: 'acme-prod',
       credentialsDir: '/var/run/tollgate/credentials',
       maxBodyBytes: 32 * 1024 * 1024,
-      maxInflightBodyBytes: 64 * 1024 * 1024,
+      maxInflightBodyBytes: 32 * 1024 * 1024,
       drainTimeoutMs: 25_000,
       logLevel: 'info',
     })
@@ -40,6 +40,7 @@ describe('parseFlags', () => {
     [['--config', 'a', '--listen', 'nope'], {}, /--listen: expected HOST:PORT/],
     [['--config', 'a', '--max-body-bytes', '-1'], {}, /--max-body-bytes/],
     [['--config', 'a', '--max-inflight-body-bytes', '0'], {}, /--max-inflight-body-bytes/],
+    [['--config', 'a', '--max-inflight-body-bytes', '1000'], {}, /smaller than --max-body-bytes/],
     [['--config', 'a'], { TOLLGATE_DRAIN_TIMEOUT: '5 minutes' }, /--drain-timeout/],
     [['--config', 'a', '--log-level', 'loud'], {}, /--log-level/],
     [['stray'], {}, /Unexpected argument 'stray'/],

@@ -124,7 +124,11 @@ describe('model names are checked before they reach metrics, Redis or the ledger
 describe('bytes of bodies in flight are bounded per sidecar', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startHarness({ tenant: 'inflight', fake, flags: ['--max-inflight-body-bytes', '1048576'] })
+    h = await startHarness({
+      tenant: 'inflight',
+      fake,
+      flags: ['--max-inflight-body-bytes', '1048576', '--max-body-bytes', '1048576'],
+    })
   })
   afterAll(async () => h?.close())
 

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto'
-import { canonicalJson } from './canonical-json.ts'
+import { writeCanonicalJson } from './canonical-json.ts'
 
 /**
  * KEY_HEADERS are the request headers that change a provider's answer and so are part of the
  * key. Authorization is not: the tenant is the identity, and apps hold a placeholder key.
  */
 export const KEY_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const
+
+const FLUSH_AT = 64 * 1024
 
 export interface CacheKeyInput {
   tenant: string
@@ -57,6 +59,20 @@ export function cacheDigest(input: CacheKeyInput): string {
   ])
   const hash = createHash('sha256').update(frame).update('\n')
   if (input.json === undefined) hash.update('raw\n').update(input.body)
-  else hash.update('json\n').update(canonicalJson(input.json))
+  else {
+    hash.update('json\n')
+    // small pieces are gathered (one native call per 64 KiB), large ones hashed as they come
+    let pending = ''
+    writeCanonicalJson(input.json, (piece) => {
+      if (piece.length < FLUSH_AT) {
+        pending += piece
+        if (pending.length < FLUSH_AT) return
+        piece = pending
+      } else if (pending) hash.update(pending)
+      pending = ''
+      hash.update(piece)
+    })
+    if (pending) hash.update(pending)
+  }
   return hash.digest('hex')
 }
