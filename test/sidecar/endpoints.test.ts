@@ -163,6 +163,16 @@ describe('billable endpoints beyond chat are governed', () => {
   })
 })
 
+describe('an openai-compatible POST the table does not know', () => {
+  it('must name a model, and the refusal says how to pass a free one', async () => {
+    const sent = h.fake.requests.length
+    const error = await errorOf(await post(h, '/compat/v1/tokenize', JSON.stringify({ prompt: 'toll' })))
+    expect([error.status, error.code]).toEqual([400, 'TOLLGATE_ERR_MODEL_REQUIRED'])
+    expect(error.message).toContain('spec.providers[].endpoints.allow')
+    expect(h.fake.requests.length).toBe(sent)
+  })
+})
+
 describe('endpoints refused by default name the setting that enables them', () => {
   it.each([
     [

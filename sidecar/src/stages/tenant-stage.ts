@@ -22,10 +22,16 @@ export const tenantStage = (): Stage => (next) =>
     if (found instanceof TollgateError) throw found
     const model = found
     if (model === undefined) {
-      if (endpoint.kind === 'model' || endpoint.requiresModel)
-        throw new TollgateError('TOLLGATE_ERR_MODEL_REQUIRED', 'the request body must name a model', {
+      if (endpoint.kind === 'model' || endpoint.requiresModel) {
+        // a path governed by estimate only because the table does not know it: say how to pass it
+        const hint =
+          endpoint.name === 'allowed'
+            ? `; if ${ctx.req.method} ${ctx.path.split('?')[0]} costs nothing, list it in spec.providers[].endpoints.allow of provider ${provider.name} with as: free`
+            : ''
+        throw new TollgateError('TOLLGATE_ERR_MODEL_REQUIRED', `the request body must name a model${hint}`, {
           param: 'model',
         })
+      }
       await next(ctx)
       return
     }
