@@ -27,7 +27,11 @@ describe('the CRDs on a real API server', () => {
     const policy = validPolicy('crd-roundtrip-policy', 'crd-roundtrip')
     await kubectlOK(stack, ['apply', '-f', '-'], `${yaml(tenant)}---\n${yaml(policy)}`)
     const storedTenant = JSON.parse(await kubectlOK(stack, ['get', 'tenant', 'crd-roundtrip', '-o', 'json']))
-    expect(storedTenant.spec).toEqual({ ...(tenant.spec as object), suspended: false })
+    expect(storedTenant.spec).toEqual({
+      ...(tenant.spec as object),
+      suspended: false,
+      unpricedModels: 'deny',
+    })
     const storedPolicy = JSON.parse(
       await kubectlOK(stack, ['get', 'rlp', 'crd-roundtrip-policy', '-o', 'json']),
     )
@@ -37,9 +41,13 @@ describe('the CRDs on a real API server', () => {
   it('fill in defaults', async () => {
     const tenant = validTenant('crd-defaults') as { spec: Record<string, unknown> }
     delete tenant.spec.tier
+    const providers = tenant.spec.providers as Record<string, unknown>[]
+    tenant.spec.providers = [{ ...providers[0], endpoints: {} }, ...providers.slice(1)]
     await kubectlOK(stack, ['apply', '-f', '-'], yaml(tenant))
     const stored = JSON.parse(await kubectlOK(stack, ['get', 'tn', 'crd-defaults', '-o', 'json']))
     expect(stored.spec.tier).toBe('free')
+    expect(stored.spec.unpricedModels).toBe('deny')
+    expect(stored.spec.providers[0].endpoints).toEqual({ batches: 'refuse', backgroundResponses: 'refuse' })
   })
 
   it.each(invalidSpecs)('refuse $name with a message naming $field', async ({ doc, field }) => {

@@ -99,15 +99,58 @@ describe('compileTenantConfig', () => {
 
   it('prices in nano-dollars per token, with tenant overrides replacing shipped rows', () => {
     const { config } = compile(
-      tenant({ pricing: [{ model: 'gpt-4o*', inputPerMTok: '1', outputPerMTok: '2' }] }),
+      tenant({ pricing: [{ model: 'gpt-4o', inputPerMTok: '1', outputPerMTok: '2' }] }),
     )
-    expect(config.prices.find((p) => p.model === 'gpt-4o*')).toEqual({
-      model: 'gpt-4o*',
-      inputNano: 1_000,
-      outputNano: 2_000,
-      cachedInputNano: 1_000,
+    expect(config.prices.filter((p) => p.model === 'gpt-4o')).toEqual([
+      { model: 'gpt-4o', inputNano: 1_000, outputNano: 2_000, cachedInputNano: 1_000 },
+    ])
+    expect(config.prices.find((p) => p.model === 'gpt-4o-mini')?.inputNano).toBe(150)
+  })
+
+  it.each([
+    // claude-sonnet-4-5: $3 in, 5-minute writes 1.25x, 1-hour writes 2x, reads $0.30
+    [
+      {
+        model: 'claude-x',
+        provider: 'anthropic' as const,
+        inputPerMTok: '3',
+        outputPerMTok: '15',
+        cachedInputPerMTok: '0.3',
+      },
+      {
+        inputNano: 3_000,
+        cacheWrite5mNano: 3_750,
+        cacheWrite1hNano: 6_000,
+        cachedInputNano: 300,
+        outputNano: 15_000,
+      },
+    ],
+    [
+      { model: 'tts-x', inputPerMTok: '0', outputPerMTok: '0', perMCharacters: '15' },
+      { perCharacterNano: 15_000 },
+    ],
+    [
+      { model: 'whisper-x', inputPerMTok: '0', outputPerMTok: '0', perMinute: '0.006' },
+      { perSecondNano: 100_000 },
+    ],
+    [
+      { model: 'dall-e-x', inputPerMTok: '0', outputPerMTok: '0', perImage: { 'hd:1024x1792': '0.12' } },
+      { perImageNano: { 'hd:1024x1792': 120_000_000 } },
+    ],
+  ])('compiles every unit of a price row: %o', (row, nano) => {
+    const { config } = compile(tenant({ pricing: [row] }))
+    expect(config.prices.find((p) => p.model === row.model)).toMatchObject(nano)
+  })
+
+  it('defaults: unpriced models denied, batches and background responses refused, budgets fail closed', () => {
+    const { config } = compile(tenant({}))
+    expect(config.unpricedModels).toBe('deny')
+    expect(config.providers[0]?.endpoints).toEqual({
+      batches: 'refuse',
+      backgroundResponses: 'refuse',
+      allow: [],
     })
-    expect(config.prices.find((p) => p.model === 'gpt-4o-mini*')?.inputNano).toBe(150)
+    expect([config.failureMode, config.budgetFailureMode]).toEqual(['open', 'closed'])
   })
 
   it('compiles budgets in nano-dollars and carries exhaustion from the ledger', () => {

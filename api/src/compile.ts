@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type {
   CompiledBreaker,
   CompiledConfig,
+  CompiledEndpoints,
   CompiledLimit,
   CompiledRetry,
   CompiledTimeouts,
@@ -32,7 +33,15 @@ export const DEFAULTS = {
   },
   retry: { attempts: 2, base: '200ms', max: '5s', on: ['429', '5xx', 'connect'], respectRetryAfter: true },
   timeouts: { connect: '5s', firstByte: '60s', streamIdle: '30s' },
+  /**
+   * Without a policy's failureMode, rate limits fail open (each replica counts on its own) and
+   * budgets fail closed (a replica cannot know what the others spent), as Envoy's ext_authz
+   * fails closed for authorization unless told otherwise.
+   */
   failureMode: 'open',
+  budgetFailureMode: 'closed',
+  unpricedModels: 'deny',
+  endpoints: { batches: 'refuse', backgroundResponses: 'refuse' },
 } as const
 
 /** InvalidSpecError is a spec the API server accepted but that cannot be compiled; not retried. */
@@ -143,10 +152,16 @@ export function compileTenantConfig(input: CompileInput): {
     const baseURL = p.baseURL ?? DEFAULT_BASE_URLS[p.type]
     if (!baseURL) throw new InvalidSpecError(`spec.providers[${i}].baseURL`, `required for type ${p.type}`)
     const ref = p.credentialsSecretRef
+    const endpoints: CompiledEndpoints = {
+      batches: p.endpoints?.batches ?? DEFAULTS.endpoints.batches,
+      backgroundResponses: p.endpoints?.backgroundResponses ?? DEFAULTS.endpoints.backgroundResponses,
+      allow: (p.endpoints?.allow ?? []).map((a) => ({ method: a.method, path: a.path, as: a.as })),
+    }
     return {
       name: p.name,
       type: p.type,
       baseURL: baseURL.replace(/\/+$/, ''),
+      endpoints,
       ...(ref && { credential: { secretNamespace: ref.namespace, secretName: ref.name, key: ref.key } }),
     }
   })
@@ -186,7 +201,9 @@ export function compileTenantConfig(input: CompileInput): {
     firstByteMs: parseDuration(to?.firstByte ?? DEFAULTS.timeouts.firstByte),
     streamIdleMs: parseDuration(to?.streamIdle ?? DEFAULTS.timeouts.streamIdle),
   }
-  const failureMode: FailureMode = pick('failureMode') ?? DEFAULTS.failureMode
+  const chosen = pick('failureMode')
+  const failureMode: FailureMode = chosen ?? DEFAULTS.failureMode
+  const budgetFailureMode: FailureMode = chosen ?? DEFAULTS.budgetFailureMode
 
   const overrides = new Map((spec.pricing ?? []).map((row) => [row.model, row]))
   const prices: Price[] = [
@@ -214,6 +231,8 @@ export function compileTenantConfig(input: CompileInput): {
     retry,
     timeouts,
     failureMode,
+    budgetFailureMode,
+    unpricedModels: spec.unpricedModels ?? DEFAULTS.unpricedModels,
     prices,
   }
   const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex')

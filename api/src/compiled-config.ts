@@ -24,7 +24,12 @@ export interface CompiledConfig {
   circuitBreaker: CompiledBreaker
   retry: CompiledRetry
   timeouts: CompiledTimeouts
+  /** When Redis is unreachable: rate limits (requests, tokens, concurrency). */
   failureMode: FailureMode
+  /** When Redis is unreachable: budgets; closed unless a policy sets failureMode. Absent: failureMode. */
+  budgetFailureMode?: FailureMode
+  /** A model without a price: refused (deny) or charged the highest rates of its provider (estimate). */
+  unpricedModels?: 'deny' | 'estimate'
   prices: Price[]
 }
 
@@ -32,8 +37,21 @@ export interface CompiledProvider {
   name: string
   type: ProviderType
   baseURL: string
+  /** Endpoints refused by default and what the tenant enabled; absent in configs of older operators. */
+  endpoints?: CompiledEndpoints
   /** Where the key comes from; the sidecar reads it from its mounted Secret or environment. */
   credential?: { secretName: string; secretNamespace: string; key: string }
+}
+
+/** EndpointSwitch: refused (the default) or governed by estimate. */
+export type EndpointSwitch = 'refuse' | 'govern'
+
+/** CompiledEndpoints are a provider's endpoint settings (`spec.providers[].endpoints`). */
+export interface CompiledEndpoints {
+  batches: EndpointSwitch
+  backgroundResponses: EndpointSwitch
+  /** Paths the table does not know that the tenant allows: governed by estimate (`model`) or free. */
+  allow: { method: string; path: string; as: 'model' | 'free' }[]
 }
 
 /** LimitSource says where a limit came from, so a rejection can name it. */
@@ -96,10 +114,39 @@ export interface CompiledTimeouts {
   streamIdleMs: number
 }
 
-/** Price in nano-dollars per token (numerically equal to USD per thousand million tokens). */
+/** PriceFamily is whose API a price belongs to: openai also prices openai-compatible providers. */
+export type PriceFamily = 'openai' | 'anthropic'
+
+/**
+ * Price is a compiled price row in nano-dollars per unit: per token (numerically equal to USD per
+ * thousand million tokens), image, second of audio or character. An optional token class left out
+ * is billed at the text rate of its side (`inputNano` or `outputNano`).
+ */
 export interface Price {
   model: string
+  /** Whose models the row prices; absent: every provider's. */
+  provider?: PriceFamily
   inputNano: number
   outputNano: number
   cachedInputNano: number
+  cacheWrite5mNano?: number
+  cacheWrite1hNano?: number
+  audioInputNano?: number
+  audioOutputNano?: number
+  imageInputNano?: number
+  cachedImageInputNano?: number
+  imageOutputNano?: number
+  /** Per image by `<quality>:<size>` or `<size>`. */
+  perImageNano?: Record<string, number>
+  perSecondNano?: number
+  perCharacterNano?: number
+  /** Rates of the whole call once its input passes `aboveInputTokens`. */
+  longContext?: {
+    aboveInputTokens: number
+    inputNano: number
+    outputNano: number
+    cachedInputNano: number
+    cacheWrite5mNano: number
+    cacheWrite1hNano: number
+  }
 }

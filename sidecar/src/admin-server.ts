@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ConfigSource } from './config/config-source.ts'
+import { fallbackMode } from './limits/failover-limiter.ts'
 import { createServer, type ListenAddress, listen } from './node-http.ts'
 import type { RedisState } from './resilience/redis-client.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
@@ -47,11 +48,13 @@ export class AdminServer {
           return json(200, { status: 'ok' })
         case '/readyz': {
           // Redis down makes the sidecar unready only where it then refuses every call
-          // (failureMode closed); with failureMode open it serves on local limits, and taking the
-          // pod out of its Service for that would turn a Redis outage into an app outage.
+          // (failureMode closed, or a budget failing closed); with failureMode open it serves on
+          // local limits, and taking the pod out of its Service for that would turn a Redis
+          // outage into an app outage.
           const config = deps.config.current()
           const redis = deps.redis?.()
-          const refusing = redis === 'down' && config?.compiled.failureMode === 'closed'
+          const refusing =
+            redis === 'down' && config !== undefined && fallbackMode(config.compiled) === 'closed'
           const ready = config !== undefined && !deps.lifecycle.draining && !refusing
           return json(ready ? 200 : 503, {
             status: ready
@@ -60,7 +63,7 @@ export class AdminServer {
                 ? 'draining'
                 : config === undefined
                   ? 'no config'
-                  : 'redis down (failureMode closed)',
+                  : 'redis down (limits or budgets fail closed)',
             tenant: deps.config.tenant,
             version: config?.compiled.version,
             ...(redis && { redis }),

@@ -1,5 +1,6 @@
 import type { DestinationStream } from 'pino'
 import { AdminServer } from './admin-server.ts'
+import { BodyBudget } from './body/body-budget.ts'
 import { ResponseCache } from './cache/response-cache.ts'
 import { buildChain } from './chain.ts'
 import type { ConfigSource } from './config/config-source.ts'
@@ -114,6 +115,7 @@ export async function assembleSidecar(
     lifecycle,
     namespace: options.namespace,
     maxBodyBytes: options.maxBodyBytes,
+    bodyBudget: new BodyBudget(options.maxInflightBodyBytes),
     limiter,
     cache,
     breakers,

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino'
+import type { BodyBudget } from './body/body-budget.ts'
 import type { ResponseCache } from './cache/response-cache.ts'
 import type { ConfigSource } from './config/config-source.ts'
 import type { Limiter } from './limits/limiter.ts'
 import type { BreakerRegistry } from './resilience/breaker-registry.ts'
 import { compose, type Handler } from './stage.ts'
+import { batchInputStage } from './stages/batch-input-stage.ts'
 import { bodyStage } from './stages/body-stage.ts'
 import { breakerStage } from './stages/breaker-stage.ts'
 import { cacheLookupStage, cacheStage } from './stages/cache-stage.ts'
@@ -36,6 +38,8 @@ export interface Deps {
   lifecycle: Lifecycle
   namespace: string
   maxBodyBytes: number
+  /** Bytes of request bodies the sidecar holds at once. */
+  bodyBudget: BodyBudget
   /** Redis (FailoverLimiter) or memory (standalone) limits and budgets. */
   limiter: Limiter
   cache: ResponseCache
@@ -57,9 +61,10 @@ export const buildChain = (deps: Deps): Handler =>
       tracingStage(deps.tracing), //                    CLIENT span per call, GenAI attributes, traceparent
       replyStage(deps.log), //                          errors -> provider-shaped responses; held replies
       drainStage(deps.lifecycle), //                    503 once SIGTERM started the drain
-      routeStage(deps.config), //                       /<provider>/... -> provider; 404 when unknown
-      bodyStage(deps.maxBodyBytes), //                  read + parse body; 413, 400; include_usage for streams
-      tenantStage(), //                                 403 suspended; model required 400, allow/deny 403
+      routeStage(deps.config), //                       /<provider>/...; normalised path; endpoint table: 400, 404, 403
+      bodyStage(deps.maxBodyBytes, deps.bodyBudget), // read within bounds + parse body; 413, 503, 400; include_usage
+      batchInputStage(deps.pools, deps.maxBodyBytes), // an OpenAI batch: its input file read and estimated
+      tenantStage(), //                                 403 suspended; model 400 (missing, malformed), 403 (denied, unpriced)
       usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
       cacheLookupStage(deps.cache), //                  start the lookup: its Redis read rides with the reservation
       quotaStage(deps.limiter, deps.metrics), //        reserve the estimate; 429 names the limit; settle after

@@ -1,8 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { Price } from '@tollgate/api'
+import type { FormFields } from './body/form-fields.ts'
 import type { CacheLookup, CacheRequest } from './cache/response-cache.ts'
 import type { RuntimeConfig, RuntimeProvider } from './config/runtime-config.ts'
-import type { Endpoint } from './endpoints.ts'
+import type { Endpoint } from './endpoints/endpoint.ts'
 import type { TollgateError } from './errors.ts'
+import type { CallEstimate } from './limits/call-estimate.ts'
 import { emptyUsage, type Usage } from './usage/usage.ts'
 
 /** Reply is a complete response held in memory (an upstream error body, a cache hit) not yet sent. */
@@ -32,6 +35,12 @@ export type NetworkFailure = 'connect' | 'connect_timeout' | 'first_byte_timeout
 export type UpstreamFailure = NetworkFailure | 'http_429' | 'http_5xx'
 
 /**
+ * UsageSource says where `usage` came from: the provider's report, or the estimate because the
+ * call was cut (aborted, reset), the answer reported none, or its usage was too large to read.
+ */
+export type UsageSource = 'reported' | 'aborted' | 'unreported' | 'unreadable'
+
+/**
  * RequestContext is the state of one proxied call as it moves through the stages. It is a class
  * with every field set in the constructor so all contexts share one shape (one hidden class).
  */
@@ -43,12 +52,20 @@ export class RequestContext {
   requestId = ''
   config: RuntimeConfig | undefined = undefined
   provider: RuntimeProvider | undefined = undefined
-  /** Path and query below the provider prefix, e.g. `/v1/chat/completions?x=1`. */
+  /** Normalised path and query below the provider prefix, e.g. `/v1/chat/completions?x=1`: decided on and sent. */
   path = ''
   endpoint: Endpoint | undefined = undefined
   body: Buffer | undefined = undefined
   json: Record<string, unknown> | undefined = undefined
+  /** The text fields and file sizes of a multipart/form-data body (image edits, audio). */
+  form: FormFields | undefined = undefined
   model: string | undefined = undefined
+  /** The price the call is charged (the tenant's table, or the highest of its provider). */
+  price: Price | undefined = undefined
+  /** The one model the requests of an OpenAI batch's input file name (stages/batch-input-stage.ts). */
+  batchModel: string | undefined = undefined
+  /** The call's estimate, once computed (limits/call-estimate.ts estimateFor). */
+  estimated: CallEstimate | undefined = undefined
   responseModel: string | undefined = undefined
   stream = false
   /** The client did not ask for `stream_options.include_usage`; the sidecar did and hides it. */
@@ -56,6 +73,7 @@ export class RequestContext {
   /** W3C trace headers to send upstream instead of the app's (set when tracing is on). */
   traceHeaders: Record<string, string> | undefined = undefined
   usage: Usage = emptyUsage()
+  usageSource: UsageSource = 'reported'
   costNano = 0
   /** HTTP status sent to the client; 0 until the head is written. */
   status = 0

@@ -14,6 +14,48 @@ export const ERRORS = {
     openai: 'invalid_request_error',
     anthropic: 'invalid_request_error',
   },
+  /** The body is JSON nested deeper, or with more values, than the sidecar parses. */
+  TOLLGATE_ERR_JSON_TOO_COMPLEX: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
+  /** A multipart/form-data body that cannot be read. */
+  TOLLGATE_ERR_INVALID_FORM: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
+  /** The path is ambiguous (an encoded slash, a broken escape, `..` above the root...). */
+  TOLLGATE_ERR_INVALID_PATH: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
+  /** An openai or anthropic provider's path the endpoint table does not know. */
+  TOLLGATE_ERR_UNKNOWN_ENDPOINT: {
+    status: 404,
+    openai: 'invalid_request_error',
+    anthropic: 'not_found_error',
+  },
+  /** An endpoint refused unless the tenant enables it (batches, background Responses). */
+  TOLLGATE_ERR_ENDPOINT_DISABLED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
+  /** A governed OpenAI batch whose input file the sidecar cannot read or estimate. */
+  TOLLGATE_ERR_BATCH_INPUT_UNREADABLE: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
+  /** The model name is not one the sidecar counts (characters, length). */
+  TOLLGATE_ERR_INVALID_MODEL: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
+  /** No price for the model and the tenant's unpricedModels is deny. */
+  TOLLGATE_ERR_MODEL_UNPRICED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
+  /** The bodies in flight would pass the sidecar's bound (--max-inflight-body-bytes). */
+  TOLLGATE_ERR_OVERLOADED: { status: 503, openai: 'server_error', anthropic: 'overloaded_error' },
   TOLLGATE_ERR_BODY_TOO_LARGE: {
     status: 413,
     openai: 'invalid_request_error',

@@ -16,6 +16,7 @@ describe('parseFlags', () => {
       namespace: 'acme-prod',
       credentialsDir: '/var/run/tollgate/credentials',
       maxBodyBytes: 32 * 1024 * 1024,
+      maxInflightBodyBytes: 32 * 1024 * 1024,
       drainTimeoutMs: 25_000,
       logLevel: 'info',
     })
@@ -38,6 +39,8 @@ describe('parseFlags', () => {
     [['--redis', 'http://x', '--tenant', 't'], {}, /--redis: expected redis:\/\//],
     [['--config', 'a', '--listen', 'nope'], {}, /--listen: expected HOST:PORT/],
     [['--config', 'a', '--max-body-bytes', '-1'], {}, /--max-body-bytes/],
+    [['--config', 'a', '--max-inflight-body-bytes', '0'], {}, /--max-inflight-body-bytes/],
+    [['--config', 'a', '--max-inflight-body-bytes', '1000'], {}, /smaller than --max-body-bytes/],
     [['--config', 'a'], { TOLLGATE_DRAIN_TIMEOUT: '5 minutes' }, /--drain-timeout/],
     [['--config', 'a', '--log-level', 'loud'], {}, /--log-level/],
     [['stray'], {}, /Unexpected argument 'stray'/],

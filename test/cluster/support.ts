@@ -7,7 +7,7 @@ import { compilePrice, DEFAULT_PRICES, nanoToUsd, type Tenant } from '@tollgate/
 import { expect, inject } from 'vitest'
 import type { ClusterStackEnv } from '../../hack/stack/cluster-stack.ts'
 import { demo } from '../../hack/stack/demo.ts'
-import { costNano, priceOf } from '../../sidecar/src/usage/usage.ts'
+import { costNano, emptyUsage, priceFamily, priceOf } from '../../sidecar/src/usage/usage.ts'
 import { kubectl, kubectlOK } from '../support/kubectl.ts'
 
 export { demo }
@@ -111,7 +111,7 @@ export interface FakeKeyUsage {
   outputTokens: number
   models: Record<
     string,
-    { calls: number; inputTokens: number; cachedInputTokens: number; outputTokens: number }
+    { provider: string; calls: number; inputTokens: number; cachedInputTokens: number; outputTokens: number }
   >
 }
 
@@ -208,11 +208,11 @@ export async function expectSpendAsServed(k: Kube): Promise<void> {
     for (const [model, m] of Object.entries(tenantKeyUsage(served).models)) {
       expected.inputTokens += m.inputTokens
       expected.outputTokens += m.outputTokens
-      expected.costNano += costNano(priceOf(prices, model), {
+      expected.costNano += costNano(priceOf(prices, priceFamily(m.provider), model), {
+        ...emptyUsage(),
         inputTokens: m.inputTokens,
         outputTokens: m.outputTokens,
         cachedInputTokens: m.cachedInputTokens,
-        reasoningTokens: 0,
       })
     }
     expect(expected.costNano).toBeGreaterThan(0)

@@ -121,23 +121,39 @@ describe('a governed call, end to end', () => {
     expect(answer.choices[0]?.message.content).toBeTruthy()
     expect(fake.requests.at(-1)?.headers.authorization).toBe(`Bearer ${REAL_KEY}`)
 
+    // a second call of another usage shape: audio tokens, billed at their own rates
+    const audio = await client.chat.completions.create(
+      { model: 'gpt-4o-audio-preview', messages: [{ role: 'user', content: 'end to end' }] },
+      { headers: { 'x-fake-audio-input-tokens': '1000', 'x-fake-audio-output-tokens': '500' } },
+    )
+
     const prompt = answer.usage?.prompt_tokens ?? 0
     const completion = answer.usage?.completion_tokens ?? 0
-    const cost = nanoToUsd(prompt * 150 + completion * 600) // gpt-4o-mini: $0.15 / $0.60 per million
+    const audioPrompt = audio.usage?.prompt_tokens ?? 0
+    const audioCompletion = audio.usage?.completion_tokens ?? 0
+    // gpt-4o-mini: $0.15 / $0.60 per million; gpt-4o-audio-preview: text $2.50 / $10, audio $40 / $80
+    const cost = nanoToUsd(
+      prompt * 150 +
+        completion * 600 +
+        (audioPrompt - 1000) * 2_500 +
+        1000 * 40_000 +
+        (audioCompletion - 500) * 10_000 +
+        500 * 80_000,
+    )
     await sidecar.usage.flush()
     const day = await eventually(
       async () => {
         const tenant = JSON.parse(await kubectlOK(stack, ['get', 'tenant', id, '-o', 'json']))
         const usage = tenant.status?.usage?.find((u: { period: string }) => u.period === 'day')
-        return usage?.requests === 1 ? usage : undefined
+        return usage?.requests === 2 ? usage : undefined
       },
       20_000,
-      'the call to reach the tenant status',
+      'the calls to reach the tenant status',
     )
     expect(day).toMatchObject({
-      requests: 1,
-      inputTokens: prompt,
-      outputTokens: completion,
+      requests: 2,
+      inputTokens: prompt + audioPrompt,
+      outputTokens: completion + audioCompletion,
       costUSD: cost,
       limitUSD: '10',
     })

@@ -15,9 +15,12 @@ export const ANTHROPIC_MODELS = [
 /** usage is Anthropic usage: input_tokens excludes cache reads and writes, which are reported apart. */
 const usage = (plan: CompletionPlan, outputTokens: number) => ({
   input_tokens: plan.inputTokens,
-  cache_creation_input_tokens: plan.cacheCreationTokens,
+  cache_creation_input_tokens: plan.cacheCreationTokens + plan.cacheCreation1hTokens,
   cache_read_input_tokens: plan.cachedTokens,
-  cache_creation: { ephemeral_5m_input_tokens: plan.cacheCreationTokens, ephemeral_1h_input_tokens: 0 },
+  cache_creation: {
+    ephemeral_5m_input_tokens: plan.cacheCreationTokens,
+    ephemeral_1h_input_tokens: plan.cacheCreation1hTokens,
+  },
   output_tokens: outputTokens,
   ...thinking(plan),
   service_tier: 'standard',
@@ -81,7 +84,7 @@ export const messages: Handler = async (ex) => {
       delta: { stop_reason: stopReason, stop_sequence: null },
       usage: {
         input_tokens: plan.inputTokens,
-        cache_creation_input_tokens: plan.cacheCreationTokens,
+        cache_creation_input_tokens: plan.cacheCreationTokens + plan.cacheCreation1hTokens,
         cache_read_input_tokens: plan.cachedTokens,
         output_tokens: plan.outputTokens,
         ...thinking(plan),

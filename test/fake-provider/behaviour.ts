@@ -26,8 +26,14 @@ export interface Behaviour {
   outputTokens?: number
   /** Cached prompt tokens, reported on top of the estimated prompt tokens. */
   cachedTokens?: number
-  /** Anthropic cache-write prompt tokens, reported on top of the estimated prompt tokens. */
+  /** Anthropic cache-write prompt tokens of the 5-minute cache, on top of the estimated prompt tokens. */
   cacheCreationTokens?: number
+  /** Anthropic cache-write prompt tokens of the 1-hour cache, on top of the estimated prompt tokens. */
+  cacheCreation1hTokens?: number
+  /** OpenAI audio models: audio prompt tokens, on top of the estimated (text) prompt tokens. */
+  audioInputTokens?: number
+  /** OpenAI audio models: audio output tokens, counted in the output on top of the words. */
+  audioOutputTokens?: number
   /** Hidden reasoning tokens, counted in the output tokens on top of the words. */
   reasoningTokens?: number
 }
@@ -45,6 +51,9 @@ export const BEHAVIOUR_HEADERS = {
   outputTokens: 'x-fake-output-tokens',
   cachedTokens: 'x-fake-cached-tokens',
   cacheCreationTokens: 'x-fake-cache-creation-tokens',
+  cacheCreation1hTokens: 'x-fake-cache-creation-1h-tokens',
+  audioInputTokens: 'x-fake-audio-input-tokens',
+  audioOutputTokens: 'x-fake-audio-output-tokens',
   reasoningTokens: 'x-fake-reasoning-tokens',
 } as const satisfies Record<keyof Behaviour, string>
 
@@ -91,6 +100,9 @@ const PARSERS: { [K in keyof Behaviour]-?: (field: K, raw: Raw) => Behaviour[K] 
   outputTokens: count,
   cachedTokens: count,
   cacheCreationTokens: count,
+  cacheCreation1hTokens: count,
+  audioInputTokens: count,
+  audioOutputTokens: count,
   reasoningTokens: count,
 }
 

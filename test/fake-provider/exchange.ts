@@ -11,8 +11,12 @@ export interface Exchange {
   readonly provider: Provider
   readonly req: IncomingMessage
   readonly res: ServerResponse
-  /** body is the parsed JSON object of a POST, `{}` for a GET. */
+  /** body is the parsed JSON object of a POST, `{}` for a GET or a form. */
   readonly body: Record<string, unknown>
+  /** raw is the request body as received (form routes parse it). */
+  readonly raw: Buffer
+  /** files are the uploads of this fake (POST /v1/files), by id, for GET /v1/files/{id}/content. */
+  readonly files: Map<string, Buffer>
   readonly behaviour: Behaviour
   /** signal aborts when the client goes away or the fake cuts the connection. */
   readonly signal: AbortSignal

@@ -748,8 +748,15 @@ describe('usage tally (GET /_fake/usage)', () => {
         inputTokens: 2 * PROMPT_TOKENS + 2 * question,
         outputTokens: 2 * 12 + 2 * 5,
         models: {
-          'gpt-4o': { calls: 2, inputTokens: 2 * PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 2 * 12 },
+          'gpt-4o': {
+            provider: 'openai',
+            calls: 2,
+            inputTokens: 2 * PROMPT_TOKENS,
+            cachedInputTokens: 0,
+            outputTokens: 2 * 12,
+          },
           'claude-sonnet-4-6': {
+            provider: 'anthropic',
             calls: 2,
             inputTokens: 2 * question,
             cachedInputTokens: 0,
@@ -765,6 +772,7 @@ describe('usage tally (GET /_fake/usage)', () => {
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES })
     const [key] = await tally()
     expect(key?.models['gpt-4o-mini']).toEqual({
+      provider: 'openai',
       calls: 1,
       inputTokens: PROMPT_TOKENS + 7,
       cachedInputTokens: 7,
@@ -808,9 +816,16 @@ describe('usage tally (GET /_fake/usage)', () => {
       models: {},
     })
     const one = usage.call('sk-models')
-    for (let i = 0; i < MAX_MODELS + 2; i++) usage.report(one, `m-${i}`, { input: 1, cached: 0, output: 1 })
+    for (let i = 0; i < MAX_MODELS + 2; i++)
+      usage.report(one, 'openai', `m-${i}`, { input: 1, cached: 0, output: 1 })
     expect(Object.keys(one.models)).toHaveLength(MAX_MODELS + 1)
-    expect(one.models.other).toEqual({ calls: 2, inputTokens: 2, cachedInputTokens: 0, outputTokens: 2 })
+    expect(one.models.other).toEqual({
+      provider: 'openai',
+      calls: 2,
+      inputTokens: 2,
+      cachedInputTokens: 0,
+      outputTokens: 2,
+    })
   })
 })
 
@@ -837,7 +852,13 @@ describe('main.ts', () => {
         inputTokens: PROMPT_TOKENS,
         outputTokens: 12,
         models: {
-          'gpt-4o': { calls: 1, inputTokens: PROMPT_TOKENS, cachedInputTokens: 0, outputTokens: 12 },
+          'gpt-4o': {
+            provider: 'openai',
+            calls: 1,
+            inputTokens: PROMPT_TOKENS,
+            cachedInputTokens: 0,
+            outputTokens: 12,
+          },
         },
       },
     ])

@@ -74,9 +74,9 @@ const MALFORMED: Record<Provider, string> = {
   anthropic: 'There was an issue with your request body: it is not a valid JSON object.',
 }
 
-const parseJson = (raw: string): unknown => {
+const parseJson = (raw: Buffer): unknown => {
   try {
-    return raw === '' ? undefined : JSON.parse(raw)
+    return raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'))
   } catch {
     return undefined
   }
@@ -86,10 +86,10 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value)
 
 const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
+  new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
     // 'close' before the body is complete means the client went away mid-body.
     req.on('close', () => {
@@ -113,6 +113,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
   #failures = new FailureCounter()
   #usage = new UsageTally()
   #lastId = 0
+  readonly #files = new Map<string, Buffer>()
 
   /** Use startFakeProvider; a FakeProvider built here does not listen yet. */
   constructor(options: FakeProviderOptions = {}) {
@@ -251,7 +252,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
       this.emit('end', record)
     })
 
-    let raw: string
+    let raw: Buffer
     try {
       raw = await readBody(req)
     } catch {
@@ -279,6 +280,8 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
       req,
       res,
       body: isObject(parsed) ? parsed : {},
+      raw,
+      files: this.#files,
       behaviour,
       signal: controller.signal,
       cut: () => {
@@ -288,7 +291,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
       },
       reportUsage: (input, output, cached = 0) => {
         const model = isObject(parsed) && typeof parsed.model === 'string' ? parsed.model : ''
-        this.#usage.report(tally, model, { input, cached, output })
+        this.#usage.report(tally, provider, model, { input, cached, output })
       },
     }
     try {
@@ -314,7 +317,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
     if (ex.provider === 'anthropic' && req.headers['anthropic-version'] === undefined) {
       throw new ProviderError(400, 'anthropic-version: header is required')
     }
-    if (route.post && !hasObjectBody) throw new ProviderError(400, MALFORMED[ex.provider])
+    if (route.post === true && !hasObjectBody) throw new ProviderError(400, MALFORMED[ex.provider])
     if (behaviour.fail !== undefined && this.#failures.shouldFail(behaviour)) {
       const headers: Record<string, string> =
         behaviour.retryAfter === undefined ? {} : { 'retry-after': String(behaviour.retryAfter) }

@@ -24,13 +24,13 @@ const MODEL_CREATED = 1_700_000_000
 
 /** usage is chat/completions usage: cached tokens are part of prompt_tokens, reasoning part of completion_tokens. */
 const usage = (plan: CompletionPlan) => ({
-  prompt_tokens: plan.inputTokens + plan.cachedTokens,
+  prompt_tokens: plan.inputTokens + plan.cachedTokens + plan.audioInputTokens,
   completion_tokens: plan.outputTokens,
-  total_tokens: plan.inputTokens + plan.cachedTokens + plan.outputTokens,
-  prompt_tokens_details: { cached_tokens: plan.cachedTokens, audio_tokens: 0 },
+  total_tokens: plan.inputTokens + plan.cachedTokens + plan.audioInputTokens + plan.outputTokens,
+  prompt_tokens_details: { cached_tokens: plan.cachedTokens, audio_tokens: plan.audioInputTokens },
   completion_tokens_details: {
     reasoning_tokens: plan.reasoningTokens,
-    audio_tokens: 0,
+    audio_tokens: plan.audioOutputTokens,
     accepted_prediction_tokens: 0,
     rejected_prediction_tokens: 0,
   },
@@ -211,7 +211,8 @@ export const responses: Handler = async (ex) => {
     truncation: 'disabled',
     usage: responseUsage,
     user: null,
-    metadata: {},
+    // the API echoes the request's metadata, after the usage
+    metadata: ex.body.metadata ?? {},
   })
   const final = plan.truncated ? 'incomplete' : 'completed'
   const itemId = `msg_fake${ex.id}`
@@ -230,6 +231,9 @@ export const responses: Handler = async (ex) => {
     output_tokens_details: { reasoning_tokens: plan.reasoningTokens },
     total_tokens: plan.inputTokens + plan.cachedTokens + plan.outputTokens,
   })
+  // A background response is queued: its usage is known only once it ran.
+  if (ex.body.background === true)
+    return sendJson(ex, 200, { ...response('queued', [], null), background: true })
   if (ex.body.stream !== true) {
     reportPlan(ex, plan)
     return sendJson(ex, 200, done)

@@ -11,9 +11,14 @@ export interface CompletionPlan {
   /** inputTokens is the estimate from the prompt text, without cached or cache-write tokens. */
   inputTokens: number
   cachedTokens: number
+  /** Anthropic cache writes: 5-minute and 1-hour cache. */
   cacheCreationTokens: number
+  cacheCreation1hTokens: number
   reasoningTokens: number
-  /** outputTokens is words plus reasoning tokens. */
+  /** OpenAI audio models: audio tokens of the prompt and of the answer. */
+  audioInputTokens: number
+  audioOutputTokens: number
+  /** outputTokens is words plus reasoning and audio tokens. */
   outputTokens: number
 }
 
@@ -36,6 +41,7 @@ export const planCompletion = ({ prompt, seed, maxTokens, behaviour }: PlanInput
   const count = maxTokens === undefined ? wanted : Math.min(wanted, maxTokens)
   const words = completionWords(seed, count)
   const reasoningTokens = behaviour.reasoningTokens ?? 0
+  const audioOutputTokens = behaviour.audioOutputTokens ?? 0
   return {
     text: words.join(' '),
     pieces: streamPieces(words),
@@ -43,7 +49,10 @@ export const planCompletion = ({ prompt, seed, maxTokens, behaviour }: PlanInput
     inputTokens: estimateTokens(prompt),
     cachedTokens: behaviour.cachedTokens ?? 0,
     cacheCreationTokens: behaviour.cacheCreationTokens ?? 0,
+    cacheCreation1hTokens: behaviour.cacheCreation1hTokens ?? 0,
     reasoningTokens,
-    outputTokens: count + reasoningTokens,
+    audioInputTokens: behaviour.audioInputTokens ?? 0,
+    audioOutputTokens,
+    outputTokens: count + reasoningTokens + audioOutputTokens,
   }
 }

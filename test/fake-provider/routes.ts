@@ -1,13 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import * as anthropic from './anthropic.ts'
+import * as batches from './batches.ts'
 import type { Handler, Provider } from './exchange.ts'
+import * as media from './media.ts'
 import * as openai from './openai.ts'
 
 /** Route is one endpoint of the fake: the API it speaks and its handler. */
 export interface Route {
   provider: Provider
-  /** post routes need a JSON object body. */
-  post: boolean
+  /** post routes need a JSON object body; form routes read multipart/form-data (`ex.raw`). */
+  post: boolean | 'form'
   handle: Handler
 }
 
@@ -18,6 +20,14 @@ const ROUTES: Record<string, Route> = {
   'POST /v1/responses': { provider: 'openai', post: true, handle: openai.responses },
   'POST /v1/messages': { provider: 'anthropic', post: true, handle: anthropic.messages },
   'POST /v1/messages/count_tokens': { provider: 'anthropic', post: true, handle: anthropic.countTokens },
+  'POST /v1/messages/batches': { provider: 'anthropic', post: true, handle: batches.createMessageBatch },
+  'POST /v1/images/generations': { provider: 'openai', post: true, handle: media.imageGenerations },
+  'POST /v1/images/edits': { provider: 'openai', post: 'form', handle: media.imageEdits },
+  'POST /v1/audio/speech': { provider: 'openai', post: true, handle: media.speech },
+  'POST /v1/audio/transcriptions': { provider: 'openai', post: 'form', handle: media.transcriptions },
+  'POST /v1/audio/translations': { provider: 'openai', post: 'form', handle: media.translations },
+  'POST /v1/files': { provider: 'openai', post: 'form', handle: batches.uploadFile },
+  'POST /v1/batches': { provider: 'openai', post: true, handle: batches.createBatch },
 }
 
 const MODEL_PREFIX = '/v1/models/'
@@ -51,6 +61,8 @@ export const findRoute = (
   const route = ROUTES[`${method} ${pathname}`]
   if (route || method !== 'GET') return route
   const provider = providerOf(pathname, headers)
+  const content = /^\/v1\/files\/([^/]+)\/content$/.exec(pathname)
+  if (content?.[1]) return { provider, post: false, handle: batches.fileContent(decode(content[1])) }
   const api = provider === 'anthropic' ? anthropic : openai
   if (pathname === '/v1/models') return { provider, post: false, handle: api.listModels }
   if (pathname.startsWith(MODEL_PREFIX) && pathname.length > MODEL_PREFIX.length) {

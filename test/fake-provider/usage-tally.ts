@@ -20,6 +20,8 @@ export interface KeyUsage {
 
 /** ModelUsage is one key's tally for one model. */
 export interface ModelUsage {
+  /** The API the model was called through: openai or anthropic. */
+  provider: string
   calls: number
   inputTokens: number
   cachedInputTokens: number
@@ -57,11 +59,22 @@ export class UsageTally {
    * report adds what one answer's usage reported to a key's tally and to its model's: input
    * includes the cached part, as OpenAI's prompt_tokens do.
    */
-  report(usage: KeyUsage, model: string, tokens: { input: number; cached: number; output: number }): void {
+  report(
+    usage: KeyUsage,
+    provider: string,
+    model: string,
+    tokens: { input: number; cached: number; output: number },
+  ): void {
     usage.inputTokens += tokens.input
     usage.outputTokens += tokens.output
     const name = model in usage.models || Object.keys(usage.models).length < MAX_MODELS ? model : 'other'
-    const m = usage.models[name] ?? { calls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 }
+    const m = usage.models[name] ?? {
+      provider,
+      calls: 0,
+      inputTokens: 0,
+      cachedInputTokens: 0,
+      outputTokens: 0,
+    }
     usage.models[name] = m
     m.calls++
     m.inputTokens += tokens.input

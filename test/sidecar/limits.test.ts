@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
-import { estimateCostNano } from '../../sidecar/src/limits/pricing.ts'
+import { costNano, emptyUsage } from '../../sidecar/src/usage/usage.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness, tenantYaml, writeConfig } from './harness.ts'
 import { freshMinute, metricValue, policyYaml, uniqueTenant } from './policy.ts'
@@ -96,9 +96,9 @@ describe('limits enforced by the sidecar (standalone, in memory)', () => {
     const body = { model: 'gpt-4o', max_tokens: 50, ...chat }
     const estimate = estimateTokens('openai', '/v1/chat/completions', body)
     // gpt-4o: 2500 nano-dollars per input token, 10000 per output token
-    const perCall = estimateCostNano(
-      { model: 'gpt-4o*', inputNano: 2500, outputNano: 10_000, cachedInputNano: 1250 },
-      estimate,
+    const perCall = costNano(
+      { model: 'gpt-4o', inputNano: 2500, outputNano: 10_000, cachedInputNano: 1250 },
+      { ...emptyUsage(), inputTokens: estimate.promptTokens, outputTokens: estimate.maxOutputTokens },
     )
     const h = await harness({
       tenant,
@@ -230,6 +230,55 @@ describe('limits shared through Redis', () => {
       expect(refused.length).toBeGreaterThan(0)
     },
   )
+
+  it('200 concurrent calls whose real tokens exceed their estimate through two sidecars: the tokens ' +
+    'admitted in the window stay within the limit plus the under-estimates of the calls admitted, ' +
+    'and once settled the window refuses the next call', async ({ annotate }) => {
+    const tenant = uniqueTenant()
+    const limit = 20_000
+    const spec = [`limits: { tokensPerMinute: ${limit} }`]
+    const [a, b] = [
+      await harness({ tenant, spec, flags: ['--redis', redisUrl] }),
+      await harness({ tenant, spec, flags: ['--redis', redisUrl] }),
+    ]
+    const body = { model: 'gpt-4o-mini', max_completion_tokens: 16, ...chat }
+    const estimate = estimateTokens('openai', '/v1/chat/completions', body).total
+    // the fake caps the words at max_completion_tokens but adds the reasoning on top, as a model
+    // whose reasoning the bound does not cover would: every call uses more than its estimate
+    const over = { headers: { 'x-fake-reasoning-tokens': '200' } }
+    await freshMinute(30)
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        ((i % 2 ? a : b) as Harness).openai.chat.completions.create(body, over).then(
+          (r) => ({ ok: true as const, tokens: r.usage?.total_tokens ?? Number.NaN }),
+          (e) => ({ ok: false as const, status: openaiError(e).status }),
+        ),
+      ),
+    )
+    const admitted = results.filter((r) => r.ok)
+    expect(results.filter((r) => !r.ok).every((r) => r.status === 429)).toBe(true)
+    const real = admitted.reduce((sum, r) => sum + r.tokens, 0)
+    const under = admitted.reduce((sum, r) => sum + Math.max(0, r.tokens - estimate), 0)
+    for (const r of admitted) expect(r.tokens).toBeGreaterThan(estimate)
+    // reserved units never pass the limit, so no more calls are admitted than estimates fit
+    expect(admitted.length).toBeLessThanOrEqual(Math.floor(limit / estimate))
+    // the stated bound: real ≤ limit + Σ (real − estimate) over the admitted calls
+    expect(real).toBeLessThanOrEqual(limit + under)
+    await annotate(
+      `estimate ${estimate}, real ${admitted[0]?.tokens} tokens a call; admitted ${admitted.length} of 200; ` +
+        `real tokens ${real} against a limit of ${limit} (over by ${real - limit}, bound ${under})`,
+    )
+    // settled at the real tokens, the window holds more than the limit: the next call is refused
+    await vi.waitFor(
+      async () =>
+        expect(
+          Number(await redis.get(keys.window(tenant, 'tenant', 'tpm', Math.floor(Date.now() / 60_000) * 60))),
+        ).toBe(real),
+      { timeout: 10_000 },
+    )
+    const next = openaiError(await a.openai.chat.completions.create(body).catch((e) => e))
+    expect(next.status).toBe(429)
+  }, 60_000)
 
   it('settles the reservation to the real token count', async () => {
     const tenant = uniqueTenant()

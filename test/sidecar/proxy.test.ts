@@ -5,9 +5,10 @@ import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness } from './harness
 // gpt-4o-mini: $0.15 / $0.075 cached / $0.60 per million tokens = 150 / 75 / 600 nano-dollars per token.
 const miniCost = (input: number, cached: number, output: number) =>
   (input - cached) * 150 + cached * 75 + output * 600
-// claude-haiku-4-5: $1 / $0.10 cached / $5 per million = 1000 / 100 / 5000 nano-dollars per token.
-const haikuCost = (input: number, cached: number, output: number) =>
-  (input - cached) * 1000 + cached * 100 + output * 5000
+// claude-haiku-4-5: $1 / $0.10 cached / $1.25 5-minute cache write / $5 per million = 1000 / 100 /
+// 1250 / 5000 nano-dollars per token.
+const haikuCost = (input: number, cached: number, output: number, written = 0) =>
+  (input - cached - written) * 1000 + cached * 100 + written * 1250 + output * 5000
 
 const chat = { messages: [{ role: 'user' as const, content: 'Tell me about toll gates.' }] }
 const claude = {
@@ -249,7 +250,9 @@ describe('Anthropic through the sidecar', () => {
     expect(plainIn).toBeGreaterThan(0)
     expect(u.output_tokens).toBe(15)
     expect(after.cachedInputTokens - before.cachedInputTokens).toBe(30)
-    expect(after.costNano - before.costNano).toBe(haikuCost(input, 30, 15) + haikuCost(plainIn, 0, plainOut))
+    expect(after.costNano - before.costNano).toBe(
+      haikuCost(input, 30, 15, 5) + haikuCost(plainIn, 0, plainOut),
+    )
   })
 
   it('counts tokens without recording any token usage', async () => {

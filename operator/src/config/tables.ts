@@ -3,6 +3,7 @@ import {
   compilePrice,
   DEFAULT_PRICES,
   DEFAULT_TIERS,
+  PRICE_FIELDS,
   type PriceRow,
   TIERS,
   type TierTable,
@@ -43,8 +44,9 @@ export function parseTierTable(text: string, source = 'tiers'): TierTable {
 
 /**
  * parsePriceTable reads a price table override: a YAML list of rows (`model`, `inputPerMTok`,
- * `outputPerMTok`, optional `cachedInputPerMTok`, USD per million tokens). It replaces the
- * shipped table whole, so a mounted file is the complete truth.
+ * `outputPerMTok`, and optionally `provider`, the other token classes of PRICE_FIELDS, `perImage`
+ * and `longContext`, as PriceRow describes them; USD as decimal strings). It replaces the shipped
+ * table whole, so a mounted file is the complete truth.
  */
 export function parsePriceTable(text: string, source = 'prices'): PriceRow[] {
   const doc = parse(text) as unknown
@@ -53,8 +55,7 @@ export function parsePriceTable(text: string, source = 'prices'): PriceRow[] {
   return rows.map((row, i) => {
     const r = row as Record<string, unknown>
     if (typeof r?.model !== 'string' || r.model === '') throw invalid(source, `[${i}].model: required`)
-    const price = (field: string, required: boolean) => {
-      const value = r[field]
+    const price = (field: string, value: unknown, required: boolean) => {
       if (value === undefined && !required) return undefined
       if (typeof value !== 'string' && typeof value !== 'number')
         throw invalid(source, `[${i}].${field}: expected a decimal USD amount`)
@@ -62,11 +63,39 @@ export function parsePriceTable(text: string, source = 'prices'): PriceRow[] {
     }
     const parsed: PriceRow = {
       model: r.model,
-      inputPerMTok: price('inputPerMTok', true) as string,
-      outputPerMTok: price('outputPerMTok', true) as string,
+      inputPerMTok: price('inputPerMTok', r.inputPerMTok, true) as string,
+      outputPerMTok: price('outputPerMTok', r.outputPerMTok, true) as string,
     }
-    const cached = price('cachedInputPerMTok', false)
-    if (cached !== undefined) parsed.cachedInputPerMTok = cached
+    if (r.provider !== undefined) {
+      if (r.provider !== 'openai' && r.provider !== 'anthropic')
+        throw invalid(source, `[${i}].provider: expected openai or anthropic`)
+      parsed.provider = r.provider
+    }
+    for (const field of PRICE_FIELDS) {
+      const value = price(field, r[field], false)
+      if (value !== undefined) parsed[field] = value
+    }
+    if (r.perImage !== undefined) {
+      if (r.perImage === null || typeof r.perImage !== 'object')
+        throw invalid(source, `[${i}].perImage: expected a map of image kinds to USD`)
+      parsed.perImage = Object.fromEntries(
+        Object.entries(r.perImage).map(([k, v]) => [k, price(`perImage.${k}`, v, true) as string]),
+      )
+    }
+    if (r.longContext !== undefined) {
+      const l = r.longContext as Record<string, unknown>
+      if (typeof l?.aboveInputTokens !== 'number')
+        throw invalid(source, `[${i}].longContext.aboveInputTokens: required`)
+      parsed.longContext = {
+        aboveInputTokens: l.aboveInputTokens,
+        inputPerMTok: price('longContext.inputPerMTok', l.inputPerMTok, true) as string,
+        outputPerMTok: price('longContext.outputPerMTok', l.outputPerMTok, true) as string,
+      }
+      for (const field of ['cachedInputPerMTok', 'cacheWrite5mPerMTok', 'cacheWrite1hPerMTok'] as const) {
+        const value = price(`longContext.${field}`, l[field], false)
+        if (value !== undefined) parsed.longContext[field] = value
+      }
+    }
     try {
       compilePrice(parsed)
     } catch (cause) {

@@ -15,6 +15,7 @@ export interface OperatorMetrics {
   leaderTransitions: Counter
   configWrites: Counter<'result'>
   usageFlushes: Counter<'result'>
+  ledgerRowsSkipped: Counter
   usageFlushDuration: Histogram
   alertsSent: Counter<'result'>
 }
@@ -96,6 +97,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Opera
       name: `${p}usage_flushes_total`,
       help: 'Per-tenant usage flushes into the ledger by result.',
       labelNames: ['result'],
+      registers,
+    }),
+    ledgerRowsSkipped: new Counter({
+      name: `${p}ledger_rows_skipped_total`,
+      help: 'Usage rows the ledger cannot hold (a name its key refuses, a counter out of range), skipped and logged.',
       registers,
     }),
     usageFlushDuration: new Histogram({

@@ -1,4 +1,4 @@
-import type { UsageCounter } from '@tollgate/api'
+import { isModelName, type UsageCounter } from '@tollgate/api'
 import type { UsageRow } from '../redis/usage-counters.ts'
 import type { PeriodTotals } from '../usage/budget-state.ts'
 import type { Db } from './db.ts'
@@ -57,21 +57,55 @@ WHERE ${changed}`
 }
 
 const BATCH = 500
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+
+/**
+ * rowProblem says why a row cannot go into the ledger, or undefined when it can: names the
+ * primary key could not hold (Postgres refuses index rows over about 2.7 KB, and one such row
+ * failed the whole transaction of its tenant for ever) and counters that are not int64 totals.
+ */
+export function rowProblem(row: UsageRow): string | undefined {
+  if (!DNS_LABEL.test(row.provider))
+    return `provider ${JSON.stringify(row.provider.slice(0, 80))} is not a provider name`
+  if (!isModelName(row.model)) return `model of ${row.model.length} characters is not a model name`
+  if (!DNS_LABEL.test(row.namespace))
+    return `namespace ${JSON.stringify(row.namespace.slice(0, 80))} is not a namespace name`
+  for (const [counter] of LEDGER_COLUMNS) {
+    const value = row.counters[counter]
+    if (!Number.isSafeInteger(value) || value < 0) return `${counter} ${value} is not a count`
+  }
+  return undefined
+}
+
+/** LedgerOptions: onSkip hears of every row written nowhere because of rowProblem. */
+export interface LedgerOptions {
+  onSkip?: (tenant: string, hour: Date, row: UsageRow, reason: string) => void
+}
 
 /** Ledger is the hourly usage ledger in Postgres. */
 export class Ledger {
   readonly #db: Db
-  constructor(db: Db) {
+  readonly #onSkip: NonNullable<LedgerOptions['onSkip']>
+  constructor(db: Db, options: LedgerOptions = {}) {
     this.#db = db
+    this.#onSkip = options.onSkip ?? (() => {})
   }
 
   /**
    * write upserts the absolute totals of a tenant's hours in one transaction: a repeated flush
-   * of the same totals changes nothing, a later flush with larger totals replaces them.
-   * Returns the number of rows written or changed.
+   * of the same totals changes nothing, a later flush with larger totals replaces them. A row
+   * the ledger cannot hold (rowProblem) is skipped and reported to onSkip, so that one bad row
+   * never holds back the others. Returns the number of rows written or changed.
    */
   async write(tenant: string, hours: LedgerHour[]): Promise<number> {
-    const rows = hours.flatMap(({ hour, rows }) => rows.map((row) => ({ hour, row })))
+    const rows = hours.flatMap(({ hour, rows }) =>
+      rows.flatMap((row) => {
+        const problem = rowProblem(row)
+        if (problem === undefined) return [{ hour, row }]
+        this.#onSkip(tenant, hour, row, problem)
+        return []
+      }),
+    )
     if (rows.length === 0) return 0
     return this.#db.transaction(async (client) => {
       let changed = 0

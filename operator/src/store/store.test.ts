@@ -105,6 +105,25 @@ describe('the ledger', () => {
     expect((await ledger.totals('bulk', hour, new Date('2026-11-23T11:00:00Z'))).requests).toBe(1_200)
   })
 
+  it('skips and reports a row it cannot store (a 3 KB model name) and writes the others', async () => {
+    const skipped: { model: string; reason: string }[] = []
+    const ledger = new Ledger(db, {
+      onSkip: (_tenant, _hour, row, reason) => skipped.push({ model: row.model, reason }),
+    })
+    const hour = new Date('2026-11-23T12:00:00Z')
+    const row = (model: string) => ({
+      provider: 'openai',
+      model,
+      namespace: 'ns',
+      counters: counters({ requests: 1 }),
+    })
+    const long = 'gpt-'.repeat(768)
+    expect(await ledger.write('skips', [{ hour, rows: [row(long), row('gpt-4o')] }])).toBe(1)
+    expect(skipped).toEqual([{ model: long, reason: expect.stringContaining('model') }])
+    const records = await ledger.records('skips', hour, new Date('2026-11-23T13:00:00Z'))
+    expect(records.map((r) => r.model)).toEqual(['gpt-4o'])
+  })
+
   it('lets exactly one claim of an alert win', async () => {
     const alerts = new AlertsStore(db)
     const claim = {

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto'
-import { canonicalJson } from './canonical-json.ts'
+import { writeCanonicalJson } from './canonical-json.ts'
 
 /**
  * KEY_HEADERS are the request headers that change a provider's answer and so are part of the
  * key. Authorization is not: the tenant is the identity, and apps hold a placeholder key.
  */
 export const KEY_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const
+
+const FLUSH_AT = 64 * 1024
 
 export interface CacheKeyInput {
   tenant: string
@@ -19,7 +21,11 @@ export interface CacheKeyInput {
   headers: Readonly<Record<string, string | string[] | undefined>>
   /** The raw request body. */
   body: Buffer
-  /** The body parsed as JSON when the caller already did, to skip a second parse. */
+  /**
+   * The body as the body stage parsed it (within its JSON limits); absent for a body that is not
+   * JSON, which is then hashed as bytes. The key never parses a body itself: only a body held to
+   * the limits is walked.
+   */
   json?: unknown
   /**
    * What else makes the bytes sent differ for an equal body. The sidecar asks OpenAI streams for
@@ -52,17 +58,21 @@ export function cacheDigest(input: CacheKeyInput): string {
     input.variant ?? '',
   ])
   const hash = createHash('sha256').update(frame).update('\n')
-  const json = input.json !== undefined ? input.json : parseJson(input.body)
-  if (json === undefined) hash.update('raw\n').update(input.body)
-  else hash.update('json\n').update(canonicalJson(json))
-  return hash.digest('hex')
-}
-
-function parseJson(body: Buffer): unknown {
-  if (body.length === 0) return undefined
-  try {
-    return JSON.parse(body.toString('utf8'))
-  } catch {
-    return undefined
+  if (input.json === undefined) hash.update('raw\n').update(input.body)
+  else {
+    hash.update('json\n')
+    // small pieces are gathered (one native call per 64 KiB), large ones hashed as they come
+    let pending = ''
+    writeCanonicalJson(input.json, (piece) => {
+      if (piece.length < FLUSH_AT) {
+        pending += piece
+        if (pending.length < FLUSH_AT) return
+        piece = pending
+      } else if (pending) hash.update(pending)
+      pending = ''
+      hash.update(piece)
+    })
+    if (pending) hash.update(pending)
   }
+  return hash.digest('hex')
 }

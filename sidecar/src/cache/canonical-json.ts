@@ -1,15 +1,42 @@
 /**
- * canonicalJson serialises a parsed JSON value with object keys sorted (by UTF-16 code units)
- * at every depth, so bodies that differ only in key order or whitespace serialise equally.
- * Arrays keep their order (it is meaningful: messages, content parts). Numbers are written as
- * JSON.stringify writes them, so `1.0` and `1` are equal, as they are to the provider.
+ * writeCanonicalJson serialises a parsed JSON value with object keys sorted (by UTF-16 code
+ * units) at every depth, so bodies that differ only in key order or whitespace serialise equally,
+ * writing it piece by piece to `write` (a hash's update): a 32 MiB prompt is never built into a
+ * second 32 MiB string. Arrays keep their order (it is meaningful: messages, content parts).
+ * Numbers are written as JSON.stringify writes them, so `1.0` and `1` are equal, as they are to
+ * the provider. The walk is recursive: bodies reach it only within the JSON limits of the body
+ * stage (64 levels).
  */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`
+export function writeCanonicalJson(value: unknown, write: (piece: string) => void): void {
+  if (value === null || typeof value !== 'object') {
+    write(JSON.stringify(value) ?? 'null')
+    return
+  }
+  if (Array.isArray(value)) {
+    write('[')
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) write(',')
+      const item = value[i]
+      if (item === undefined) write('null')
+      else writeCanonicalJson(item, write)
+    }
+    write(']')
+    return
+  }
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  write('{')
+  entries.forEach(([key, item], i) => {
+    write(i > 0 ? `,${JSON.stringify(key)}:` : `${JSON.stringify(key)}:`)
+    writeCanonicalJson(item, write)
+  })
+  write('}')
+}
+
+/** canonicalJson is writeCanonicalJson into one string (tests, small values). */
+export function canonicalJson(value: unknown): string {
+  const pieces: string[] = []
+  writeCanonicalJson(value, (piece) => pieces.push(piece))
+  return pieces.join('')
 }

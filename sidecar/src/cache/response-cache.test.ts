@@ -40,11 +40,22 @@ const answer = (text: string) => ({
 /** miss looks a request up and returns the key to store under, failing on anything but a miss. */
 async function miss(cache: ResponseCache, req: CacheRequest): Promise<string> {
   const lookup = await cache.lookup(req)
-  if (lookup.status !== 'miss') throw new Error(`expected a miss, got ${lookup.status}`)
+  if (lookup.status !== 'miss' || !lookup.key)
+    throw new Error(`expected a miss with a key, got ${lookup.status}`)
   return lookup.key
 }
 
 describe('ResponseCache in memory', () => {
+  it('answers a lookup that fails (its key cannot be made) with a miss that stores nothing', async () => {
+    const errors: string[] = []
+    const cache = new ResponseCache({ onError: (step) => errors.push(step) })
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const lookup = await cache.lookup({ ...request(uniqueTenant()), json: cyclic })
+    expect(lookup).toEqual({ status: 'miss', key: undefined, onlyIfCached: false })
+    expect(errors).toEqual(['look up cache entry'])
+  })
+
   it('answers a repeated request from memory with the stored headers and its age', async () => {
     const clock = new SteppedClock('2026-11-23T10:00:00Z')
     const cache = new ResponseCache({ clock: clock.read })
@@ -67,7 +78,7 @@ describe('ResponseCache in memory', () => {
     await cache.store(await miss(cache, request(a)), request(a), answer('for a'))
     const lookup = await cache.lookup(request(b))
     expect(lookup.status).toBe('miss')
-    expect(lookup.status === 'miss' && lookup.key.startsWith(keys.tenantPrefix(b))).toBe(true)
+    expect(lookup.status === 'miss' && lookup.key?.startsWith(keys.tenantPrefix(b))).toBe(true)
   })
 
   it.each([

@@ -29,8 +29,11 @@ export interface CacheRequest extends Omit<CacheKeyInput, 'generation'> {
 /** CacheLookup is the outcome of a lookup; `x-tollgate-cache` is its status. */
 export type CacheLookup =
   | { status: 'hit'; entry: CacheEntry; ageSeconds: number; source: 'memory' | 'redis' }
-  /** Ask the provider; store the answer under `key` afterwards (unless onlyIfCached: answer 504). */
-  | { status: 'miss'; key: string; onlyIfCached: boolean }
+  /**
+   * Ask the provider; store the answer under `key` afterwards (unless onlyIfCached: answer 504).
+   * A lookup that failed (its key could not be made) is a miss with no key: nothing is stored.
+   */
+  | { status: 'miss'; key: string | undefined; onlyIfCached: boolean }
   | { status: 'bypass'; reason: 'disabled' | 'method' | 'streaming-disabled' | 'no-store' }
 
 /** CachedResponse is what the stage hands to store() once the answer went to the client. */
@@ -83,7 +86,17 @@ export class ResponseCache {
     return this.#memory?.calculatedSize ?? 0
   }
 
+  /** lookup never rejects: a failure (reported to onError) is a miss with nothing to store. */
   async lookup(request: CacheRequest): Promise<CacheLookup> {
+    try {
+      return await this.#lookup(request)
+    } catch (error) {
+      this.#onError('look up cache entry', error)
+      return { status: 'miss', key: undefined, onlyIfCached: false }
+    }
+  }
+
+  async #lookup(request: CacheRequest): Promise<CacheLookup> {
     if (!request.cache.enabled) return { status: 'bypass', reason: 'disabled' }
     if (request.method.toUpperCase() !== 'POST') return { status: 'bypass', reason: 'method' }
     if (request.stream && !request.cache.streaming) return { status: 'bypass', reason: 'streaming-disabled' }
@@ -125,9 +138,23 @@ export class ResponseCache {
   /**
    * store keeps an answer under the key of a miss: in memory at once, in Redis in the
    * background of the caller (await it or not). Returns false when the answer is not stored:
-   * not a 200, `no-store`, over maxEntryBytes, or caching disabled.
+   * not a 200, `no-store`, over maxEntryBytes, caching disabled, or a failure (reported to
+   * onError): like lookup, it never rejects.
    */
   async store(
+    key: string,
+    request: { tenant: string; cache: CompiledCache },
+    response: CachedResponse,
+  ): Promise<boolean> {
+    try {
+      return await this.#store(key, request, response)
+    } catch (error) {
+      this.#onError('store cache entry', error)
+      return false
+    }
+  }
+
+  async #store(
     key: string,
     request: { tenant: string; cache: CompiledCache },
     response: CachedResponse,

@@ -1,7 +1,10 @@
-import type { CompiledConfig, Price, ProviderType } from '@tollgate/api'
+import type { CompiledConfig, CompiledEndpoints, Price, ProviderType } from '@tollgate/api'
 import { globMatch, matchesAny } from '@tollgate/api/glob.ts'
-import { priceOf } from '../usage/usage.ts'
+import { highestPrice, priceFamily, priceOf } from '../usage/usage.ts'
 import type { Credentials } from './credentials.ts'
+
+/** What a provider of a config from an operator that knew no endpoint settings gets. */
+const DEFAULT_ENDPOINTS: CompiledEndpoints = { batches: 'refuse', backgroundResponses: 'refuse', allow: [] }
 
 /** RuntimeProvider is a compiled provider made ready for the hot path. */
 export interface RuntimeProvider {
@@ -13,6 +16,7 @@ export interface RuntimeProvider {
   basePath: string
   /** The header that carries the key: `authorization` (Bearer) or `x-api-key`. */
   credentialHeader: 'authorization' | 'x-api-key'
+  endpoints: CompiledEndpoints
 }
 
 /**
@@ -38,6 +42,7 @@ export class RuntimeConfig {
           origin: url.origin,
           basePath: url.pathname.replace(/\/+$/, ''),
           credentialHeader: p.type === 'anthropic' ? 'x-api-key' : 'authorization',
+          endpoints: p.endpoints ?? DEFAULT_ENDPOINTS,
         }
         return [p.name, provider]
       }),
@@ -54,11 +59,21 @@ export class RuntimeConfig {
     return allowed
   }
 
-  /** priceOf memoises the most specific price of a model (the glob match runs once per model). */
-  priceOf(model: string): Price | undefined {
-    if (this.#prices.has(model)) return this.#prices.get(model)
-    const price = priceOf(this.compiled.prices, model)
-    if (this.#prices.size < 1024) this.#prices.set(model, price)
+  /**
+   * priceOf is the price a call of a provider type and model is charged: the most specific row of
+   * the provider's price family; for a model without one, the highest rates of the family when the
+   * tenant's unpricedModels is estimate, else undefined (the call is refused). Memoised per model.
+   */
+  priceOf(type: ProviderType, model: string): Price | undefined {
+    const family = priceFamily(type)
+    const id = `${family}\u0000${model}`
+    if (this.#prices.has(id)) return this.#prices.get(id)
+    const price =
+      priceOf(this.compiled.prices, family, model) ??
+      (this.compiled.unpricedModels === 'estimate'
+        ? highestPrice(this.compiled.prices, family, model)
+        : undefined)
+    if (this.#prices.size < 1024) this.#prices.set(id, price)
     return price
   }
 }

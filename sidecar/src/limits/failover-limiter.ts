@@ -17,6 +17,18 @@ export interface FailoverLimiterOptions {
 }
 
 /**
+ * fallbackMode is what a call does while Redis cannot decide: closed (503) when the policy's
+ * failureMode says so, or when the tenant has a budget and budgets fail closed (the default
+ * unless a policy sets failureMode: one replica cannot know what the others spent, so local
+ * budgets would let each replica spend the whole budget); open (local limits) otherwise.
+ */
+export function fallbackMode(config: LimitRequest['config']): 'open' | 'closed' {
+  if (config.failureMode === 'closed') return 'closed'
+  const budgets = config.budgetFailureMode ?? config.failureMode
+  return config.budgets.length > 0 && budgets === 'closed' ? 'closed' : 'open'
+}
+
+/**
  * FailoverLimiter applies the policy's failureMode when the shared limiter cannot decide: `open`
  * serves with local in-memory limits, `closed` answers 503. It recovers by itself: as soon as
  * the primary is up, reservations go there again. Settle goes to whichever limiter reserved.
@@ -45,7 +57,7 @@ export class FailoverLimiter implements Limiter {
         error = e
       }
     }
-    const mode = request.config.failureMode
+    const mode = fallbackMode(request.config)
     this.#onFallback?.(mode, error)
     if (mode === 'closed') return unavailableRejection(Date.now())
     return this.#own(await this.#fallback.reserve(request), this.#fallback)

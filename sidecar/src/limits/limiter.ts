@@ -13,7 +13,7 @@ export interface LimitRequest {
   model: string
   /** Prompt estimate plus the most output tokens the call may produce (see estimate.ts). */
   estimatedTokens: number
-  /** Estimated cost in integer nano-dollars (see pricing.ts). */
+  /** Estimated cost in integer nano-dollars (the estimate's usage at the call's price, usage.ts costNano). */
   estimatedCostNano: number
   /** The tenant's compiled config: its limits, budgets and failureMode apply. */
   config: CompiledConfig

@@ -76,3 +76,27 @@ export function settleInMemory(
   for (const key of charged.inflight) freed += store.zRemove(key, id, now)
   return freed
 }
+
+/** renewInMemory mirrors renew.lua: extend the leases of slots still held, never re-add one. */
+export function renewInMemory(
+  store: MemoryStore,
+  slots: readonly { key: string; id: string }[],
+  leaseMs: number,
+  now: number,
+): number {
+  let renewed = 0
+  for (const { key, id } of slots)
+    if (store.zRenew(key, id, now + leaseMs, now, now + leaseMs + 60_000)) renewed++
+  return renewed
+}
+
+/** releaseInMemory mirrors release.lua: free the slots, nothing else. */
+export function releaseInMemory(
+  store: MemoryStore,
+  slots: readonly { key: string; id: string }[],
+  now: number,
+): number {
+  let freed = 0
+  for (const { key, id } of slots) freed += store.zRemove(key, id, now)
+  return freed
+}

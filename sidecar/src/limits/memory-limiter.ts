@@ -1,8 +1,8 @@
 import type { Charged } from './limiter.ts'
-import { reserveInMemory, settleInMemory } from './memory-executor.ts'
+import { releaseInMemory, renewInMemory, reserveInMemory, settleInMemory } from './memory-executor.ts'
 import { MemoryStore } from './memory-store.ts'
 import type { ScriptPlan } from './plan.ts'
-import { type PlanExecutor, PlanLimiter, type PlanLimiterOptions } from './plan-limiter.ts'
+import { type PlanExecutor, PlanLimiter, type PlanLimiterOptions, type Slot } from './plan-limiter.ts'
 
 class MemoryExecutor implements PlanExecutor {
   readonly backend = 'memory'
@@ -18,6 +18,14 @@ class MemoryExecutor implements PlanExecutor {
 
   async settle(charged: Charged, deltas: { tokens: number; spend: number }, id: string, now: number) {
     settleInMemory(this.#store, charged, deltas, id, now)
+  }
+
+  async renew(slots: readonly Slot[], leaseMs: number, now: number) {
+    renewInMemory(this.#store, slots, leaseMs, now)
+  }
+
+  async release(slots: readonly Slot[], now: number) {
+    releaseInMemory(this.#store, slots, now)
   }
 }
 

@@ -50,6 +50,15 @@ export class MemoryStore {
     set.expireAt = expireAt
   }
 
+  /** zRenew sets the score of a member that is still there (ZADD XX) and the set's expiry. */
+  zRenew(key: string, member: string, score: number, now: number, expireAt: number): boolean {
+    const set = this.#set(key, now)
+    if (!set?.members.has(member)) return false
+    set.members.set(member, score)
+    set.expireAt = Math.max(set.expireAt, expireAt)
+    return true
+  }
+
   zRemove(key: string, member: string, now: number): number {
     return this.#set(key, now)?.members.delete(member) ? 1 : 0
   }

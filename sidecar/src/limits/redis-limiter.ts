@@ -5,10 +5,12 @@ import { LimiterUnavailableError } from './errors.ts'
 import type { Charged } from './limiter.ts'
 import { LuaScript } from './lua-script.ts'
 import type { ScriptPlan } from './plan.ts'
-import { type PlanExecutor, PlanLimiter, type PlanLimiterOptions } from './plan-limiter.ts'
+import { type PlanExecutor, PlanLimiter, type PlanLimiterOptions, type Slot } from './plan-limiter.ts'
 
 const RESERVE = LuaScript.fromFile(new URL('./reserve.lua', import.meta.url))
 const SETTLE = LuaScript.fromFile(new URL('./settle.lua', import.meta.url))
+const RENEW = LuaScript.fromFile(new URL('./renew.lua', import.meta.url))
+const RELEASE = LuaScript.fromFile(new URL('./release.lua', import.meta.url))
 
 /** encodeArgv flattens a plan into reserve.lua's ARGV: id, now, count, then 10 fields per check. */
 export function encodeArgv(plan: ScriptPlan): string[] {
@@ -23,9 +25,36 @@ export function encodeArgv(plan: ScriptPlan): string[] {
 class RedisExecutor implements PlanExecutor {
   readonly backend = 'redis'
   #redis: Redis
+  #overrideNow: boolean
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, overrideNow: boolean) {
     this.#redis = redis
+    this.#overrideNow = overrideNow
+  }
+
+  async renew(slots: readonly Slot[], leaseMs: number, now: number) {
+    const args = [String(leaseMs), this.#overrideNow ? String(now) : '', ...slots.map((s) => s.id)]
+    try {
+      await RENEW.run(
+        this.#redis,
+        slots.map((s) => s.key),
+        args,
+      )
+    } catch (cause) {
+      throw new LimiterUnavailableError('run renew script', { cause })
+    }
+  }
+
+  async release(slots: readonly Slot[]) {
+    try {
+      await RELEASE.run(
+        this.#redis,
+        slots.map((s) => s.key),
+        slots.map((s) => s.id),
+      )
+    } catch (cause) {
+      throw new LimiterUnavailableError('run release script', { cause })
+    }
   }
 
   async reserve(keys: readonly string[], plan: ScriptPlan) {
@@ -64,6 +93,9 @@ class RedisExecutor implements PlanExecutor {
  */
 export class RedisLimiter extends PlanLimiter {
   constructor(options: PlanLimiterOptions & { redis: Redis }) {
-    super(new RedisExecutor(options.redis), { ...options, overrideNow: options.clock !== undefined })
+    super(new RedisExecutor(options.redis, options.clock !== undefined), {
+      ...options,
+      overrideNow: options.clock !== undefined,
+    })
   }
 }

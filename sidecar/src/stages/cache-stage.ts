@@ -24,8 +24,15 @@ export const cacheLookupStage =
   (next) =>
     function cacheLookupStage(ctx) {
       ctx.addHeaders(BYPASS)
-      const { config, provider } = ctx
-      if (config?.compiled.cache.enabled && provider && ctx.endpoint) {
+      const { config, provider, endpoint } = ctx
+      // model calls only; a batch or a background Response creates a job, which a replay would not
+      if (
+        config?.compiled.cache.enabled &&
+        provider &&
+        endpoint?.kind === 'model' &&
+        !endpoint.batch &&
+        ctx.json?.background !== true
+      ) {
         const request: CacheRequest = {
           tenant: config.compiled.tenant,
           cache: config.compiled.cache,
@@ -101,8 +108,9 @@ async function answerOrRecord(
   const body = recorder.body(
     typeof type === 'string' && type.startsWith('text/event-stream') ? 'sse' : 'buffer',
   )
-  // Not awaited: memory holds the entry at once, the Redis write needs no waiting (and never fails).
-  if (body) void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
+  // Not awaited: memory holds the entry at once, the Redis write needs no waiting (store never rejects).
+  if (body && lookup.key)
+    void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
 }
 
 /** replay answers from a cache entry: one buffer through the reply stage, a stream chunk by chunk. */

@@ -35,6 +35,7 @@ export const metricsStage =
           if (u.reasoningTokens) series.reasoning.inc(u.reasoningTokens)
           if (ctx.costNano) series.cost.inc(ctx.costNano / 1e9)
           if (ctx.upstreamFailure) metrics.upstreamErrors.inc({ provider, reason: ctx.upstreamFailure })
+          if (ctx.usageSource !== 'reported') metrics.usageEstimated.inc({ reason: ctx.usageSource })
         }
         if (ctx.error && !ctx.upstreamFailure) metrics.rejections.inc({ code: ctx.error.code })
         if (access.isLevelEnabled('info')) {

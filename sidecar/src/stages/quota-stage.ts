@@ -1,9 +1,8 @@
 import type { RuntimeConfig, RuntimeProvider } from '../config/runtime-config.ts'
 import type { RequestContext } from '../context.ts'
 import { TollgateError } from '../errors.ts'
-import { estimateTokens } from '../limits/estimate.ts'
+import { estimateFor } from '../limits/call-estimate.ts'
 import type { Limiter } from '../limits/limiter.ts'
-import { estimateCostNano } from '../limits/pricing.ts'
 import { rateLimitHeaders } from '../limits/rate-limit-headers.ts'
 import type { Handler, Stage } from '../stage.ts'
 import type { SidecarMetrics } from '../telemetry/metrics.ts'
@@ -15,8 +14,9 @@ import { costNano } from '../usage/usage.ts'
  * the policy fails closed) naming the limit, and settles the reservation with the real usage once
  * the call is over: complete, failed, aborted mid-stream, or answered from the cache (no tokens,
  * no cost, but the request stays counted). Every call it reserves for gets the `x-ratelimit-*`
- * headers. Calls that are not model invocations (GET /models, files) and tenants with no limit
- * and no budget pass straight through. Shadow limits that would have rejected a call are counted
+ * headers. Free calls (GET /models, files, count_tokens) and tenants with no limit and no budget
+ * pass straight through. The estimate's money is its tokens and units at the full input rate
+ * (no cache discount): an upper bound of the cost of what it estimates. Shadow limits that would have rejected a call are counted
  * in `tollgate_shadow_limit_exceeded_total`.
  */
 export const quotaStage =
@@ -24,7 +24,7 @@ export const quotaStage =
   (next) =>
     function quotaStage(ctx) {
       const { config, provider, model } = ctx
-      if (!config || !provider || !ctx.endpoint || model === undefined) return next(ctx)
+      if (!config || !provider || ctx.endpoint?.kind !== 'model' || model === undefined) return next(ctx)
       if (config.compiled.limits.length === 0 && config.compiled.budgets.length === 0) return next(ctx)
       return reserveAndCall(limiter, metrics, next, ctx, config, provider, model)
     }
@@ -38,14 +38,15 @@ async function reserveAndCall(
   provider: RuntimeProvider,
   model: string,
 ): Promise<void> {
-  const estimate = estimateTokens(provider.type === 'anthropic' ? 'anthropic' : 'openai', ctx.path, ctx.json)
-  const price = config.priceOf(model)
+  const estimate = estimateFor(ctx)
+  const price = ctx.price
+  const batch = ctx.endpoint?.batch
   const result = await limiter.reserve({
     tenant: config.compiled.tenant,
     provider: provider.name,
     model,
-    estimatedTokens: estimate.total,
-    estimatedCostNano: estimateCostNano(price, estimate),
+    estimatedTokens: estimate.tokens,
+    estimatedCostNano: costNano(price, estimate.usage, batch),
     config: config.compiled,
   })
   ctx.addHeaders(rateLimitHeaders(result.rateLimit, result.at))
@@ -64,7 +65,7 @@ async function reserveAndCall(
     // One that cannot reach Redis leaves the estimate counted (the safe side) and the concurrency
     // slot to its lease.
     limiter
-      .settle(result, { tokens: u.inputTokens + u.outputTokens, costNano: costNano(price, u) })
+      .settle(result, { tokens: u.inputTokens + u.outputTokens, costNano: costNano(price, u, batch) })
       .catch(() => metrics?.settleErrors.inc())
   }
 }

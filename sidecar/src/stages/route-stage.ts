@@ -1,11 +1,14 @@
 import type { ConfigSource } from '../config/config-source.ts'
-import { endpointOf } from '../endpoints.ts'
+import { normalisePath } from '../endpoints/normalise-path.ts'
+import { resolveEndpoint } from '../endpoints/resolve-endpoint.ts'
 import { TollgateError } from '../errors.ts'
 import type { Stage } from '../stage.ts'
 
 /**
- * routeStage takes the config in force and picks the provider from the first path segment:
- * `/openai/v1/chat/completions` goes to provider `openai` with path `/v1/chat/completions`.
+ * routeStage takes the config in force, picks the provider from the first path segment
+ * (`/openai/v1/chat/completions` goes to provider `openai`), normalises the rest of the path once
+ * (the form both decided on and sent upstream; 400 when ambiguous) and looks it up in the
+ * provider's endpoint table: a model call, a free call, or a refusal (404 unknown, 403 disabled).
  */
 export const routeStage =
   (source: ConfigSource): Stage =>
@@ -39,8 +42,17 @@ export const routeStage =
         )
       }
       ctx.provider = provider
-      const rest = url.slice(end)
-      ctx.path = rest === '' ? '/' : rest.charCodeAt(0) === 0x3f ? `/${rest}` : rest
-      ctx.endpoint = endpointOf(provider.type, ctx.req.method, ctx.path)
+      const normalised = normalisePath(url.slice(end))
+      if (!normalised.ok) {
+        throw new TollgateError('TOLLGATE_ERR_INVALID_PATH', `the path is ambiguous: ${normalised.problem}`)
+      }
+      ctx.path = normalised.path + normalised.query
+      const { headers } = ctx.req
+      const hasBody =
+        headers['transfer-encoding'] !== undefined ||
+        (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+      const endpoint = resolveEndpoint(provider, ctx.req.method ?? 'GET', normalised.path, hasBody)
+      if (endpoint instanceof TollgateError) throw endpoint
+      ctx.endpoint = endpoint
       await next(ctx)
     }

@@ -1,33 +1,80 @@
+import { isModelName } from '@tollgate/api/model-name.ts'
+import { requestModel } from '../endpoints/request-model.ts'
 import { TollgateError } from '../errors.ts'
 import type { Stage } from '../stage.ts'
 
 /**
- * tenantStage applies the tenant's own rules: a suspended tenant gets 403 for every call; a call
- * to a model endpoint must name a model (400) that the tenant's allow/deny globs admit (403).
+ * tenantStage applies the tenant's own rules: a suspended tenant gets 403 for every call; a model
+ * call must name a model (400) that the sidecar can count (400: characters, length), that the
+ * tenant's allow/deny globs admit (403) and that has a price (403 under `unpricedModels: deny`);
+ * a background Response is refused (403) unless the provider governs them. A free call that names
+ * a model is held to the same name and allow/deny rules.
  */
 export const tenantStage = (): Stage => (next) =>
   async function tenantStage(ctx) {
-    const config = ctx.config
-    if (!config) throw new Error('tenantStage runs after routeStage')
+    const { config, provider, endpoint } = ctx
+    if (!config || !provider || !endpoint) throw new Error('tenantStage runs after routeStage')
+    const tenant = config.compiled.tenant
     if (config.compiled.suspended) {
-      throw new TollgateError(
-        'TOLLGATE_ERR_TENANT_SUSPENDED',
-        `tenant ${config.compiled.tenant} is suspended`,
-      )
+      throw new TollgateError('TOLLGATE_ERR_TENANT_SUSPENDED', `tenant ${tenant} is suspended`)
     }
-    const model = ctx.model
+    const found = requestModel(endpoint, ctx.json, ctx.form, ctx.batchModel)
+    if (found instanceof TollgateError) throw found
+    const model = found
     if (model === undefined) {
-      if (ctx.endpoint?.requiresModel) {
-        throw new TollgateError('TOLLGATE_ERR_MODEL_REQUIRED', 'the request body must name a model', {
+      if (endpoint.kind === 'model' || endpoint.requiresModel) {
+        // a path governed by estimate only because the table does not know it: say how to pass it
+        const hint =
+          endpoint.name === 'allowed'
+            ? `; if ${ctx.req.method} ${ctx.path.split('?')[0]} costs nothing, list it in spec.providers[].endpoints.allow of provider ${provider.name} with as: free`
+            : ''
+        throw new TollgateError('TOLLGATE_ERR_MODEL_REQUIRED', `the request body must name a model${hint}`, {
           param: 'model',
         })
       }
-    } else if (!config.modelAllowed(model)) {
+      await next(ctx)
+      return
+    }
+    if (!isModelName(model)) {
       throw new TollgateError(
-        'TOLLGATE_ERR_MODEL_NOT_ALLOWED',
-        `model ${model} is not allowed for tenant ${config.compiled.tenant}`,
+        'TOLLGATE_ERR_INVALID_MODEL',
+        `the model name is not one the sidecar accepts: at most 256 letters, digits and ._:/@+- (got ${model.length} characters)`,
         { param: 'model' },
       )
+    }
+    if (!config.modelAllowed(model)) {
+      throw new TollgateError(
+        'TOLLGATE_ERR_MODEL_NOT_ALLOWED',
+        `model ${model} is not allowed for tenant ${tenant}`,
+        {
+          param: 'model',
+        },
+      )
+    }
+    ctx.model = model
+    if (endpoint.kind === 'model') {
+      if (
+        endpoint.background &&
+        ctx.json?.background === true &&
+        provider.endpoints.backgroundResponses !== 'govern'
+      ) {
+        throw new TollgateError(
+          'TOLLGATE_ERR_ENDPOINT_DISABLED',
+          `a background Response runs after this call ends, out of sight of the sidecar's limits. Set ` +
+            `spec.providers[].endpoints.backgroundResponses: govern on provider ${provider.name} to charge each its estimate when it is submitted.`,
+          { param: 'background' },
+        )
+      }
+      const price = config.priceOf(provider.type, model)
+      if (!price) {
+        throw new TollgateError(
+          'TOLLGATE_ERR_MODEL_UNPRICED',
+          `model ${model} has no price, so budgets cannot count it; add its list price to spec.pricing of tenant ${tenant}, ` +
+            'or set spec.unpricedModels: estimate to charge it the highest rates of its provider',
+          { param: 'model' },
+        )
+      }
+      ctx.price = price
     }
     await next(ctx)
   }

@@ -3,10 +3,10 @@ import { costNano } from '../usage/usage.ts'
 import type { UsageRecorder } from '../usage/usage-recorder.ts'
 
 /**
- * usageStage prices the tokens the upstream handler read from the response (streamed or not,
- * complete or aborted) and records the call in the per-hour usage counters. It runs in `finally`:
- * a failed or aborted call is still counted. Stages that settle reservations sit inside it and
- * see the same `ctx.usage`.
+ * usageStage prices what the upstream handler found the call used (the provider's report, or the
+ * estimate for a call that ended without one) at the call's price, batch price for batches, and
+ * records it in the per-hour usage counters. It runs in `finally`: a failed or aborted call is
+ * still counted. Stages that settle reservations sit inside it and see the same `ctx.usage`.
  */
 export const usageStage =
   (recorder: UsageRecorder, namespace: string): Stage =>
@@ -22,9 +22,9 @@ export const usageStage =
         const provider = ctx.provider
         const config = ctx.config
         if (provider && config) {
-          const model = ctx.model ?? ctx.responseModel ?? 'unknown'
+          const model = ctx.model ?? 'unknown'
           const u = ctx.usage
-          ctx.costNano = costNano(config.priceOf(model), u)
+          ctx.costNano = costNano(ctx.price, u, ctx.endpoint?.batch)
           const status = ctx.reply?.status ?? ctx.status
           recorder.record({
             at: Date.now(),

@@ -65,6 +65,7 @@ export class SidecarMetrics {
   readonly limiterFallbacks: Counter<'mode'>
   readonly shadowExceeded: Counter<'limit'>
   readonly settleErrors: Counter
+  readonly usageEstimated: Counter<'reason'>
   readonly #series = new Map<string, CallSeries>()
   readonly #cacheResults = new Map<string, Inc>()
 
@@ -174,6 +175,12 @@ export class SidecarMetrics {
     this.settleErrors = new Counter({
       name: 'tollgate_limiter_settle_errors_total',
       help: 'Reservations that could not be settled (the estimate stays counted until its window ends).',
+      registers,
+    })
+    this.usageEstimated = new Counter({
+      name: 'tollgate_usage_estimated_total',
+      help: 'Model calls counted at their estimate, not a usage report: aborted (cut before the end), unreported (the answer had none), unreadable (its usage too large to hold).',
+      labelNames: ['reason'],
       registers,
     })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })

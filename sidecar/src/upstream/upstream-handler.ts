@@ -2,10 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { RequestContext } from '../context.ts'
 import { TollgateError } from '../errors.ts'
+import { JsonFieldReader } from '../json/json-field-reader.ts'
+import { estimateFor } from '../limits/call-estimate.ts'
 import type { Handler } from '../stage.ts'
-import { JsonUsageCollector } from '../usage/json-usage-collector.ts'
-import { SseUsageScanner } from '../usage/sse-usage-scanner.ts'
-import { UsageAccumulator } from '../usage/usage-accumulator.ts'
+import { SseUsageReader } from '../usage/sse-usage-reader.ts'
+import type { Usage } from '../usage/usage.ts'
+import { USAGE_FIELDS, USAGE_PATHS, UsageAccumulator } from '../usage/usage-accumulator.ts'
 import { responseHeaders, upstreamHeaders } from './headers.ts'
 import type { UpstreamPools } from './pools.ts'
 import { failureOf, upstreamError } from './upstream-errors.ts'
@@ -79,24 +81,29 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #held: Buffer[] | undefined = undefined
   #heldStatus = 0
   #heldHeaders: IncomingHttpHeaders | undefined = undefined
-  #sse: SseUsageScanner | undefined = undefined
-  #json: JsonUsageCollector | undefined = undefined
+  #sse: SseUsageReader | undefined = undefined
+  #json: JsonFieldReader | undefined = undefined
   #strip = false
   #streaming = false
   #deltas = 0
   #settled = false
+  /** The request went to the provider: from then on it may be billed. */
+  #sent = false
 
   constructor(ctx: RequestContext, resolve: () => void, reject: (error: Error) => void) {
     this.#ctx = ctx
     this.#resolve = resolve
     this.#reject = reject
-    this.#usage = new UsageAccumulator(ctx.provider?.type === 'anthropic')
+    this.#usage = new UsageAccumulator(ctx.endpoint?.usage ?? 'none')
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     const ctx = this.#ctx
     if (ctx.aborted) controller.abort(new Error('client closed the connection'))
-    else ctx.abortUpstream = (reason) => controller.abort(reason)
+    else {
+      this.#sent = true
+      ctx.abortUpstream = (reason) => controller.abort(reason)
+    }
   }
 
   onResponseStart(
@@ -115,11 +122,11 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const type = headers['content-type']
     const contentType = typeof type === 'string' ? type : ''
     if (contentType.startsWith('text/event-stream')) {
-      this.#sse = new SseUsageScanner(this.#usage)
-      this.#streaming = true
       this.#strip = ctx.stripUsageChunk
+      this.#sse = new SseUsageReader(this.#usage, this.#strip)
+      this.#streaming = true
     } else if (contentType.includes('json')) {
-      this.#json = new JsonUsageCollector(this.#usage)
+      this.#json = new JsonFieldReader(USAGE_FIELDS)
     }
     ctx.status = statusCode
     const out = responseHeaders(headers, this.#strip)
@@ -141,7 +148,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#deltas += countDeltas(chunk)
       if (this.#strip) out = sse.filter(chunk)
       else sse.observe(chunk)
-    } else this.#json?.push(chunk)
+    } else this.#json?.write(chunk)
     if (out === undefined || out.length === 0) return
     ctx.tap?.chunk(out)
     if (!ctx.res.write(out)) {
@@ -172,7 +179,14 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
         ctx.res.write(rest)
       }
     }
-    this.#json?.end()
+    const json = this.#json
+    if (json) {
+      json.end()
+      this.#usage.absorb(
+        json.values,
+        USAGE_PATHS.some((path) => json.overflowed.has(path)),
+      )
+    }
     this.#settle(true)
     ctx.res.end()
     this.#resolve()
@@ -180,12 +194,14 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const ctx = this.#ctx
+    // never connected: the provider saw nothing and bills nothing
+    const failure = failureOf(error)
+    if (failure === 'connect' || failure === 'connect_timeout') this.#sent = false
     this.#settle(false)
     if (ctx.aborted) {
       this.#resolve()
       return
     }
-    const failure = failureOf(error)
     ctx.upstreamFailure = failure
     const timeouts = ctx.config?.compiled.timeouts
     const timeoutMs =
@@ -202,22 +218,48 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * settle hands the usage to the context. A stream cut short (client abort, upstream failure)
-   * never got its final usage event; its tokens are then estimated: output as the number of
-   * content deltas seen, input as a quarter of the request body's bytes (unless message_start
-   * already gave the exact input).
+   * settle hands the usage to the context: the provider's report when the answer carried one and
+   * ended. A model call that reached the provider but ended without a readable report (aborted,
+   * cut, reset, an answer with no usage, a usage object too large to hold) is billed all the same,
+   * so it is counted at its estimate: the input the provider already reported (Anthropic's
+   * message_start) or the estimated prompt, and the most output the call allowed, which bounds
+   * the reasoning nobody saw; never less output than the content deltas that went past. An error
+   * status is not billed and counts what it reported (nothing).
    */
   #settle(complete: boolean): void {
     if (this.#settled) return
     this.#settled = true
     const ctx = this.#ctx
     ctx.abortUpstream = undefined
-    const usage = this.#usage.result()
-    if (!complete && this.#streaming) {
-      usage.outputTokens = Math.max(usage.outputTokens, this.#deltas)
-      if (usage.inputTokens === 0) usage.inputTokens = Math.ceil((ctx.body?.length ?? 0) / 4)
-    }
-    ctx.usage = usage
     ctx.responseModel = this.#usage.model
+    const reported = this.#usage.result()
+    const acc = this.#usage
+    const billedWithoutReport =
+      ctx.endpoint?.kind === 'model' &&
+      !this.#held &&
+      this.#sent &&
+      (!complete || !acc.seen || acc.unreadable)
+    if (!billedWithoutReport) {
+      ctx.usage = reported
+      return
+    }
+    ctx.usageSource = !complete ? 'aborted' : acc.unreadable ? 'unreadable' : 'unreported'
+    ctx.usage = atLeastEstimate(reported, acc.seen, estimateFor(ctx).usage, this.#deltas)
   }
 }
+
+/** atLeastEstimate is the usage of a call billed without a full report (see #settle). */
+function atLeastEstimate(reported: Usage, seen: boolean, estimate: Usage, deltas: number): Usage {
+  const usage = seen && reported.inputTokens > 0 ? { ...estimate, ...inputOf(reported) } : { ...estimate }
+  usage.outputTokens = Math.max(estimate.outputTokens, reported.outputTokens, deltas)
+  return usage
+}
+
+const inputOf = (u: Usage) => ({
+  inputTokens: u.inputTokens,
+  cachedInputTokens: u.cachedInputTokens,
+  cacheWrite5mTokens: u.cacheWrite5mTokens,
+  cacheWrite1hTokens: u.cacheWrite1hTokens,
+  audioInputTokens: u.audioInputTokens,
+  imageInputTokens: u.imageInputTokens,
+})

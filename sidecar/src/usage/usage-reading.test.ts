@@ -1,17 +1,31 @@
 import { describe, expect, it } from 'vitest'
-import { JsonUsageCollector } from './json-usage-collector.ts'
-import { SseUsageScanner } from './sse-usage-scanner.ts'
-import { UsageAccumulator } from './usage-accumulator.ts'
+import { JsonFieldReader } from '../json/json-field-reader.ts'
+import { SseUsageReader } from './sse-usage-reader.ts'
+import { emptyUsage } from './usage.ts'
+import { USAGE_PATHS, UsageAccumulator, type UsageShape } from './usage-accumulator.ts'
+
+/** readJson reads a JSON answer in chunks of `size` bytes, as the upstream handler does. */
+function readJson(shape: UsageShape, body: unknown, size = 1 << 20): UsageAccumulator {
+  const acc = new UsageAccumulator(shape)
+  const reader = new JsonFieldReader(USAGE_PATHS)
+  const bytes = Buffer.from(JSON.stringify(body))
+  for (let i = 0; i < bytes.length; i += size) reader.write(bytes.subarray(i, i + size))
+  reader.end()
+  acc.absorb(reader.values, reader.overflowed.size > 0)
+  return acc
+}
+
+const usage = (fields: Partial<ReturnType<typeof emptyUsage>>) => ({ ...emptyUsage(), ...fields })
 
 const sse = (...events: unknown[]) => events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')
 const named = (...events: [string, unknown][]) =>
   events.map(([name, e]) => `event: ${name}\ndata: ${JSON.stringify(e)}\n\n`).join('')
 
 describe('UsageAccumulator', () => {
-  it.each([
+  it.each<[string, UsageShape, { model?: string; [field: string]: unknown }, ReturnType<typeof usage>]>([
     [
       'OpenAI chat completion',
-      false,
+      'openai',
       {
         model: 'gpt-4o-2024-08-06',
         usage: {
@@ -21,17 +35,17 @@ describe('UsageAccumulator', () => {
           completion_tokens_details: { reasoning_tokens: 16 },
         },
       },
-      { inputTokens: 100, outputTokens: 40, cachedInputTokens: 64, reasoningTokens: 16 },
+      usage({ inputTokens: 100, outputTokens: 40, cachedInputTokens: 64, reasoningTokens: 16 }),
     ],
     [
       'OpenAI embeddings',
-      false,
+      'openai',
       { model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } },
-      { inputTokens: 8, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 },
+      usage({ inputTokens: 8 }),
     ],
     [
       'OpenAI Responses',
-      false,
+      'openai',
       {
         object: 'response',
         model: 'gpt-5',
@@ -42,11 +56,11 @@ describe('UsageAccumulator', () => {
           output_tokens_details: { reasoning_tokens: 20 },
         },
       },
-      { inputTokens: 50, outputTokens: 30, cachedInputTokens: 10, reasoningTokens: 20 },
+      usage({ inputTokens: 50, outputTokens: 30, cachedInputTokens: 10, reasoningTokens: 20 }),
     ],
     [
       'Anthropic message (cache reads and writes added to input)',
-      true,
+      'anthropic',
       {
         type: 'message',
         model: 'claude-sonnet-4-5',
@@ -57,26 +71,95 @@ describe('UsageAccumulator', () => {
           output_tokens: 7,
         },
       },
-      { inputTokens: 150, outputTokens: 7, cachedInputTokens: 100, reasoningTokens: 0 },
+      usage({ inputTokens: 150, outputTokens: 7, cachedInputTokens: 100, cacheWrite5mTokens: 30 }),
     ],
-  ])('reads %s', (_name, anthropic, body, usage) => {
-    const acc = new UsageAccumulator(anthropic)
-    acc.absorb(body)
-    expect(acc.result()).toEqual(usage)
-    expect(acc.model).toBe(body.model)
+    [
+      'Anthropic cache writes of both caches',
+      'anthropic',
+      {
+        model: 'claude-sonnet-4-5',
+        usage: {
+          input_tokens: 5,
+          cache_creation_input_tokens: 300,
+          cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+          output_tokens: 7,
+        },
+      },
+      usage({ inputTokens: 305, outputTokens: 7, cacheWrite5mTokens: 100, cacheWrite1hTokens: 200 }),
+    ],
+    [
+      'OpenAI audio tokens',
+      'openai',
+      {
+        model: 'gpt-4o-audio-preview',
+        usage: {
+          prompt_tokens: 120,
+          completion_tokens: 80,
+          prompt_tokens_details: { audio_tokens: 100 },
+          completion_tokens_details: { audio_tokens: 70 },
+        },
+      },
+      usage({ inputTokens: 120, outputTokens: 80, audioInputTokens: 100, audioOutputTokens: 70 }),
+    ],
+    [
+      'gpt-image-1 text and image tokens',
+      'images',
+      {
+        model: 'gpt-image-1',
+        usage: {
+          input_tokens: 50,
+          input_tokens_details: { text_tokens: 10, image_tokens: 40 },
+          output_tokens: 4160,
+        },
+      },
+      usage({ inputTokens: 50, imageInputTokens: 40, outputTokens: 4160, imageOutputTokens: 4160 }),
+    ],
+    [
+      'a transcription billed by tokens',
+      'transcription',
+      {
+        usage: {
+          type: 'tokens',
+          input_tokens: 30,
+          input_token_details: { text_tokens: 0, audio_tokens: 30 },
+          output_tokens: 9,
+        },
+      },
+      usage({ inputTokens: 30, audioInputTokens: 30, outputTokens: 9 }),
+    ],
+    [
+      'a transcription billed by duration',
+      'transcription',
+      { usage: { type: 'duration', seconds: 7 } },
+      usage({ seconds: 7 }),
+    ],
+    ['a translation (its duration)', 'translation', { text: 'x', duration: 6.2 }, usage({ seconds: 7 })],
+  ])('reads %s', (_name, shape, body, expected) => {
+    for (const size of [1, 5, 1 << 20]) {
+      const acc = readJson(shape, body, size)
+      expect(acc.result()).toEqual(expected)
+      expect(acc.model).toBe(body.model)
+    }
+  })
+
+  it('takes the top-level usage, not a key named usage elsewhere in the body', () => {
+    const acc = readJson('openai', {
+      object: 'response',
+      usage: { input_tokens: 50, output_tokens: 3 },
+      metadata: { usage: '{"input_tokens":0}' },
+      output: [{ content: [{ text: '"usage": {"input_tokens": 0}' }] }],
+    })
+    expect(acc.result()).toMatchObject({ inputTokens: 50, outputTokens: 3 })
   })
 
   it('ignores bodies without usage', () => {
-    const acc = new UsageAccumulator(false)
-    acc.absorb({ input_tokens: 12 })
-    acc.absorb('text')
-    acc.absorb(null)
+    const acc = readJson('openai', { input_tokens: 12 })
     expect(acc.seen).toBe(false)
     expect(acc.result().inputTokens).toBe(0)
   })
 })
 
-describe('SseUsageScanner', () => {
+describe('SseUsageReader', () => {
   const openaiStream = sse(
     { id: 'c', model: 'gpt-4o-mini', choices: [{ delta: { role: 'assistant' } }], usage: null },
     { id: 'c', model: 'gpt-4o-mini', choices: [{ delta: { content: 'Hi' } }], usage: null },
@@ -86,8 +169,8 @@ describe('SseUsageScanner', () => {
   const splits = [1, 7, 50, 1000]
 
   it.each(splits)('observes OpenAI usage whatever the chunking (%i bytes)', (size) => {
-    const acc = new UsageAccumulator(false)
-    const scanner = new SseUsageScanner(acc)
+    const acc = new UsageAccumulator('openai')
+    const scanner = new SseUsageReader(acc)
     const bytes = Buffer.from(openaiStream)
     for (let i = 0; i < bytes.length; i += size) scanner.observe(bytes.subarray(i, i + size))
     expect(acc.result()).toMatchObject({ inputTokens: 9, outputTokens: 2 })
@@ -95,8 +178,8 @@ describe('SseUsageScanner', () => {
   })
 
   it.each(splits)('cuts the usage-only chunk and keeps everything else (%i-byte chunks)', (size) => {
-    const acc = new UsageAccumulator(false)
-    const scanner = new SseUsageScanner(acc)
+    const acc = new UsageAccumulator('openai')
+    const scanner = new SseUsageReader(acc, true)
     const bytes = Buffer.from(openaiStream)
     const out: Buffer[] = []
     for (let i = 0; i < bytes.length; i += size) {
@@ -113,8 +196,8 @@ describe('SseUsageScanner', () => {
   })
 
   it('keeps a usage chunk that also carries choices', () => {
-    const acc = new UsageAccumulator(false)
-    const scanner = new SseUsageScanner(acc)
+    const acc = new UsageAccumulator('openai')
+    const scanner = new SseUsageReader(acc, true)
     const stream = sse({
       choices: [{ delta: { content: 'x' } }],
       usage: { prompt_tokens: 1, completion_tokens: 1 },
@@ -123,8 +206,8 @@ describe('SseUsageScanner', () => {
   })
 
   it('reads Anthropic message_start and the cumulative message_delta', () => {
-    const acc = new UsageAccumulator(true)
-    const scanner = new SseUsageScanner(acc)
+    const acc = new UsageAccumulator('anthropic')
+    const scanner = new SseUsageReader(acc)
     const stream = named(
       [
         'message_start',
@@ -145,18 +228,13 @@ describe('SseUsageScanner', () => {
       ['message_stop', { type: 'message_stop' }],
     )
     scanner.observe(Buffer.from(stream))
-    expect(acc.result()).toEqual({
-      inputTokens: 16,
-      outputTokens: 9,
-      cachedInputTokens: 4,
-      reasoningTokens: 0,
-    })
+    expect(acc.result()).toEqual(usage({ inputTokens: 16, outputTokens: 9, cachedInputTokens: 4 }))
     expect(acc.model).toBe('claude-haiku-4-5')
   })
 
   it('reads the Responses API response.completed event', () => {
-    const acc = new UsageAccumulator(false)
-    const scanner = new SseUsageScanner(acc)
+    const acc = new UsageAccumulator('openai')
+    const scanner = new SseUsageReader(acc)
     scanner.observe(
       Buffer.from(
         named(
@@ -175,51 +253,76 @@ describe('SseUsageScanner', () => {
         ),
       ),
     )
-    expect(acc.result()).toEqual({
-      inputTokens: 3,
-      outputTokens: 4,
-      cachedInputTokens: 0,
-      reasoningTokens: 2,
-    })
+    expect(acc.result()).toEqual(usage({ inputTokens: 3, outputTokens: 4, reasoningTokens: 2 }))
+  })
+
+  it.each([1, 1000, 65_536])('reads a 2 MiB event whole (%i-byte chunks), holding none of it', (size) => {
+    const acc = new UsageAccumulator('openai')
+    const reader = new SseUsageReader(acc)
+    const instructions = 'Be brief. '.repeat(210_000)
+    const bytes = Buffer.from(
+      named(
+        ['response.created', { type: 'response.created', response: { instructions, usage: null } }],
+        [
+          'response.completed',
+          {
+            type: 'response.completed',
+            response: { instructions, model: 'gpt-5', usage: { input_tokens: 524_000, output_tokens: 5 } },
+          },
+        ],
+      ),
+    )
+    expect(bytes.length).toBeGreaterThan(4 << 20)
+    for (let i = 0; i < bytes.length; i += size) reader.observe(bytes.subarray(i, i + size))
+    expect(acc.result()).toMatchObject({ inputTokens: 524_000, outputTokens: 5 })
+    expect(acc.unreadable).toBe(false)
+  })
+
+  it('passes a large event through in strip mode and still reads the usage after it', () => {
+    const acc = new UsageAccumulator('openai')
+    const reader = new SseUsageReader(acc, true)
+    const big = sse({ choices: [{ delta: { content: 'x'.repeat(200_000) } }], usage: null })
+    const stream = big.concat(
+      sse({ choices: [], usage: { prompt_tokens: 2, completion_tokens: 3 } }),
+      'data: [DONE]\n\n',
+    )
+    const out: Buffer[] = []
+    const bytes = Buffer.from(stream)
+    for (let i = 0; i < bytes.length; i += 4096) {
+      const forwarded = reader.filter(bytes.subarray(i, i + 4096))
+      if (forwarded) out.push(forwarded)
+    }
+    const rest = reader.end()
+    if (rest) out.push(rest)
+    expect(Buffer.concat(out).toString()).toBe(big.concat('data: [DONE]\n\n'))
+    expect(acc.result()).toMatchObject({ inputTokens: 2, outputTokens: 3 })
   })
 
   it('handles CRLF event boundaries', () => {
-    const acc = new UsageAccumulator(false)
-    new SseUsageScanner(acc).observe(
+    const acc = new UsageAccumulator('openai')
+    new SseUsageReader(acc).observe(
       Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":6}}\r\n\r\n'),
     )
     expect(acc.result()).toMatchObject({ inputTokens: 5, outputTokens: 6 })
   })
 })
 
-describe('JsonUsageCollector', () => {
+describe('JSON answers', () => {
   it('reads a body split into chunks', () => {
-    const acc = new UsageAccumulator(false)
-    const collector = new JsonUsageCollector(acc)
-    const body = Buffer.from(
-      JSON.stringify({ model: 'gpt-4o', usage: { prompt_tokens: 3, completion_tokens: 4 } }),
-    )
-    collector.push(body.subarray(0, 10))
-    collector.push(body.subarray(10))
-    collector.end()
+    const acc = readJson('openai', { model: 'gpt-4o', usage: { prompt_tokens: 3, completion_tokens: 4 } }, 10)
     expect(acc.result()).toMatchObject({ inputTokens: 3, outputTokens: 4 })
   })
 
-  it('reads the usage at the end of a body too large to parse whole', () => {
-    const acc = new UsageAccumulator(false)
-    const collector = new JsonUsageCollector(acc)
+  it('reads the usage at the end of a body too large to hold', () => {
     const data = Array.from({ length: 3000 }, (_, i) => ({ index: i, embedding: Array(120).fill(0.123456) }))
-    const body = Buffer.from(
-      JSON.stringify({
-        object: 'list',
-        data,
-        model: 'text-embedding-3-small',
-        usage: { prompt_tokens: 3000, total_tokens: 3000 },
-      }),
-    )
-    expect(body.length).toBeGreaterThan(2 << 20)
-    for (let i = 0; i < body.length; i += 65_536) collector.push(body.subarray(i, i + 65_536))
-    collector.end()
+    const body = {
+      object: 'list',
+      data,
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 3000, total_tokens: 3000 },
+    }
+    expect(JSON.stringify(body).length).toBeGreaterThan(2 << 20)
+    const acc = readJson('openai', body, 65_536)
     expect(acc.result().inputTokens).toBe(3000)
     expect(acc.model).toBe('text-embedding-3-small')
   })

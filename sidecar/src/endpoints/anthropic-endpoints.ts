@@ -1,0 +1,21 @@
+import { freeEndpoint as free, modelEndpoint as model, type TableEntry } from './endpoint.ts'
+
+/**
+ * ANTHROPIC_ENDPOINTS is every endpoint of the Anthropic API the sidecar knows, and what it does
+ * with each. Every GET and DELETE under /v1 is free; a POST that is not listed is refused with 404
+ * naming `spec.providers[].endpoints.allow`. The table test checks every endpoint of the
+ * @anthropic-ai/sdk of the lockfile against it.
+ */
+export const ANTHROPIC_ENDPOINTS: TableEntry[] = [
+  [
+    'POST /v1/messages',
+    model('messages', { usage: 'anthropic', estimate: 'anthropic-tokens', operation: 'chat' }),
+  ],
+  ['POST /v1/messages/count_tokens', { ...free('messages.count_tokens'), requiresModel: true }],
+  [
+    'POST /v1/messages/batches',
+    model('messages.batches', { usage: 'none', estimate: 'anthropic-batch', batch: true }),
+  ],
+  ['POST /v1/messages/batches/{id}/cancel', free('messages.batches.cancel')],
+  ['POST /v1/files', free('files.create')],
+]

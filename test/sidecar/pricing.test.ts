@@ -1,0 +1,202 @@
+import Anthropic from '@anthropic-ai/sdk'
+import type OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Harness, PLACEHOLDER_KEY, startHarness } from './harness.ts'
+
+// The cost the sidecar records (and the ledger copies) for a call is the provider's list price
+// of what the provider reported, for every usage shape the fake provider can produce. Prices
+// below are USD per million tokens, as nano-dollars per token (×1000), from the providers' pages.
+
+const chat = { messages: [{ role: 'user' as const, content: 'Tell me about toll gates.' }] }
+
+let h: Harness
+beforeAll(async () => {
+  h = await startHarness({ tenant: 'prices' })
+})
+afterAll(async () => h?.close())
+
+/** delta runs a call and returns the counters it added to provider/model. */
+async function delta(provider: string, model: string, call: () => Promise<unknown>) {
+  const before = h.usage(provider, model)
+  await call()
+  const after = h.usage(provider, model)
+  const d: Record<string, number> = {}
+  for (const [k, v] of Object.entries(after)) d[k] = v - ((before as Record<string, number>)[k] ?? 0)
+  return d
+}
+
+describe('models the price table used to miss cost their list price', () => {
+  it.each([
+    ['o1', 15_000, 7_500, 60_000],
+    ['gpt-4-turbo', 10_000, 10_000, 30_000],
+    ['gpt-3.5-turbo', 500, 500, 1_500],
+  ])('%s', async (model, input, cached, output) => {
+    let usage: OpenAI.CompletionUsage | undefined
+    const d = await delta('openai', model, async () => {
+      usage = (await h.openai.chat.completions.create({ model, ...chat })).usage
+    })
+    const prompt = usage?.prompt_tokens ?? 0
+    const hit = usage?.prompt_tokens_details?.cached_tokens ?? 0
+    expect(d.costNano).toBe((prompt - hit) * input + hit * cached + (usage?.completion_tokens ?? 0) * output)
+    expect(d.costNano).toBeGreaterThan(0)
+  })
+})
+
+describe('a model without a price', () => {
+  it('is refused by default with a 403 naming the model and how to price it', async () => {
+    const sent = h.fake.requests.length
+    const error = (await h.anthropic.messages
+      .create({ model: 'claude-sonnet-5', max_tokens: 50, ...chat })
+      .catch((e) => e)) as InstanceType<typeof Anthropic.APIError>
+    expect(error.status).toBe(403)
+    expect(error.message).toContain('claude-sonnet-5')
+    expect(error.message).toContain('spec.pricing')
+    expect(error.message).toContain('unpricedModels')
+    expect((error.error as { error: { code: string } }).error.code).toBe('TOLLGATE_ERR_MODEL_UNPRICED')
+    expect(h.fake.requests.length).toBe(sent)
+  })
+
+  it('with unpricedModels: estimate, is served and charged the highest price of its provider', async () => {
+    const e = await startHarness({ tenant: 'estimates', spec: ['unpricedModels: estimate'], fake: h.fake })
+    try {
+      const client = new Anthropic({
+        apiKey: PLACEHOLDER_KEY,
+        baseURL: `${e.sidecar.proxyUrl}/anthropic`,
+        maxRetries: 0,
+      })
+      const r = await client.messages.create({ model: 'claude-sonnet-5', max_tokens: 50, ...chat })
+      const usage = e.usage('anthropic', 'claude-sonnet-5')
+      // no Anthropic model in the table costs more than claude-opus-4: $15 in, $75 out
+      expect(usage.costNano).toBeGreaterThanOrEqual(
+        r.usage.input_tokens * 15_000 + r.usage.output_tokens * 75_000,
+      )
+    } finally {
+      await e.close()
+    }
+  })
+})
+
+describe('every usage shape of the fake provider is priced at list price', () => {
+  it('Anthropic cache writes: 1.25x input for the 5-minute cache, 2x for the 1-hour cache', async () => {
+    let usage: Anthropic.Usage | undefined
+    const d = await delta('anthropic', 'claude-sonnet-4-5', async () => {
+      usage = (
+        await h.anthropic.messages.create(
+          { model: 'claude-sonnet-4-5', max_tokens: 50, ...chat },
+          {
+            headers: {
+              'x-fake-cache-creation-tokens': '1000',
+              'x-fake-cache-creation-1h-tokens': '2000',
+              'x-fake-cached-tokens': '400',
+            },
+          },
+        )
+      ).usage
+    })
+    expect(usage?.cache_creation?.ephemeral_1h_input_tokens).toBe(2000)
+    // claude-sonnet-4-5: $3 in, $3.75 5m write, $6 1h write, $0.30 read, $15 out
+    expect(d.costNano).toBe(
+      (usage?.input_tokens ?? 0) * 3_000 +
+        1000 * 3_750 +
+        2000 * 6_000 +
+        400 * 300 +
+        (usage?.output_tokens ?? 0) * 15_000,
+    )
+  })
+
+  it('OpenAI cached input and reasoning', async () => {
+    let usage: OpenAI.CompletionUsage | undefined
+    const d = await delta('openai', 'o3', async () => {
+      usage = (
+        await h.openai.chat.completions.create(
+          { model: 'o3', ...chat },
+          { headers: { 'x-fake-cached-tokens': '300', 'x-fake-reasoning-tokens': '500' } },
+        )
+      ).usage
+    })
+    // o3: $2 in, $0.50 cached, $8 out (reasoning is output)
+    expect(usage?.completion_tokens_details?.reasoning_tokens).toBe(500)
+    expect(d.costNano).toBe(
+      ((usage?.prompt_tokens ?? 0) - 300) * 2_000 + 300 * 500 + (usage?.completion_tokens ?? 0) * 8_000,
+    )
+    expect(d.reasoningTokens).toBe(500)
+  })
+
+  it('OpenAI audio tokens of a chat completion', async () => {
+    let usage: OpenAI.CompletionUsage | undefined
+    const model = 'gpt-4o-audio-preview'
+    const d = await delta('openai', model, async () => {
+      usage = (
+        await h.openai.chat.completions.create(
+          { model, ...chat },
+          { headers: { 'x-fake-audio-input-tokens': '1000', 'x-fake-audio-output-tokens': '2000' } },
+        )
+      ).usage
+    })
+    // gpt-4o-audio-preview: text $2.50 in / $10 out, audio $40 in / $80 out
+    const text = (usage?.prompt_tokens ?? 0) - 1000
+    const textOut = (usage?.completion_tokens ?? 0) - 2000
+    expect(d.costNano).toBe(text * 2_500 + 1000 * 40_000 + textOut * 10_000 + 2000 * 80_000)
+  })
+
+  it.each([
+    ['dall-e-3, standard 1024x1024', { model: 'dall-e-3', n: 1, size: '1024x1024' as const }, 40_000_000],
+    [
+      'dall-e-3, hd 1024x1792, two images',
+      { model: 'dall-e-3', n: 2, size: '1024x1792' as const, quality: 'hd' as const },
+      240_000_000,
+    ],
+    ['dall-e-2, 256x256', { model: 'dall-e-2', n: 1, size: '256x256' as const }, 16_000_000],
+  ])('image generation priced per image: %s', async (_name, params, nano) => {
+    const d = await delta('openai', params.model, () =>
+      h.openai.images.generate({ prompt: 'a toll gate', ...params }),
+    )
+    expect(d.costNano).toBe(nano)
+  })
+
+  it('gpt-image-1 priced by its text and image tokens', async () => {
+    let usage: OpenAI.ImagesResponse['usage']
+    const d = await delta('openai', 'gpt-image-1', async () => {
+      usage = (
+        await h.openai.images.generate({ model: 'gpt-image-1', prompt: 'a toll gate', quality: 'high' })
+      ).usage
+    })
+    // gpt-image-1: text in $5, image in $10, image out $40
+    const u = usage as NonNullable<typeof usage>
+    expect(d.costNano).toBe(
+      u.input_tokens_details.text_tokens * 5_000 +
+        u.input_tokens_details.image_tokens * 10_000 +
+        u.output_tokens * 40_000,
+    )
+  })
+
+  it('speech priced per character (tts-1: $15 per million characters)', async () => {
+    const input = 'Toll gates take money at the road.'
+    const d = await delta('openai', 'tts-1', () =>
+      h.openai.audio.speech.create({ model: 'tts-1', input, voice: 'alloy' }).then((r) => r.arrayBuffer()),
+    )
+    expect(d.costNano).toBe(input.length * 15_000)
+  })
+
+  it('whisper-1 priced by the seconds it reports ($0.006 a minute)', async () => {
+    const file = new File([Buffer.alloc(48_000)], 'toll.mp3', { type: 'audio/mpeg' })
+    let seconds = 0
+    const d = await delta('openai', 'whisper-1', async () => {
+      const t = await h.openai.audio.transcriptions.create({ model: 'whisper-1', file })
+      seconds = (t.usage as { seconds: number }).seconds
+    })
+    expect(seconds).toBe(3)
+    expect(d.costNano).toBe(3 * 100_000)
+  })
+
+  it('gpt-4o-transcribe priced by its audio and text tokens', async () => {
+    const file = new File([Buffer.alloc(48_000)], 'toll.mp3', { type: 'audio/mpeg' })
+    let usage: { input_tokens: number; output_tokens: number } | undefined
+    const d = await delta('openai', 'gpt-4o-transcribe', async () => {
+      usage = (await h.openai.audio.transcriptions.create({ model: 'gpt-4o-transcribe', file }))
+        .usage as typeof usage
+    })
+    // gpt-4o-transcribe: audio in $6, text out $10 (every input token of the fake is audio)
+    expect(d.costNano).toBe((usage?.input_tokens ?? 0) * 6_000 + (usage?.output_tokens ?? 0) * 10_000)
+  })
+})
