@@ -13,7 +13,7 @@ import { usdToNano } from './money.ts'
 import { compilePrice, type PriceRow } from './prices.ts'
 import type { FailureMode } from './ratelimit-policy.ts'
 import type { RateLimitPolicy, Tenant } from './resources.ts'
-import type { ProviderType } from './tenant.ts'
+import type { Provider, ProviderType } from './tenant.ts'
 import type { TierTable } from './tiers.ts'
 
 export const DEFAULT_BASE_URLS: Record<ProviderType, string | undefined> = {
@@ -143,11 +143,13 @@ export function compileTenantConfig(input: CompileInput): {
     const baseURL = p.baseURL ?? DEFAULT_BASE_URLS[p.type]
     if (!baseURL) throw new InvalidSpecError(`spec.providers[${i}].baseURL`, `required for type ${p.type}`)
     const ref = p.credentialsSecretRef
+    const headers = billingHeaders(p)
     return {
       name: p.name,
       type: p.type,
       baseURL: baseURL.replace(/\/+$/, ''),
       ...(ref && { credential: { secretNamespace: ref.namespace, secretName: ref.name, key: ref.key } }),
+      ...(headers && { headers }),
     }
   })
 
@@ -233,4 +235,15 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * billingHeaders are the headers that decide which OpenAI organization and project a call is
+ * billed to. They come from the Tenant, never from the app (the sidecar drops the app's).
+ */
+function billingHeaders(p: Provider): Record<string, string> | undefined {
+  const headers: Record<string, string> = {}
+  if (p.organization) headers['openai-organization'] = p.organization
+  if (p.project) headers['openai-project'] = p.project
+  return Object.keys(headers).length > 0 ? headers : undefined
 }

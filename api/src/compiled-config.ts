@@ -32,8 +32,10 @@ export interface CompiledProvider {
   name: string
   type: ProviderType
   baseURL: string
-  /** Where the key comes from; the sidecar reads it from its mounted Secret or environment. */
+  /** Where the key comes from (the operator reads it; the sidecar gets it by exchange). */
   credential?: { secretName: string; secretNamespace: string; key: string }
+  /** Headers the sidecar sets on every call of this provider (billing: OpenAI-Organization, -Project). */
+  headers?: Record<string, string>
 }
 
 /** LimitSource says where a limit came from, so a rejection can name it. */

@@ -37,18 +37,44 @@ export const Provider = Type.Object(
     ),
     credentialsSecretRef: Type.Optional(
       secretKeyRef(
-        'Secret that holds the API key. The operator mirrors it into the tenant namespaces and mounts it into the sidecar only; the app never sees it.',
+        "Secret that holds the API key: in the operator's namespace, or in a namespace whose CredentialGrant names this Tenant and Secret. Only the tenant's sidecars receive the key, in memory, over the operator's credential exchange; the app never sees it.",
       ),
+    ),
+    organization: Type.Optional(
+      Type.String({
+        description:
+          'OpenAI organization the calls are billed to (sent as OpenAI-Organization); the app cannot choose another.',
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_-]+$',
+      }),
+    ),
+    project: Type.Optional(
+      Type.String({
+        description:
+          'OpenAI project the calls are billed to (sent as OpenAI-Project); the app cannot choose another.',
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_-]+$',
+      }),
     ),
   },
   {
     description: 'An LLM API the tenant may call.',
-    ...rules({
-      rule: "self.type != 'openai-compatible' || has(self.baseURL)",
-      message: 'baseURL is required for type openai-compatible',
-      fieldPath: '.baseURL',
-      reason: 'FieldValueRequired',
-    }),
+    ...rules(
+      {
+        rule: "self.type != 'openai-compatible' || has(self.baseURL)",
+        message: 'baseURL is required for type openai-compatible',
+        fieldPath: '.baseURL',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "self.type == 'openai' || (!has(self.organization) && !has(self.project))",
+        message: 'organization and project are OpenAI billing headers: only for type openai',
+        fieldPath: '.organization',
+        reason: 'FieldValueForbidden',
+      },
+    ),
   },
 )
 
@@ -116,7 +142,9 @@ export const TenantSpec = Type.Object(
       }),
     ),
     namespaceSelector: Type.Optional(
-      labelSelector('Namespaces whose labels match also belong to this tenant.'),
+      labelSelector(
+        'Namespaces whose labels match also belong to this tenant, if they also carry the label tollgate.dev/tenant=<this tenant> (set by whoever may label namespaces).',
+      ),
     ),
     suspended: Type.Optional(
       Type.Boolean({
@@ -182,7 +210,7 @@ export const TenantSpec = Type.Object(
       Type.Object(
         {
           webhookSecretRef: secretKeyRef(
-            'Secret whose value is the URL budget alerts are POSTed to (Slack-compatible JSON).',
+            "Secret whose value is the https URL budget alerts are POSTed to (Slack-compatible JSON): in the operator's namespace, or in a namespace whose CredentialGrant names this Tenant and Secret.",
           ),
           cooldown: Type.Optional(
             duration('Least time between two alerts of the same budget.', { default: '30m' }),
