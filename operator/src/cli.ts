@@ -29,6 +29,13 @@ Flags of run:
   --lease-name NAME        name of the leader Lease (default tollgate-operator)
   --lease-duration D       default 15s;  --renew-deadline D  default 10s;  --retry-period D  default 2s
   --identity ID            leader election identity (env POD_NAME, default host-pid)
+  --namespace NS           the operator's namespace: its keys Secret, and the provider Secrets
+                           Tenants may use without a CredentialGrant (env POD_NAMESPACE, default tollgate-system)
+  --keys-secret NAME       Secret with the config signing key and the key seed, created when missing
+                           (default tollgate-operator-keys)
+  --redis-password-rotation D  period of each tenant's Redis password (default 24h, at least 1h)
+  --alert-allow-hosts H,.. alert webhook hosts that may be http or resolve to internal addresses
+  --alert-timeout D        deadline of one alert delivery (default 10s)
   --selector SELECTOR      manage only Tenants and RateLimitPolicies with matching labels
   --no-migrate             do not run database migrations when becoming leader
   --log-level LEVEL        pino level (default info; env TOLLGATE_LOG_LEVEL)
@@ -54,6 +61,12 @@ export interface RunConfig {
   renewDeadlineMs: number
   retryPeriodMs: number
   identity: string
+  /** The operator's namespace (keys Secret, provider Secrets). */
+  namespace: string
+  keysSecret: string
+  redisPasswordRotationMs: number
+  alertAllowHosts: string[]
+  alertTimeoutMs: number
   selector?: string
   migrate: boolean
   logLevel: string
@@ -97,6 +110,11 @@ const OPTIONS = {
   'renew-deadline': { type: 'string' },
   'retry-period': { type: 'string' },
   identity: { type: 'string' },
+  namespace: { type: 'string' },
+  'keys-secret': { type: 'string' },
+  'redis-password-rotation': { type: 'string' },
+  'alert-allow-hosts': { type: 'string' },
+  'alert-timeout': { type: 'string' },
   selector: { type: 'string' },
   'no-migrate': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -124,6 +142,11 @@ const RUN_ONLY = [
   'renew-deadline',
   'retry-period',
   'identity',
+  'namespace',
+  'keys-secret',
+  'redis-password-rotation',
+  'alert-allow-hosts',
+  'alert-timeout',
   'no-migrate',
   ...Object.keys(WEBHOOK_OPTIONS),
 ]
@@ -193,7 +216,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const workers = Number(values.workers ?? 16)
   if (!Number.isInteger(workers) || workers < 1 || workers > 256)
     throw invalid('--workers must be an integer from 1 to 256')
-  const webhook = parseWebhookFlags(values, env)
+  const namespace = values.namespace ?? env.POD_NAMESPACE ?? 'tollgate-system'
+  const webhook = parseWebhookFlags(values, env, namespace)
   const config: RunConfig = {
     command: 'run',
     ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
@@ -212,6 +236,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     renewDeadlineMs: duration('renew-deadline', '10s'),
     retryPeriodMs: duration('retry-period', '2s'),
     identity: values.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    namespace,
+    keysSecret: values['keys-secret'] ?? 'tollgate-operator-keys',
+    redisPasswordRotationMs: duration('redis-password-rotation', '24h'),
+    alertAllowHosts: (values['alert-allow-hosts'] ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    alertTimeoutMs: duration('alert-timeout', '10s'),
     ...(values.selector && { selector: values.selector }),
     migrate: !values['no-migrate'],
     logLevel,
@@ -221,6 +253,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     throw invalid('--renew-deadline must be shorter than --lease-duration')
   if (config.retryPeriodMs >= config.renewDeadlineMs)
     throw invalid('--retry-period must be shorter than --renew-deadline')
+  if (config.redisPasswordRotationMs < 3_600_000)
+    throw invalid('--redis-password-rotation must be at least 1h')
+  if (webhook && webhook.exchangeTtlMs > config.redisPasswordRotationMs)
+    throw invalid('--exchange-ttl must not be longer than --redis-password-rotation')
   return config
 }
 

@@ -2,7 +2,9 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RunConfig } from '../cli.ts'
 import { loadTables } from '../config/tables.ts'
+import { loadOperatorKeys } from '../keys/operator-keys.ts'
 import { type Component, type Operator, startOperator } from '../operator.ts'
+import { RedisPasswords } from '../redis/redis-passwords.ts'
 import { createKubeClients, loadKubeConfig } from '../runtime/kube.ts'
 import { createMetrics } from '../runtime/metrics.ts'
 import { Db } from '../store/db.ts'
@@ -12,6 +14,9 @@ import { webhookComponents } from '../webhook/components.ts'
 export async function runOperator(config: RunConfig, logger: Logger, components: Component[] = []) {
   const tables = loadTables({ tiers: config.tiersFile, prices: config.pricesFile })
   const kube = createKubeClients(loadKubeConfig(config.kubeconfig))
+  // The same keys on every replica: configs signed by one verify for all, passwords agree.
+  const keys = await loadOperatorKeys(kube.core, config.namespace, config.keysSecret)
+  const passwords = new RedisPasswords(keys.derive('redis-acl'), config.redisPasswordRotationMs)
   const redis = new Redis(config.redisUrl, {
     // Fail commands after a couple of reconnect attempts: a reconcile must not hang on Redis.
     maxRetriesPerRequest: 2,
@@ -24,6 +29,10 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
   try {
     operator = await startOperator({
       kube,
+      namespace: config.namespace,
+      keys,
+      redisPasswordRotationMs: config.redisPasswordRotationMs,
+      alerts: { allowHosts: config.alertAllowHosts, timeoutMs: config.alertTimeoutMs },
       redis,
       db,
       databaseUrl: config.databaseUrl,
@@ -45,7 +54,15 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
       metricsListen: config.metricsListen,
       healthListen: config.healthListen,
       // The injection webhook (every replica) and the mediation count (leader).
-      components: [...components, ...webhookComponents(config.webhook, { selector: config.selector })],
+      components: [
+        ...components,
+        ...webhookComponents(config.webhook, {
+          ...(config.selector && { selector: config.selector }),
+          keys,
+          passwords,
+          operatorSecrets: [config.keysSecret],
+        }),
+      ],
       migrate: config.migrate,
     })
   } catch (error) {
