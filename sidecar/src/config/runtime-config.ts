@@ -13,6 +13,8 @@ export interface RuntimeProvider {
   basePath: string
   /** The header that carries the key: `authorization` (Bearer) or `x-api-key`. */
   credentialHeader: 'authorization' | 'x-api-key'
+  /** Headers from the Tenant set on every call (billing), lower case. */
+  headers: Readonly<Record<string, string>>
 }
 
 /**
@@ -38,6 +40,7 @@ export class RuntimeConfig {
           origin: url.origin,
           basePath: url.pathname.replace(/\/+$/, ''),
           credentialHeader: p.type === 'anthropic' ? 'x-api-key' : 'authorization',
+          headers: p.headers ?? {},
         }
         return [p.name, provider]
       }),

@@ -65,6 +65,7 @@ export class SidecarMetrics {
   readonly limiterFallbacks: Counter<'mode'>
   readonly shadowExceeded: Counter<'limit'>
   readonly settleErrors: Counter
+  readonly credentialExchanges: Counter<'result'>
   readonly #series = new Map<string, CallSeries>()
   readonly #cacheResults = new Map<string, Inc>()
 
@@ -127,7 +128,7 @@ export class SidecarMetrics {
     })
     this.configLoads = new Counter({
       name: 'tollgate_config_loads_total',
-      help: 'Config load attempts by result (applied, unchanged, missing, invalid, error).',
+      help: 'Config load attempts by result (applied, unchanged, missing, invalid, rejected: signature does not verify, error).',
       labelNames: ['result'],
       registers,
     })
@@ -174,6 +175,12 @@ export class SidecarMetrics {
     this.settleErrors = new Counter({
       name: 'tollgate_limiter_settle_errors_total',
       help: 'Reservations that could not be settled (the estimate stays counted until its window ends).',
+      registers,
+    })
+    this.credentialExchanges = new Counter({
+      name: 'tollgate_credential_exchanges_total',
+      help: 'Credential exchanges with the operator by result (ok, failed).',
+      labelNames: ['result'],
       registers,
     })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
