@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { kubectlOK } from '../support/kubectl.ts'
+import { metricsToken } from '../support/metrics-reader.ts'
 import { createDatabase } from '../support/postgres.ts'
 import { eventually, readConfig, tenantDoc, uniqueName } from './support.ts'
 
@@ -34,6 +35,8 @@ function replica(identity: string, databaseUrl: string): Replica {
       '--health-listen',
       '127.0.0.1:0',
       '--lease-namespace',
+      'default',
+      '--namespace',
       'default',
       '--lease-name',
       run,
@@ -68,8 +71,12 @@ const lease = async () =>
     renewTime?: string
     leaseTransitions?: number
   }
+let scrapeToken: string
 const leaderGauge = async (r: Replica) => {
-  const text = await (await fetch(`${await r.metricsUrl}/metrics`)).text()
+  const response = await fetch(`${await r.metricsUrl}/metrics`, {
+    headers: { authorization: `Bearer ${scrapeToken}` },
+  })
+  const text = await response.text()
   return Number(/^tollgate_operator_leader (\d+)/m.exec(text)?.[1])
 }
 
@@ -77,6 +84,7 @@ let redis: Redis
 let replicas: Replica[] = []
 
 beforeAll(async () => {
+  scrapeToken = await metricsToken(stack)
   redis = new Redis(stack.redisUrl)
   const databaseUrl = await createDatabase(stack.databaseUrl, 'leader')
   replicas = [replica(`${run}-a`, databaseUrl), replica(`${run}-b`, databaseUrl)]
