@@ -150,6 +150,7 @@ export function compileTenantConfig(input: CompileInput): {
       baseURL: baseURL.replace(/\/+$/, ''),
       ...(ref && { credential: { secretNamespace: ref.namespace, secretName: ref.name, key: ref.key } }),
       ...(headers && { headers }),
+      ...(p.forwardHeaders?.length && { forwardHeaders: [...p.forwardHeaders] }),
     }
   })
 

@@ -36,6 +36,8 @@ export interface CompiledProvider {
   credential?: { secretName: string; secretNamespace: string; key: string }
   /** Headers the sidecar sets on every call of this provider (billing: OpenAI-Organization, -Project). */
   headers?: Record<string, string>
+  /** App headers forwarded beyond the sidecar's own list for the type (names, or prefixes ending in *). */
+  forwardHeaders?: string[]
 }
 
 /** LimitSource says where a limit came from, so a rejection can name it. */

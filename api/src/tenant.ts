@@ -58,6 +58,25 @@ export const Provider = Type.Object(
         pattern: '^[A-Za-z0-9_-]+$',
       }),
     ),
+    forwardHeaders: Type.Optional(
+      list(
+        Type.String({
+          description: 'A lower-case header name, or a prefix ending in * (x-portkey-*).',
+          minLength: 1,
+          maxLength: 64,
+          pattern: '^[a-z0-9][a-z0-9-]*\\*?$',
+        }),
+        "App request headers forwarded to this provider besides those the sidecar forwards for its type (content type, the SDKs' own, API version and beta flags, trace context). Credential and billing headers are never forwarded.",
+        32,
+        {
+          'x-kubernetes-list-type': 'set',
+          ...rules({
+            rule: "self.all(h, !(h in ['authorization', 'x-api-key', 'api-key', 'proxy-authorization', 'cookie', 'openai-organization', 'openai-project']))",
+            message: 'credential and billing headers come from Tollgate and the Tenant, never from the app',
+          }),
+        },
+      ),
+    ),
   },
   {
     description: 'An LLM API the tenant may call.',

@@ -26,8 +26,11 @@ export interface AdminDeps {
 /** LOOPBACK_ONLY are the endpoints only the pod itself may read: limits, provider URLs, usage. */
 const LOOPBACK_ONLY = new Set(['/config', '/usage'])
 
-/** isLoopback is true for a connection from the pod's own network namespace. */
-const isLoopback = (address: string | undefined) =>
+/**
+ * isLoopback is true for a connection from the pod's own network namespace: Linux drops packets
+ * with a loopback source that arrive on any other interface, so no other pod can appear as one.
+ */
+export const isLoopback = (address: string | undefined) =>
   address === '::1' || address?.startsWith('127.') === true || address?.startsWith('::ffff:127.') === true
 
 /**

@@ -41,6 +41,7 @@ export function injectPod(input: InjectionInput): InjectionResult {
   const warnings: string[] = []
   addSidecar(pod, rendered)
   addTokenVolume(pod, rendered)
+  nameServiceAccount(pod)
   routeAppContainers(pod, rendered, warnings)
   labelAndAnnotate(pod, tenant, {
     v: 2,
@@ -67,6 +68,16 @@ function addSidecar(pod: V1Pod, { sidecar }: Rendered) {
 function addTokenVolume(pod: V1Pod, { volume }: Rendered) {
   const spec = pod.spec as NonNullable<V1Pod['spec']>
   spec.volumes = [...(spec.volumes ?? []), volume]
+}
+
+/**
+ * nameServiceAccount sets `serviceAccountName: default` on a pod that names none: the API server
+ * refuses a projected token without one. The ServiceAccount admission plugin normally does the
+ * same before webhooks run; this keeps injection valid where it does not (or runs later).
+ */
+function nameServiceAccount(pod: V1Pod) {
+  const spec = pod.spec as NonNullable<V1Pod['spec']>
+  if (!spec.serviceAccountName && !spec.serviceAccount) spec.serviceAccountName = 'default'
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { CompiledConfig, Price, ProviderType } from '@tollgate/api'
 import { globMatch, matchesAny } from '@tollgate/api/glob.ts'
+import { HeaderAllowList } from '../upstream/forwarded-headers.ts'
 import { priceOf } from '../usage/usage.ts'
 import type { Credentials } from './credentials.ts'
 
@@ -15,6 +16,8 @@ export interface RuntimeProvider {
   credentialHeader: 'authorization' | 'x-api-key'
   /** Headers from the Tenant set on every call (billing), lower case. */
   headers: Readonly<Record<string, string>>
+  /** Which of the app's request headers go to the provider. */
+  forward: HeaderAllowList
 }
 
 /**
@@ -41,6 +44,7 @@ export class RuntimeConfig {
           basePath: url.pathname.replace(/\/+$/, ''),
           credentialHeader: p.type === 'anthropic' ? 'x-api-key' : 'authorization',
           headers: p.headers ?? {},
+          forward: new HeaderAllowList(p.type, p.forwardHeaders),
         }
         return [p.name, provider]
       }),

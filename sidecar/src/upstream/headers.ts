@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RuntimeProvider } from '../config/runtime-config.ts'
-import { isForwarded } from './forwarded-headers.ts'
 
 /** Response headers never forwarded: hop-by-hop and framing. */
 const DROP_RESPONSE = new Set([
@@ -39,7 +38,7 @@ export function upstreamHeaders(
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const name in incoming) {
-    if (!isForwarded(provider.type, name)) continue
+    if (!provider.forward.allows(name)) continue
     const value = incoming[name]
     if (value !== undefined) out[name] = value
   }
