@@ -65,8 +65,15 @@ export interface ExchangeFixture {
   attestor: Attestor
   webhook: RunningWebhook
   trust: InjectionTrust
-  /** injectedPod renders, stores and tokens a pod of the tenant; `spec` overrides the app's. */
-  injectedPod(name: string, spec?: Partial<NonNullable<V1Pod['spec']>>): Promise<InjectedPod>
+  /**
+   * injectedPod renders, stores and tokens a pod of the tenant; `spec` overrides the app's. With
+   * `token: false` no token is minted (tokenFile is empty), as where admission forbids it.
+   */
+  injectedPod(
+    name: string,
+    spec?: Partial<NonNullable<V1Pod['spec']>>,
+    opts?: { token?: boolean },
+  ): Promise<InjectedPod>
   /** createPod stores a pod as given (no webhook in the way). */
   createPod(pod: V1Pod): Promise<V1Pod>
   /** token mints a ServiceAccount token bound to a stored pod. */
@@ -182,7 +189,7 @@ export async function exchangeFixture(
     attestor,
     webhook,
     trust,
-    async injectedPod(name, spec = {}) {
+    async injectedPod(name, spec = {}, opts = {}) {
       const submitted: V1Pod = {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -206,7 +213,7 @@ export async function exchangeFixture(
       const stored = await createPod(result.pod)
       return {
         pod: stored,
-        tokenFile: await writeToken(await token(stored)),
+        tokenFile: opts.token === false ? '' : await writeToken(await token(stored)),
         sidecarEnv: envMap(result.pod.spec?.initContainers?.[0]?.env),
         appEnv: envMap(result.pod.spec?.containers[0]?.env),
       }
