@@ -228,7 +228,7 @@ try {
   )
   const warm = performance.now() - warmStart
   console.log(
-    `full resync, warm (${all.length} tenants, operator restart → every tenant reconciled, no writes): ${(warm / 1000).toFixed(1)} s`,
+    `full resync, warm (${all.length} tenants, operator restart → every tenant reconciled, no config, status or Postgres writes): ${(warm / 1000).toFixed(1)} s`,
   )
 
   // 3. Memory with the tenants cached and the usage loop running.

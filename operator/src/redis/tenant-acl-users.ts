@@ -22,6 +22,8 @@ export class TenantAclUsers {
   readonly #passwords: RedisPasswords
   /** Rules last written per tenant by this process: GETUSER shows passwords only as hashes. */
   readonly #written = new Map<string, string>()
+  /** False once Redis said it keeps no ACL file: then saving is a wasted round trip per write. */
+  #canSave = true
 
   constructor(redis: Pick<Redis, 'call'>, passwords: RedisPasswords) {
     this.#redis = redis
@@ -56,10 +58,12 @@ export class TenantAclUsers {
    * loses them at restart, and the operator writes them again when it reconnects.
    */
   async #save(): Promise<void> {
+    if (!this.#canSave) return
     try {
       await this.#redis.call('ACL', 'SAVE')
     } catch (error) {
       if (!/not configured to use an ACL file/.test((error as Error).message)) throw error
+      this.#canSave = false
     }
   }
 }
