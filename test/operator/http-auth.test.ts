@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { serviceAccountToken } from '../support/metrics-reader.ts'
+import { serviceAccountToken } from '../support/service-account-token.ts'
 import { createDatabase } from '../support/postgres.ts'
 import { startTestOperator, uniqueName } from './support.ts'
 

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { kubectlOK } from '../support/kubectl.ts'
-import { metricsToken } from '../support/metrics-reader.ts'
+import { metricsToken } from '../support/service-account-token.ts'
 import { createDatabase } from '../support/postgres.ts'
 import { eventually, readConfig, tenantDoc, uniqueName } from './support.ts'
 
