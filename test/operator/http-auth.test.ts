@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { serviceAccountToken } from '../support/service-account-token.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { serviceAccountToken } from '../support/service-account-token.ts'
 import { startTestOperator, uniqueName } from './support.ts'
 
 // The operator's HTTP surfaces answer only callers the API server vouches for: the attack of issue

@@ -3,8 +3,8 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { kubectlOK } from '../support/kubectl.ts'
-import { metricsToken } from '../support/service-account-token.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { metricsToken } from '../support/service-account-token.ts'
 import { eventually, readConfig, tenantDoc, uniqueName } from './support.ts'
 
 const stack = inject('stack')

@@ -8,8 +8,8 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { kubectlOK } from '../support/kubectl.ts'
-import { metricsToken, serviceAccountToken } from '../support/service-account-token.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { metricsToken, serviceAccountToken } from '../support/service-account-token.ts'
 import {
   eventually,
   readConfig,
