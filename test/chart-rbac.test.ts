@@ -7,9 +7,13 @@ import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parseAllDocuments, stringify } from 'yaml'
+import { generateOperatorKeys, operatorKeys } from '../operator/src/keys/operator-keys.ts'
+import { RedisPasswords } from '../operator/src/redis/redis-passwords.ts'
+import { Attestor } from '../operator/src/webhook/attestation.ts'
 import { collectMediation } from '../operator/src/webhook/mediation.ts'
 import { MediationController } from '../operator/src/webhook/mediation-controller.ts'
 import { type RunningWebhook, startWebhook } from '../operator/src/webhook/start-webhook.ts'
+import { issue11Rbac } from './fixtures/chart-rbac-issue-11.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 
 // The chart's RBAC is least privilege *and* enough: the webhook and the mediation count run here
@@ -20,6 +24,9 @@ const id = randomUUID().slice(0, 8)
 const namespace = `rbac-${id}`
 const fullname = `tg-${id}`
 const account = `system:serviceaccount:${namespace}:${fullname}`
+const { signingKey, seed } = generateOperatorKeys()
+const keys = operatorKeys(signingKey, seed)
+const attestor = new Attestor(keys.derive('injection'))
 
 function helmTemplate(): Promise<string> {
   const chart = new URL('../charts/tollgate', import.meta.url).pathname
@@ -47,6 +54,14 @@ describe("the chart's RBAC", () => {
       .filter((d) => d && rbacKinds.includes(d.kind))
     expect(docs.map((d) => d.kind).sort()).toEqual([...rbacKinds].sort())
     await kubectlOK(stack, ['apply', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'))
+    // What issue 11 asks the chart to grant on top (docs/chart-changes-issue-11.md), until it does.
+    await kubectlOK(
+      stack,
+      ['apply', '-f', '-'],
+      issue11Rbac(fullname, namespace, fullname)
+        .map((d) => stringify(d))
+        .join('---\n'),
+    )
     // The webhook configuration the role may touch, by name (resourceNames).
     const config = {
       apiVersion: 'admissionregistration.k8s.io/v1',
@@ -94,6 +109,11 @@ describe("the chart's RBAC", () => {
       certSecret: `${fullname}-webhook-cert`,
       webhookConfigName: fullname,
       serviceName: fullname,
+      exchangeURL: `https://${fullname}.${namespace}.svc:443/exchange`,
+      exchangeTtlMs: 3_600_000,
+      keys,
+      passwords: new RedisPasswords(keys.derive('redis-acl'), 3_600_000),
+      operatorSecrets: ['tollgate-operator-keys'],
       registry: new Registry(),
       logger: pino({ level: 'silent' }),
     })
@@ -111,7 +131,7 @@ describe("the chart's RBAC", () => {
       metadata: { name: `rbac-${id}` },
       spec: { namespaces: [namespace], providers: [{ name: 'openai', type: 'openai' }] },
     }
-    const status = await collectMediation(kc, tenant)
+    const status = await collectMediation(kc, tenant, attestor)
     expect(status.mediatedPods).toBe(0)
     expect(status.condition.status).toBe('True')
   })
@@ -126,6 +146,7 @@ describe("the chart's RBAC", () => {
     await kubectlOK(stack, ['create', '-f', '-'], stringify(tenant))
     const controller = new MediationController({
       kc,
+      attestor,
       logger: pino({ level: 'silent' }),
       labelSelector: `tollgate-test=${id}`,
     })
@@ -147,6 +168,11 @@ describe("the chart's RBAC", () => {
   })
 
   it.each([
+    [['create', 'tokenreviews.authentication.k8s.io']],
+    [['create', 'subjectaccessreviews.authorization.k8s.io']],
+    [['get', 'pods', '-n', 'default']],
+    [['watch', 'credentialgrants.tollgate.dev', '--all-namespaces']],
+    [['get', 'secrets', '-n', 'default']],
     [['list', 'secrets', '--all-namespaces']],
     [['patch', 'tenants.tollgate.dev/status']],
     [['update', 'leases.coordination.k8s.io', '-n', namespace]],
