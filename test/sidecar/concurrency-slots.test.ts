@@ -1,10 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
-import { PLACEHOLDER_KEY, REAL_KEY, startHarness, tenantYaml, writeConfig } from './harness.ts'
+import {
+  PLACEHOLDER_KEY,
+  REAL_KEY,
+  startHarness,
+  startSidecarProcess,
+  tenantYaml,
+  writeConfig,
+} from './harness.ts'
 import { policyYaml, uniqueTenant } from './policy.ts'
 
 // A concurrency slot is taken only while its call is in flight: a settle that could not reach
@@ -102,7 +107,7 @@ describe('concurrency slots', () => {
     const file = await writeConfig(
       tenantYaml({ name: tenant, baseURL: fake.url, extra: tenantWithOneSlot(tenant).extra }),
     )
-    const [a, b] = [sidecarProcess(file), sidecarProcess(file)]
+    const [a, b] = [startSidecarProcess(file, redisUrl), startSidecarProcess(file, redisUrl)]
     try {
       const [urlA, urlB] = await Promise.all([a.url, b.url])
       const client = (url: string) =>
@@ -127,40 +132,3 @@ describe('concurrency slots', () => {
     }
   }, 60_000)
 })
-
-function sidecarProcess(file: string): { child: ChildProcess; url: Promise<string>; stop(): Promise<void> } {
-  const child = spawn(
-    process.execPath,
-    [
-      new URL('../../sidecar/src/main.ts', import.meta.url).pathname,
-      '--config',
-      file,
-      '--redis',
-      redisUrl,
-      '--listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      '127.0.0.1:0',
-    ],
-    { env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: REAL_KEY }, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  let out = ''
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /"proxy":"(http:\/\/[^"]+)"/.exec(out)
-      if (m?.[1]) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`sidecar exited with ${code}`)))
-  })
-  url.catch(() => {})
-  return {
-    child,
-    url,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    },
-  }
-}

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -124,6 +126,52 @@ export async function startHarness(
     async close() {
       await sidecar.shutdown(1_000)
       if (!opts.fake) await fake.close()
+    },
+  }
+}
+
+/** SidecarProcess is a sidecar run as its own process, as in a pod: a crash or a kill is real. */
+export interface SidecarProcess {
+  child: ChildProcess
+  /** The proxy's URL, from its start log line; rejects when the process exits first. */
+  url: Promise<string>
+  stop(): Promise<void>
+}
+
+/** startSidecarProcess runs `tollgate-sidecar --config file --redis redisUrl` on free loopback ports. */
+export function startSidecarProcess(file: string, redisUrl: string): SidecarProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      new URL('../../sidecar/src/main.ts', import.meta.url).pathname,
+      '--config',
+      file,
+      '--redis',
+      redisUrl,
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+    ],
+    { env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: REAL_KEY }, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /"proxy":"(http:\/\/[^"]+)"/.exec(out)
+      if (m?.[1]) resolve(m[1])
+    })
+    child.once('exit', (code) => reject(new Error(`sidecar exited with ${code}`)))
+  })
+  url.catch(() => {}) // a caller that never awaits url must not see an unhandled rejection
+  return {
+    child,
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
     },
   }
 }

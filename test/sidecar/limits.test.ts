@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import Anthropic from '@anthropic-ai/sdk'
 import { keys, nanoToUsd } from '@tollgate/api'
 import { Redis } from 'ioredis'
@@ -8,7 +6,15 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
 import { costNano, emptyUsage } from '../../sidecar/src/usage/usage.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
-import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness, tenantYaml, writeConfig } from './harness.ts'
+import {
+  type Harness,
+  PLACEHOLDER_KEY,
+  REAL_KEY,
+  startHarness,
+  startSidecarProcess,
+  tenantYaml,
+  writeConfig,
+} from './harness.ts'
 import { freshMinute, metricValue, policyYaml, uniqueTenant } from './policy.ts'
 
 const { redisUrl } = inject('stack')
@@ -175,7 +181,7 @@ describe('limits shared through Redis', () => {
     const file = await writeConfig(
       tenantYaml({ name: tenant, baseURL: fake.url, spec: ['limits: { requestsPerMinute: 6 }'] }),
     )
-    const children = [startProcess(file), startProcess(file)]
+    const children = [startSidecarProcess(file, redisUrl), startSidecarProcess(file, redisUrl)]
     try {
       const urls = await Promise.all(children.map((c) => c.url))
       const clients = urls.map(
@@ -294,46 +300,3 @@ describe('limits shared through Redis', () => {
     await vi.waitFor(async () => expect(Number(await redis.get(key))).toBe(r.usage?.total_tokens))
   })
 })
-
-interface Child {
-  child: ChildProcess
-  url: Promise<string>
-  stop(): Promise<void>
-}
-
-/** startProcess runs a sidecar process on the config file with the shared Redis. */
-function startProcess(file: string): Child {
-  const child = spawn(
-    process.execPath,
-    [
-      new URL('../../sidecar/src/main.ts', import.meta.url).pathname,
-      '--config',
-      file,
-      '--redis',
-      redisUrl,
-      '--listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      '127.0.0.1:0',
-    ],
-    { env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: REAL_KEY }, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  let out = ''
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /"proxy":"(http:\/\/[^"]+)"/.exec(out)
-      if (m?.[1]) resolve(m[1])
-    })
-    child.once('exit', (code) => reject(new Error(`sidecar exited with ${code}`)))
-  })
-  return {
-    child,
-    url,
-    async stop() {
-      if (child.exitCode !== null) return
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    },
-  }
-}
