@@ -7,6 +7,9 @@ import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parseAllDocuments, stringify } from 'yaml'
+import { generateOperatorKeys, operatorKeys } from '../operator/src/keys/operator-keys.ts'
+import { RedisPasswords } from '../operator/src/redis/redis-passwords.ts'
+import { Attestor } from '../operator/src/webhook/attestation.ts'
 import { collectMediation } from '../operator/src/webhook/mediation.ts'
 import { MediationController } from '../operator/src/webhook/mediation-controller.ts'
 import { type RunningWebhook, startWebhook } from '../operator/src/webhook/start-webhook.ts'
@@ -20,6 +23,9 @@ const id = randomUUID().slice(0, 8)
 const namespace = `rbac-${id}`
 const fullname = `tg-${id}`
 const account = `system:serviceaccount:${namespace}:${fullname}`
+const { signingKey, seed } = generateOperatorKeys()
+const keys = operatorKeys(signingKey, seed)
+const attestor = new Attestor(keys.derive('injection'))
 
 function helmTemplate(): Promise<string> {
   const chart = new URL('../charts/tollgate', import.meta.url).pathname
@@ -45,7 +51,7 @@ describe("the chart's RBAC", () => {
     const docs = parseAllDocuments(await helmTemplate())
       .map((d) => d.toJS())
       .filter((d) => d && rbacKinds.includes(d.kind))
-    expect(docs.map((d) => d.kind).sort()).toEqual([...rbacKinds].sort())
+    expect([...new Set(docs.map((d) => d.kind))].sort()).toEqual([...rbacKinds].sort())
     await kubectlOK(stack, ['apply', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'))
     // The webhook configuration the role may touch, by name (resourceNames).
     const config = {
@@ -94,6 +100,11 @@ describe("the chart's RBAC", () => {
       certSecret: `${fullname}-webhook-cert`,
       webhookConfigName: fullname,
       serviceName: fullname,
+      exchangeURL: `https://${fullname}.${namespace}.svc:443/exchange`,
+      exchangeTtlMs: 3_600_000,
+      keys,
+      passwords: new RedisPasswords(keys.derive('redis-acl'), 3_600_000),
+      operatorSecrets: ['tollgate-operator-keys'],
       registry: new Registry(),
       logger: pino({ level: 'silent' }),
     })
@@ -111,7 +122,7 @@ describe("the chart's RBAC", () => {
       metadata: { name: `rbac-${id}` },
       spec: { namespaces: [namespace], providers: [{ name: 'openai', type: 'openai' }] },
     }
-    const status = await collectMediation(kc, tenant)
+    const status = await collectMediation(kc, tenant, attestor)
     expect(status.mediatedPods).toBe(0)
     expect(status.condition.status).toBe('True')
   })
@@ -126,6 +137,7 @@ describe("the chart's RBAC", () => {
     await kubectlOK(stack, ['create', '-f', '-'], stringify(tenant))
     const controller = new MediationController({
       kc,
+      attestor,
       logger: pino({ level: 'silent' }),
       labelSelector: `tollgate-test=${id}`,
     })
@@ -142,12 +154,23 @@ describe("the chart's RBAC", () => {
     [['create', 'clusterrolebindings']],
     [['get', 'configmaps', '-n', 'kube-system']],
     [['patch', 'leases.coordination.k8s.io', '-n', 'kube-system']],
+    // Secrets: read by name anywhere (granted ones), written and listed only in its own namespace.
+    [['list', 'secrets', '--all-namespaces']],
+    [['delete', 'secrets', '-n', 'default']],
+    [['create', 'secrets', '-n', 'default']],
   ])('does not allow %j', async (args) => {
     expect(await canI(...args)).toBe('no')
   })
 
   it.each([
-    [['list', 'secrets', '--all-namespaces']],
+    [['create', 'tokenreviews.authentication.k8s.io']],
+    [['create', 'subjectaccessreviews.authorization.k8s.io']],
+    [['get', 'pods', '-n', 'default']],
+    [['watch', 'credentialgrants.tollgate.dev', '--all-namespaces']],
+    [['get', 'secrets', '-n', 'default']],
+    [['list', 'secrets', '-n', namespace]],
+    [['create', 'secrets', '-n', namespace]],
+    [['get', `deployments.apps/${fullname}`, '-n', namespace]],
     [['patch', 'tenants.tollgate.dev/status']],
     [['update', 'leases.coordination.k8s.io', '-n', namespace]],
     [['update', `mutatingwebhookconfigurations/${fullname}`]],

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
+import type { V1Pod } from '@kubernetes/client-node'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
+import { TEST_ATTESTOR, TEST_OPERATOR, TEST_TRUST } from '../operator/src/webhook/fixtures.test-support.ts'
+import { injectPod } from '../operator/src/webhook/inject.ts'
+import { DEFAULT_INJECTION_CONFIG } from '../operator/src/webhook/injection-config.ts'
 import { MediationController } from '../operator/src/webhook/mediation-controller.ts'
 import { kubectlOK } from './support/kubectl.ts'
 
@@ -18,15 +22,35 @@ const tenant = async () => JSON.parse(await kubectlOK(stack, ['get', 'tenant', t
 const mediated = (t: { status?: { conditions?: { type: string; message?: string }[] } }) =>
   t.status?.conditions?.find((c) => c.type === 'Mediated')
 
+/** runningPod stores a pod, injected by the webhook's own code when asked, and marks it Running. */
 async function runningPod(name: string, injected: boolean) {
-  const annotations = injected
-    ? { 'tollgate.dev/injected': JSON.stringify({ v: 1, tenant: tenantName, hash: 'h' }) }
-    : {}
-  const pod = {
+  let pod: V1Pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: ns, annotations },
+    metadata: { name, namespace: ns },
     spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] },
+  }
+  if (injected) {
+    const ready = [
+      { type: 'Ready', status: 'True' as const, reason: 'x', message: '', lastTransitionTime: '' },
+    ]
+    pod = injectPod({
+      pod,
+      namespace: { name: ns, labels: { 'tollgate.dev/inject': 'enabled' } },
+      tenants: [
+        {
+          apiVersion: 'tollgate.dev/v1alpha1',
+          kind: 'Tenant',
+          metadata: { name: tenantName },
+          spec: { namespaces: [ns], providers: [{ name: 'openai', type: 'openai' }] },
+          status: { conditions: ready },
+        },
+      ],
+      config: DEFAULT_INJECTION_CONFIG,
+      trust: TEST_TRUST,
+      attestor: TEST_ATTESTOR,
+      operator: TEST_OPERATOR,
+    }).pod
   }
   await kubectlOK(stack, ['create', '-f', '-'], stringify(pod))
   await kubectlOK(stack, [
@@ -50,6 +74,7 @@ describe('MediationController', () => {
     // Only this file's tenant: other test files share the API server.
     controller = new MediationController({
       kc,
+      attestor: TEST_ATTESTOR,
       logger: pino({ level: 'silent' }),
       labelSelector: `tollgate-test=${id}`,
     })

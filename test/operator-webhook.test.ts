@@ -11,10 +11,10 @@ import { kubectl, kubectlOK } from './support/kubectl.ts'
 import { createDatabase } from './support/postgres.ts'
 
 // The whole chain inside the test stack, through the real `tollgate-operator run` command line:
-// the operator reconciles a Tenant to Ready and mirrors its provider Secret, its webhook (started
-// by the --webhook-* flags, with a certificate it issued itself) injects a pod created through the
-// API server, the projected volume names a key the mirror really has, and the leader's mediation
-// loop counts the pod once it runs.
+// the operator reconciles a Tenant to Ready (its key stays in the operator's namespace), its
+// webhook (started by the --webhook-* flags, with a certificate it issued itself) injects a pod
+// created through the API server with a projected token and the exchange address, and the
+// leader's mediation loop counts the pod once it runs.
 const stack = inject('stack')
 const run = uniqueName('opwh')
 const ns = { system: `${run}-system`, app: `${run}-app` }
@@ -129,7 +129,7 @@ afterAll(async () => {
 })
 
 describe('tollgate-operator run with the webhook flags', () => {
-  it('reconciles the tenant to Ready and mirrors its provider Secret', async () => {
+  it('reconciles the tenant to Ready and copies its provider Secret nowhere', async () => {
     await eventually(
       async () =>
         (await getJSON('tenant', tenantName)).status?.conditions?.some(
@@ -138,12 +138,10 @@ describe('tollgate-operator run with the webhook flags', () => {
       30_000,
       'the tenant to be Ready',
     )
-    const mirror = await eventually(
-      () => getJSON('secret', '-n', ns.app, `tollgate-${tenantName}-openai`).catch(() => undefined),
-      30_000,
-      'the mirrored Secret',
-    )
-    expect(Object.keys(mirror.data)).toEqual(['openai'])
+    expect((await getJSON('secrets', '-n', ns.app)).items).toEqual([])
+    // Its keys Secret, created in its own namespace at start.
+    const keys = await getJSON('secret', '-n', ns.system, 'tollgate-operator-keys')
+    expect(Object.keys(keys.data).sort()).toEqual(['config-signing.pem', 'seed'])
   })
 
   it('issued its certificate and filled in the caBundle', async () => {
@@ -152,7 +150,7 @@ describe('tollgate-operator run with the webhook flags', () => {
     expect(config.webhooks[0].clientConfig.caBundle).toBe(secret.data['ca.crt'])
   })
 
-  it('injects a pod created through the API server, mounting a key the mirror has', async () => {
+  it('injects a pod created through the API server, with a token for the exchange and no key', async () => {
     // failurePolicy Fail: the API server only stores the pod if the webhook injected it. The
     // webhook's cache may see the tenant turn Ready a moment after the API server did.
     const podYaml = stringify({
@@ -161,11 +159,18 @@ describe('tollgate-operator run with the webhook flags', () => {
       metadata: { name: 'app', namespace: ns.app },
       spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] },
     })
+    let last = ''
     await eventually(
-      async () => (await kubectl(stack, ['create', '-f', '-'], podYaml)).code === 0,
+      async () => {
+        const result = await kubectl(stack, ['create', '-f', '-'], podYaml)
+        last = result.stderr
+        return result.code === 0
+      },
       10_000,
       'the pod to be admitted',
-    )
+    ).catch((error) => {
+      throw new Error(`${error.message}: ${last}`)
+    })
     const pod = await getJSON('pod', '-n', ns.app, 'app')
     expect(pod.spec.initContainers[0]).toMatchObject({
       name: 'tollgate-sidecar',
@@ -175,10 +180,21 @@ describe('tollgate-operator run with the webhook flags', () => {
       name: 'OPENAI_BASE_URL',
       value: 'http://127.0.0.1:4141/openai/v1',
     })
-    const volume = pod.spec.volumes.find((v: { name: string }) => v.name === 'tollgate-credentials')
-    const [source] = volume.projected.sources
-    const mirror = await getJSON('secret', '-n', ns.app, source.secret.name)
-    for (const item of source.secret.items) expect(Object.keys(mirror.data)).toContain(item.key)
+    const volume = pod.spec.volumes.find((v: { name: string }) => v.name === 'tollgate-token')
+    expect(volume.projected.sources).toEqual([
+      { serviceAccountToken: { audience: 'tollgate.dev', expirationSeconds: 600, path: 'token' } },
+    ])
+    const env = Object.fromEntries(
+      pod.spec.initContainers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]),
+    )
+    expect(env.TOLLGATE_EXCHANGE_URL).toBe(`https://tollgate.${ns.system}.svc:443/exchange`)
+    expect(env.TOLLGATE_EXCHANGE_CA).toBe(
+      Buffer.from(
+        (await getJSON('secret', '-n', ns.system, 'webhook-cert')).data['ca.crt'],
+        'base64',
+      ).toString(),
+    )
+    expect(JSON.stringify(pod)).not.toContain('sk-operator-webhook-test')
   })
 
   it('counts the running pod in Tenant.status.mediatedPods', async () => {

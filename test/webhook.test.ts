@@ -6,6 +6,9 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { freePort } from '../hack/stack/process.ts'
+import { generateOperatorKeys, operatorKeys } from '../operator/src/keys/operator-keys.ts'
+import { RedisPasswords } from '../operator/src/redis/redis-passwords.ts'
+import { Attestor } from '../operator/src/webhook/attestation.ts'
 import { collectMediation } from '../operator/src/webhook/mediation.ts'
 import { type RunningWebhook, startWebhook } from '../operator/src/webhook/start-webhook.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
@@ -25,6 +28,9 @@ const ns = {
 const tenantName = `wh-${id}`
 const configName = `tollgate-test-${id}`
 const registry = new Registry()
+const { signingKey, seed } = generateOperatorKeys()
+const keys = operatorKeys(signingKey, seed)
+const attestor = new Attestor(keys.derive('injection'))
 
 // Same selectors as charts/tollgate/templates/webhook.yaml, plus this run's label so other test
 // files' namespaces are never sent here.
@@ -114,6 +120,8 @@ describe('the injection webhook behind a real API server', () => {
           },
           { name: 'anthropic', type: 'anthropic' },
         ],
+        // A Secret of the app's own namespace that holds a Tenant's secret: no pod may read it.
+        alerts: { webhookSecretRef: { namespace: ns.app, name: 'alert-url', key: 'url' } },
       },
     }
     await kubectlOK(stack, ['create', '-f', '-'], stringify(tenant))
@@ -153,6 +161,11 @@ describe('the injection webhook behind a real API server', () => {
       webhookConfigName: configName,
       serviceName: 'tollgate',
       extraIPAddresses: ['127.0.0.1'],
+      exchangeURL: 'https://tollgate.example:443/exchange',
+      exchangeTtlMs: 3_600_000,
+      keys,
+      passwords: new RedisPasswords(keys.derive('redis-acl'), 3_600_000),
+      operatorSecrets: ['tollgate-operator-keys'],
       registry,
       logger: pino({ level: 'silent' }),
     })
@@ -184,18 +197,26 @@ describe('the injection webhook behind a real API server', () => {
     expect(sidecar).toMatchObject({ name: 'tollgate-sidecar', restartPolicy: 'Always' })
     expect(sidecar.env).toContainEqual({ name: 'TOLLGATE_TENANT', value: tenantName })
     expect(sidecar.env).toContainEqual({ name: 'TOLLGATE_NAMESPACE', value: ns.app })
+    // The sidecar's identity: a token of audience tollgate.dev, in its container only; where to
+    // exchange it and whom to trust there; no provider key, no Secret anywhere in the pod.
     expect(sidecar.volumeMounts).toEqual([
-      { name: 'tollgate-credentials', mountPath: '/var/run/tollgate/credentials', readOnly: true },
+      { name: 'tollgate-token', mountPath: '/var/run/secrets/tollgate.dev', readOnly: true },
     ])
     expect(stored.spec.volumes).toContainEqual({
-      name: 'tollgate-credentials',
+      name: 'tollgate-token',
       projected: {
         defaultMode: 420,
         sources: [
-          { secret: { name: `tollgate-${tenantName}-openai`, items: [{ key: 'openai', path: 'openai' }] } },
+          { serviceAccountToken: { audience: 'tollgate.dev', expirationSeconds: 600, path: 'token' } },
         ],
       },
     })
+    expect(sidecar.env).toContainEqual({
+      name: 'TOLLGATE_EXCHANGE_URL',
+      value: 'https://tollgate.example:443/exchange',
+    })
+    expect(sidecar.env).toContainEqual({ name: 'TOLLGATE_EXCHANGE_CA', value: webhook.trust().caBundle })
+    expect(JSON.stringify(stored.spec)).not.toMatch(/secretName|secretKeyRef|"secret"/)
     const [app] = stored.spec.containers
     expect(app.env).toEqual([
       { name: 'OPENAI_BASE_URL', value: 'http://127.0.0.1:4141/openai/v1' },
@@ -208,12 +229,69 @@ describe('the injection webhook behind a real API server', () => {
     )
     expect(stored.metadata.labels['tollgate.dev/tenant']).toBe(tenantName)
     expect(JSON.parse(stored.metadata.annotations['tollgate.dev/injected'])).toMatchObject({
-      v: 1,
+      v: 2,
       tenant: tenantName,
       providers: ['openai', 'anthropic'],
       containers: ['app'],
     })
+    // The attestation holds on the pod as the API server stored it, defaults and all.
+    expect(attestor.verify(stored, ns.app)?.tenant).toBe(tenantName)
   })
+
+  // Attacks of issue 11, through the real API server.
+  it('injects a pod that carries a forged tollgate.dev/injected annotation', async () => {
+    const genuine = await storedPod(ns.app, 'chat')
+    const forged = pod('forged')
+    const created = await kubectl(
+      stack,
+      ['create', '-n', ns.app, '-f', '-'],
+      stringify({ ...forged, metadata: { ...forged.metadata, annotations: genuine.metadata.annotations } }),
+    )
+    expect(created.code).toBe(0)
+    const stored = await storedPod(ns.app, 'forged')
+    expect(isInjected(stored)).toBe(true)
+    expect(attestor.verify(stored, ns.app)?.tenant).toBe(tenantName)
+  })
+
+  it.each([
+    [
+      'the tollgate.dev token audience',
+      {
+        volumes: [
+          {
+            name: 'stolen',
+            projected: { sources: [{ serviceAccountToken: { audience: 'tollgate.dev', path: 'token' } }] },
+          },
+        ],
+        containers: [
+          { name: 'app', image: 'example.com/chat:1.0', volumeMounts: [{ name: 'stolen', mountPath: '/t' }] },
+        ],
+      },
+      'TokenAudienceMounted',
+    ],
+    [
+      "a Tenant's Secret",
+      {
+        containers: [
+          { name: 'app', image: 'example.com/chat:1.0', envFrom: [{ secretRef: { name: 'alert-url' } }] },
+        ],
+      },
+      'TollgateSecretMounted',
+    ],
+  ])(
+    'refuses a pod whose app container mounts %s, although the failure policy is Ignore',
+    async (_, spec, reason) => {
+      const name = `refused-${reason.toLowerCase()}`
+      const result = await kubectl(
+        stack,
+        ['create', '-n', ns.app, '-f', '-'],
+        stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec }),
+      )
+      expect(result.code).not.toBe(0)
+      expect(result.stderr).toContain(`tollgate.dev/${reason}`)
+      expect((await kubectl(stack, ['get', 'pod', '-n', ns.app, name])).code).not.toBe(0)
+    },
+  )
 
   it('leaves pods alone that did not opt in or opted out', async () => {
     expect((await createPod(ns.plain, 'plain')).code).toBe(0)
@@ -246,6 +324,15 @@ describe('the injection webhook behind a real API server', () => {
       const result = await createPod(ns.app, 'while-down')
       expect(result.code).toBe(0)
       expect(isInjected(await storedPod(ns.app, 'while-down'))).toBe(false)
+      // One of them carries the injected annotation of a real pod, copied by its author.
+      const genuine = await storedPod(ns.app, 'chat')
+      const forged = pod('forged-while-down')
+      const copied = {
+        ...forged,
+        metadata: { ...forged.metadata, annotations: genuine.metadata.annotations },
+      }
+      expect((await kubectl(stack, ['create', '-n', ns.app, '-f', '-'], stringify(copied))).code).toBe(0)
+      expect(isInjected(await storedPod(ns.app, 'forged-while-down'))).toBe(false)
     })
 
     it('failurePolicy Fail refuses them', async () => {
@@ -264,8 +351,10 @@ describe('the injection webhook behind a real API server', () => {
       // No kubelet runs, so mark the stored pods Running by hand, as a kubelet would.
       for (const [namespace, name] of [
         [ns.app, 'chat'],
+        [ns.app, 'forged'],
         [ns.plain, 'opted-in'],
         [ns.app, 'while-down'],
+        [ns.app, 'forged-while-down'],
         [ns.app, 'opted-out'],
         [ns.plain, 'plain'],
       ] as const) {
@@ -282,9 +371,10 @@ describe('the injection webhook behind a real API server', () => {
         ])
       }
       const tenant = JSON.parse(await kubectlOK(stack, ['get', 'tenant', tenantName, '-o', 'json']))
-      const status = await collectMediation(kc, tenant)
-      expect(status.mediatedPods).toBe(2)
-      expect(status.unmediated).toEqual([`${ns.app}/while-down`])
+      const status = await collectMediation(kc, tenant, attestor)
+      // The copied annotation does not count: only attested sidecars do.
+      expect(status.mediatedPods).toBe(3)
+      expect(status.unmediated).toEqual([`${ns.app}/forged-while-down`, `${ns.app}/while-down`])
       expect(status.condition).toMatchObject({ type: 'Mediated', status: 'False', reason: 'UnmediatedPods' })
       expect(status.condition.message).toContain(`${ns.app}/while-down`)
     })

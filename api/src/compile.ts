@@ -14,7 +14,7 @@ import { usdToNano } from './money.ts'
 import { compilePrice, type PriceRow } from './prices.ts'
 import type { FailureMode } from './ratelimit-policy.ts'
 import type { RateLimitPolicy, Tenant } from './resources.ts'
-import type { ProviderType } from './tenant.ts'
+import type { Provider, ProviderType } from './tenant.ts'
 import type { TierTable } from './tiers.ts'
 
 export const DEFAULT_BASE_URLS: Record<ProviderType, string | undefined> = {
@@ -157,12 +157,15 @@ export function compileTenantConfig(input: CompileInput): {
       backgroundResponses: p.endpoints?.backgroundResponses ?? DEFAULTS.endpoints.backgroundResponses,
       allow: (p.endpoints?.allow ?? []).map((a) => ({ method: a.method, path: a.path, as: a.as })),
     }
+    const headers = billingHeaders(p)
     return {
       name: p.name,
       type: p.type,
       baseURL: baseURL.replace(/\/+$/, ''),
       endpoints,
       ...(ref && { credential: { secretNamespace: ref.namespace, secretName: ref.name, key: ref.key } }),
+      ...(headers && { headers }),
+      ...(p.forwardHeaders?.length && { forwardHeaders: [...p.forwardHeaders] }),
     }
   })
 
@@ -252,4 +255,15 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * billingHeaders are the headers that decide which OpenAI organization and project a call is
+ * billed to. They come from the Tenant, never from the app (the sidecar drops the app's).
+ */
+function billingHeaders(p: Provider): Record<string, string> | undefined {
+  const headers: Record<string, string> = {}
+  if (p.organization) headers['openai-organization'] = p.organization
+  if (p.project) headers['openai-project'] = p.project
+  return Object.keys(headers).length > 0 ? headers : undefined
 }

@@ -39,8 +39,12 @@ export interface CompiledProvider {
   baseURL: string
   /** Endpoints refused by default and what the tenant enabled; absent in configs of older operators. */
   endpoints?: CompiledEndpoints
-  /** Where the key comes from; the sidecar reads it from its mounted Secret or environment. */
+  /** Where the key comes from (the operator reads it; the sidecar gets it by exchange). */
   credential?: { secretName: string; secretNamespace: string; key: string }
+  /** Headers the sidecar sets on every call of this provider (billing: OpenAI-Organization, -Project). */
+  headers?: Record<string, string>
+  /** App headers forwarded beyond the sidecar's own list for the type (names, or prefixes ending in *). */
+  forwardHeaders?: string[]
 }
 
 /** EndpointSwitch: refused (the default) or governed by estimate. */

@@ -1,22 +1,26 @@
 import type { TSchema } from '@sinclair/typebox'
+import { CredentialGrantSpec } from './credential-grant.ts'
 import { RateLimitPolicySpec, RateLimitPolicyStatus } from './ratelimit-policy.ts'
 import { GROUP, VERSION } from './resources.ts'
 import { TenantSpec, TenantStatus } from './tenant.ts'
 
 /** KindInfo names one custom resource and the schemas that define it. */
 export interface KindInfo {
-  kind: 'Tenant' | 'RateLimitPolicy'
+  kind: 'Tenant' | 'RateLimitPolicy' | 'CredentialGrant'
+  scope: 'Cluster' | 'Namespaced'
   plural: string
   shortNames: string[]
   description: string
   spec: TSchema
-  status: TSchema
+  /** Absent for kinds the operator writes no status to. */
+  status?: TSchema
   printerColumns: { name: string; type: string; jsonPath: string; description: string; priority?: number }[]
 }
 
 export const KINDS: KindInfo[] = [
   {
     kind: 'Tenant',
+    scope: 'Cluster',
     plural: 'tenants',
     shortNames: ['tn'],
     description:
@@ -53,6 +57,7 @@ export const KINDS: KindInfo[] = [
   },
   {
     kind: 'RateLimitPolicy',
+    scope: 'Cluster',
     plural: 'ratelimitpolicies',
     shortNames: ['rlp'],
     description:
@@ -75,7 +80,29 @@ export const KINDS: KindInfo[] = [
       },
     ],
   },
+  {
+    kind: 'CredentialGrant',
+    scope: 'Namespaced',
+    plural: 'credentialgrants',
+    shortNames: ['cg'],
+    description:
+      "A CredentialGrant lets the Tenants it names reference the Secrets it names in its namespace, like Gateway API's ReferenceGrant: without one, a Tenant may only reference Secrets in the operator's namespace.",
+    spec: CredentialGrantSpec,
+    printerColumns: [
+      { name: 'Tenants', type: 'string', jsonPath: '.spec.tenants', description: 'Tenants granted.' },
+      { name: 'Secrets', type: 'string', jsonPath: '.spec.secrets', description: 'Secrets granted.' },
+      {
+        name: 'Age',
+        type: 'date',
+        jsonPath: '.metadata.creationTimestamp',
+        description: 'Time since creation.',
+      },
+    ],
+  },
 ]
+
+/** STANDALONE_KINDS are the kinds a standalone sidecar's config file may hold (besides Secrets). */
+export const STANDALONE_KINDS = KINDS.filter((k) => k.kind === 'Tenant' || k.kind === 'RateLimitPolicy')
 
 /** openAPISchema is the whole-object schema of a kind, as the CRD and the standalone validator use it. */
 export function openAPISchema(info: KindInfo): Record<string, unknown> {
@@ -88,7 +115,7 @@ export function openAPISchema(info: KindInfo): Record<string, unknown> {
       kind: { type: 'string', description: `Kind of this object, ${info.kind}.` },
       metadata: { type: 'object' },
       spec: info.spec,
-      status: info.status,
+      ...(info.status && { status: info.status }),
     },
   })
 }
@@ -101,7 +128,7 @@ export function customResourceDefinition(info: KindInfo): Record<string, unknown
     metadata: { name: `${info.plural}.${GROUP}` },
     spec: {
       group: GROUP,
-      scope: 'Cluster',
+      scope: info.scope,
       names: {
         kind: info.kind,
         listKind: `${info.kind}List`,
@@ -115,7 +142,7 @@ export function customResourceDefinition(info: KindInfo): Record<string, unknown
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(info.status && { subresources: { status: {} } }),
           additionalPrinterColumns: info.printerColumns,
           schema: { openAPIV3Schema: openAPISchema(info) },
         },

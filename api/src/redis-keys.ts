@@ -4,13 +4,19 @@
  */
 export const PREFIX = 'tollgate:v1:'
 
-/** CONFIG_CHANNEL is the pub/sub channel on which the operator publishes a changed tenant's name. */
-export const CONFIG_CHANNEL = `${PREFIX}config`
-
 const t = (tenant: string) => `${PREFIX}{${tenant}}:`
 
+/**
+ * channels are the pub/sub channels, one per tenant, so that a tenant's Redis user can be allowed
+ * its own and no other (ACL `&pattern`): the operator publishes the version of a changed config
+ * on it, the tenant's sidecars subscribe.
+ */
+export const channels = {
+  config: (tenant: string) => `${t(tenant)}config:changed`,
+}
+
 export const keys = {
-  /** JSON CompiledConfig. */
+  /** SignedConfig (signed-config.ts) of the tenant's CompiledConfig; tenant users may only read it. */
   config: (tenant: string) => `${t(tenant)}config`,
   /**
    * Counter the operator increments for each new config version. Tenant deletion leaves it

@@ -1,3 +1,4 @@
+import type { CredentialGrantSpec } from './credential-grant.ts'
 import type { RateLimitPolicySpec, RateLimitPolicyStatus } from './ratelimit-policy.ts'
 import type { TenantSpec, TenantStatus } from './tenant.ts'
 
@@ -34,6 +35,14 @@ export interface RateLimitPolicy {
   metadata: ObjectMeta
   spec: RateLimitPolicySpec
   status?: RateLimitPolicyStatus
+}
+
+/** CredentialGrant is namespaced: it lives in the namespace whose Secrets it grants. */
+export interface CredentialGrant {
+  apiVersion: typeof API_VERSION
+  kind: 'CredentialGrant'
+  metadata: ObjectMeta & { namespace: string }
+  spec: CredentialGrantSpec
 }
 
 /** Condition is metav1.Condition. */

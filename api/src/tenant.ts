@@ -86,19 +86,64 @@ export const Provider = Type.Object(
     ),
     credentialsSecretRef: Type.Optional(
       secretKeyRef(
-        'Secret that holds the API key. The operator mirrors it into the tenant namespaces and mounts it into the sidecar only; the app never sees it.',
+        "Secret that holds the API key: in the operator's namespace, or in a namespace whose CredentialGrant names this Tenant and Secret. Only the tenant's sidecars receive the key, in memory, over the operator's credential exchange; the app never sees it.",
+      ),
+    ),
+    organization: Type.Optional(
+      Type.String({
+        description:
+          'OpenAI organization the calls are billed to (sent as OpenAI-Organization); the app cannot choose another.',
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_-]+$',
+      }),
+    ),
+    project: Type.Optional(
+      Type.String({
+        description:
+          'OpenAI project the calls are billed to (sent as OpenAI-Project); the app cannot choose another.',
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_-]+$',
+      }),
+    ),
+    forwardHeaders: Type.Optional(
+      list(
+        Type.String({
+          description: 'A lower-case header name, or a prefix ending in * (x-portkey-*).',
+          minLength: 1,
+          maxLength: 64,
+          pattern: '^[a-z0-9][a-z0-9-]*\\*?$',
+        }),
+        "App request headers forwarded to this provider besides those the sidecar forwards for its type (content type, the SDKs' own, API version and beta flags, trace context). Credential and billing headers are never forwarded.",
+        32,
+        {
+          'x-kubernetes-list-type': 'set',
+          ...rules({
+            rule: "self.all(h, !(h in ['authorization', 'x-api-key', 'api-key', 'proxy-authorization', 'cookie', 'openai-organization', 'openai-project']))",
+            message: 'credential and billing headers come from Tollgate and the Tenant, never from the app',
+          }),
+        },
       ),
     ),
     endpoints: Type.Optional(Endpoints),
   },
   {
     description: 'An LLM API the tenant may call.',
-    ...rules({
-      rule: "self.type != 'openai-compatible' || has(self.baseURL)",
-      message: 'baseURL is required for type openai-compatible',
-      fieldPath: '.baseURL',
-      reason: 'FieldValueRequired',
-    }),
+    ...rules(
+      {
+        rule: "self.type != 'openai-compatible' || has(self.baseURL)",
+        message: 'baseURL is required for type openai-compatible',
+        fieldPath: '.baseURL',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "self.type == 'openai' || (!has(self.organization) && !has(self.project))",
+        message: 'organization and project are OpenAI billing headers: only for type openai',
+        fieldPath: '.organization',
+        reason: 'FieldValueForbidden',
+      },
+    ),
   },
 )
 
@@ -202,7 +247,9 @@ export const TenantSpec = Type.Object(
       }),
     ),
     namespaceSelector: Type.Optional(
-      labelSelector('Namespaces whose labels match also belong to this tenant.'),
+      labelSelector(
+        'Namespaces whose labels match also belong to this tenant, if they also carry the label tollgate.dev/tenant=<this tenant> (set by whoever may label namespaces).',
+      ),
     ),
     suspended: Type.Optional(
       Type.Boolean({
@@ -268,7 +315,7 @@ export const TenantSpec = Type.Object(
       Type.Object(
         {
           webhookSecretRef: secretKeyRef(
-            'Secret whose value is the URL budget alerts are POSTed to (Slack-compatible JSON).',
+            "Secret whose value is the https URL budget alerts are POSTed to (Slack-compatible JSON): in the operator's namespace, or in a namespace whose CredentialGrant names this Tenant and Secret.",
           ),
           cooldown: Type.Optional(
             duration('Least time between two alerts of the same budget.', { default: '30m' }),

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv'
 import standalone from 'ajv/dist/standalone/index.js'
-import { KINDS, openAPISchema } from './crd.ts'
+import { openAPISchema, STANDALONE_KINDS } from './crd.ts'
 
 /** OPTIONS are the Ajv options the generated validators are compiled with. */
 const OPTIONS = {
@@ -20,9 +20,9 @@ export function renderValidators(): string {
   const ajv = new Ajv(OPTIONS)
   // Formats are documentation here: each such field also carries the pattern that checks it.
   for (const format of ['duration', 'int64', 'int32', 'date-time']) ajv.addFormat(format, true)
-  const schemas = Object.fromEntries(KINDS.map((info) => [info.kind, openAPISchema(info)]))
+  const schemas = Object.fromEntries(STANDALONE_KINDS.map((info) => [info.kind, openAPISchema(info)]))
   for (const [kind, schema] of Object.entries(schemas)) ajv.addSchema(schema, kind)
-  const code = standalone.default(ajv, Object.fromEntries(KINDS.map((k) => [k.kind, k.kind])))
+  const code = standalone.default(ajv, Object.fromEntries(STANDALONE_KINDS.map((k) => [k.kind, k.kind])))
   return [
     '// Generated from api/src by `npm run crds`. Do not edit. Plain JavaScript: type stripping this',
     '// much code at every start would cost more than compiling the schemas did.',

@@ -8,20 +8,23 @@
 // Each measure runs in rounds that alternate the targets (--seconds and --ttft are totals split
 // over the rounds), so a busy neighbour on a shared machine weighs on every target alike.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compileTenantConfig } from '@tollgate/api/compile.ts'
 import { DEFAULT_PRICES } from '@tollgate/api/prices.ts'
 import { keys } from '@tollgate/api/redis-keys.ts'
+import { signConfig } from '@tollgate/api/signed-config.ts'
 import { DEFAULT_TIERS } from '@tollgate/api/tiers.ts'
 import { Redis } from 'ioredis'
 import { Client, Pool } from 'undici'
 import { freePort } from '../stack/process.ts'
 import { startRedis } from '../stack/redis.ts'
+import { startExchangeStandIn } from './exchange-stand-in.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -231,8 +234,9 @@ async function throughput(
 }
 
 /**
- * measureManaged starts Tollgate the way it runs in a pod: config compiled into a private Redis,
- * no file. It needs redis-server on PATH (npm test's bootstrap installs it) and is skipped without.
+ * measureManaged starts Tollgate the way it runs in a pod: credentials by exchange (a stand-in
+ * for the operator's, exchange-stand-in.ts), config compiled and signed into a private Redis, no
+ * file. It needs redis-server on PATH (npm test's bootstrap installs it) and is skipped without.
  */
 async function measureManaged(fakeUrl: string, port: number, admin: number): Promise<Target | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-redis-'))
@@ -257,10 +261,17 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
       prices: DEFAULT_PRICES,
       version: 1,
     })
-    await redis.set(keys.config('bench'), JSON.stringify(config))
-    const credentials = join(dir, 'credentials')
-    await mkdir(credentials)
-    await writeFile(join(credentials, 'openai'), KEY)
+    const { privateKey } = generateKeyPairSync('ed25519')
+    await redis.set(keys.config('bench'), signConfig(config, privateKey))
+    // The private Redis has no ACLs: the default user takes any password.
+    const exchange = await startExchangeStandIn({
+      tenant: 'bench',
+      signingKey: privateKey,
+      providers: [{ name: 'openai', origin: new URL(fakeUrl).origin, apiKey: KEY }],
+      redis: { username: 'default', password: 'unused' },
+    })
+    const tokenFile = join(dir, 'token')
+    await writeFile(tokenFile, 'bench-token')
     const t = target('tollgate-managed', `http://127.0.0.1:${port}`, '/openai/v1/chat/completions', {
       authorization: 'Bearer placeholder',
     })
@@ -270,14 +281,19 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
       redisService.url,
       '--tenant',
       'bench',
-      '--credentials-dir',
-      credentials,
+      '--exchange-url',
+      exchange.url,
+      // =: a PEM starts with dashes, which parseArgs would take for a flag
+      `--exchange-ca=${exchange.ca}`,
+      '--token-file',
+      tokenFile,
       '--listen',
       `127.0.0.1:${port}`,
       '--admin-listen',
       `127.0.0.1:${admin}`,
     ])
     t.child?.kill('SIGTERM')
+    await exchange.close()
     return t
   } finally {
     redis.disconnect()

@@ -32,6 +32,13 @@ Flags of run:
   --owner-deployment NAME  the operator's own Deployment (in the lease namespace): what the operator
                            creates there (its Lease, the webhook certificate) is owned by it, so the
                            garbage collector removes it once the Deployment is gone (helm uninstall)
+  --namespace NS           the operator's namespace: its keys Secret, and the provider Secrets
+                           Tenants may use without a CredentialGrant (env POD_NAMESPACE, default tollgate-system)
+  --keys-secret NAME       Secret with the config signing key and the key seed, created when missing
+                           (default tollgate-operator-keys)
+  --redis-password-rotation D  period of each tenant's Redis password (default 24h, at least 1h)
+  --alert-allow-hosts H,.. alert webhook hosts that may be http or resolve to internal addresses
+  --alert-timeout D        deadline of one alert delivery (default 10s)
   --selector SELECTOR      manage only Tenants and RateLimitPolicies with matching labels
   --no-migrate             do not run database migrations when becoming leader
   --log-level LEVEL        pino level (default info; env TOLLGATE_LOG_LEVEL)
@@ -59,6 +66,12 @@ export interface RunConfig {
   identity: string
   /** The operator's own Deployment, owner of what it creates in its namespace. */
   ownerDeployment?: string
+  /** The operator's namespace (keys Secret, provider Secrets). */
+  namespace: string
+  keysSecret: string
+  redisPasswordRotationMs: number
+  alertAllowHosts: string[]
+  alertTimeoutMs: number
   selector?: string
   migrate: boolean
   logLevel: string
@@ -103,6 +116,11 @@ const OPTIONS = {
   'retry-period': { type: 'string' },
   identity: { type: 'string' },
   'owner-deployment': { type: 'string' },
+  namespace: { type: 'string' },
+  'keys-secret': { type: 'string' },
+  'redis-password-rotation': { type: 'string' },
+  'alert-allow-hosts': { type: 'string' },
+  'alert-timeout': { type: 'string' },
   selector: { type: 'string' },
   'no-migrate': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -131,6 +149,11 @@ const RUN_ONLY = [
   'retry-period',
   'identity',
   'owner-deployment',
+  'namespace',
+  'keys-secret',
+  'redis-password-rotation',
+  'alert-allow-hosts',
+  'alert-timeout',
   'no-migrate',
   ...Object.keys(WEBHOOK_OPTIONS),
 ]
@@ -200,7 +223,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const workers = Number(values.workers ?? 16)
   if (!Number.isInteger(workers) || workers < 1 || workers > 256)
     throw invalid('--workers must be an integer from 1 to 256')
-  const webhook = parseWebhookFlags(values, env)
+  const namespace = values.namespace ?? env.POD_NAMESPACE ?? 'tollgate-system'
+  const webhook = parseWebhookFlags(values, env, namespace)
   const config: RunConfig = {
     command: 'run',
     ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
@@ -220,6 +244,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     retryPeriodMs: duration('retry-period', '2s'),
     identity: values.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
     ...(values['owner-deployment'] && { ownerDeployment: values['owner-deployment'] }),
+    namespace,
+    keysSecret: values['keys-secret'] ?? 'tollgate-operator-keys',
+    redisPasswordRotationMs: duration('redis-password-rotation', '24h'),
+    alertAllowHosts: (values['alert-allow-hosts'] ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    alertTimeoutMs: duration('alert-timeout', '10s'),
     ...(values.selector && { selector: values.selector }),
     migrate: !values['no-migrate'],
     logLevel,
@@ -229,6 +261,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     throw invalid('--renew-deadline must be shorter than --lease-duration')
   if (config.retryPeriodMs >= config.renewDeadlineMs)
     throw invalid('--retry-period must be shorter than --renew-deadline')
+  if (config.redisPasswordRotationMs < 3_600_000)
+    throw invalid('--redis-password-rotation must be at least 1h')
+  if (webhook && webhook.exchangeTtlMs > config.redisPasswordRotationMs)
+    throw invalid('--exchange-ttl must not be longer than --redis-password-rotation')
   return config
 }
 

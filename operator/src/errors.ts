@@ -12,6 +12,16 @@ export const ERROR_CODES = {
   QUEUE_SHUT_DOWN: 'TOLLGATE_ERR_QUEUE_SHUT_DOWN',
   ALERT_DELIVERY: 'TOLLGATE_ERR_ALERT_DELIVERY',
   MIGRATION: 'TOLLGATE_ERR_MIGRATION',
+  /** An HTTP caller brought no bearer token, or one the API server does not accept (401). */
+  UNAUTHENTICATED: 'TOLLGATE_ERR_UNAUTHENTICATED',
+  /** An HTTP caller may not do what it asked (403). */
+  FORBIDDEN: 'TOLLGATE_ERR_FORBIDDEN',
+  /** A request the operator cannot judge: malformed, or missing a field (400). */
+  INVALID_REQUEST: 'TOLLGATE_ERR_INVALID_REQUEST',
+  /** The credential exchange refused the pod its token is bound to (403). */
+  EXCHANGE_REFUSED: 'TOLLGATE_ERR_EXCHANGE_REFUSED',
+  /** An alert webhook URL is not allowed (scheme, address) (no delivery is tried). */
+  ALERT_TARGET_REFUSED: 'TOLLGATE_ERR_ALERT_TARGET_REFUSED',
 } as const
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]

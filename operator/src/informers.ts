@@ -1,21 +1,26 @@
-import type { V1Namespace, V1Secret } from '@kubernetes/client-node'
-import { GROUP, type RateLimitPolicy, type Tenant, VERSION } from '@tollgate/api'
+import type { V1Secret } from '@kubernetes/client-node'
+import { type CredentialGrant, GROUP, type RateLimitPolicy, type Tenant, VERSION } from '@tollgate/api'
 import type { Logger } from 'pino'
 import type { BackoffOptions } from './runtime/backoff.ts'
 import { Informer } from './runtime/informer.ts'
 import { type KubeClients, type ListPage, listAll } from './runtime/kube.ts'
 import type { OperatorMetrics } from './runtime/metrics.ts'
 
-/** Informers are the caches the controllers read: the two CRDs, Secrets and Namespaces. */
+/**
+ * Informers are the caches the controllers read: Tenants, RateLimitPolicies, CredentialGrants and
+ * the Secrets of the operator's own namespace.
+ */
 export interface Informers {
   tenants: Informer<Tenant>
   policies: Informer<RateLimitPolicy>
+  grants: Informer<CredentialGrant>
   secrets: Informer<V1Secret>
-  namespaces: Informer<V1Namespace>
 }
 
 export interface InformerSettings {
   kube: KubeClients
+  /** The operator's namespace, the only one whose Secrets are watched. */
+  namespace: string
   resyncMs: number
   /** Label selector limiting which Tenants and RateLimitPolicies this operator manages. */
   selector?: string
@@ -25,9 +30,10 @@ export interface InformerSettings {
 }
 
 /**
- * createInformers builds (does not start) the operator's informers. Secrets are watched
- * cluster-wide: the provider and alert Secrets a tenant names can be anywhere, and a change to
- * one must reach its tenants' mirrors at once.
+ * createInformers builds (does not start) the operator's informers. Secrets are watched in the
+ * operator's namespace only, where provider keys live, so that a key created or changed there
+ * reaches its tenants' status at once; the operator never lists the Secrets of other namespaces
+ * (a granted Secret elsewhere is read by name, SecretReader).
  */
 export function createInformers(s: InformerSettings): Informers {
   const { kube } = s
@@ -67,21 +73,32 @@ export function createInformers(s: InformerSettings): Informers {
       watchPath: `/apis/${GROUP}/${VERSION}/ratelimitpolicies`,
       watchQuery: selector,
     }),
+    grants: new Informer<CredentialGrant>({
+      ...common,
+      resource: 'credentialgrants',
+      list: () =>
+        listAll<CredentialGrant>(
+          (page) =>
+            kube.custom.listClusterCustomObject({
+              group: GROUP,
+              version: VERSION,
+              plural: 'credentialgrants',
+              ...page,
+            }) as Promise<ListPage<CredentialGrant>>,
+        ),
+      watchPath: `/apis/${GROUP}/${VERSION}/credentialgrants`,
+    }),
     secrets: new Informer<V1Secret>({
       ...common,
       resource: 'secrets',
       list: () =>
         listAll<V1Secret>(
-          (page) => kube.core.listSecretForAllNamespaces(page) as Promise<ListPage<V1Secret>>,
+          (page) =>
+            kube.core.listNamespacedSecret({ namespace: s.namespace, ...page }) as Promise<
+              ListPage<V1Secret>
+            >,
         ),
-      watchPath: '/api/v1/secrets',
-    }),
-    namespaces: new Informer<V1Namespace>({
-      ...common,
-      resource: 'namespaces',
-      list: () =>
-        listAll<V1Namespace>((page) => kube.core.listNamespace(page) as Promise<ListPage<V1Namespace>>),
-      watchPath: '/api/v1/namespaces',
+      watchPath: `/api/v1/namespaces/${s.namespace}/secrets`,
     }),
   }
 }

@@ -1,12 +1,19 @@
 import type { V1OwnerReference } from '@kubernetes/client-node'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { AccessReview } from './auth/access-review.ts'
+import { requireAccess } from './auth/require-access.ts'
 import type { Tables } from './config/tables.ts'
+import { alertWebhookURL } from './credentials/alert-webhook-url.ts'
+import { SecretReader } from './credentials/secret-reader.ts'
 import { createInformers, type Informers, startInformers, stopInformers } from './informers.ts'
+import type { OperatorKeys } from './keys/operator-keys.ts'
 import { EventRecorder } from './reconcile/events.ts'
 import { RateLimitPolicyReconciler } from './reconcile/policy-reconciler.ts'
 import { TenantReconciler } from './reconcile/tenant-reconciler.ts'
 import { ConfigStore } from './redis/config-store.ts'
+import { RedisPasswords } from './redis/redis-passwords.ts'
+import { TenantAclUsers } from './redis/tenant-acl-users.ts'
 import { UsageCounters } from './redis/usage-counters.ts'
 import { Backoff, type BackoffOptions, sleep } from './runtime/backoff.ts'
 import { Controller } from './runtime/controller.ts'
@@ -19,8 +26,9 @@ import type { Db } from './store/db.ts'
 import { Ledger } from './store/ledger.ts'
 import { migrate } from './store/migrate.ts'
 import { ResourceStore } from './store/resource-store.ts'
+import { AlertTarget, type AlertTargetPolicy } from './usage/alert-target.ts'
 import { Alerter } from './usage/alerter.ts'
-import { usageApi } from './usage/usage-api.ts'
+import { USAGE_PATH, usageAccess, usageApi } from './usage/usage-api.ts'
 import { UsageFlusher } from './usage/usage-flusher.ts'
 import { UsageState } from './usage/usage-state.ts'
 import { wireEvents } from './wiring.ts'
@@ -52,6 +60,13 @@ export interface Component {
 
 export interface OperatorOptions {
   kube: KubeClients
+  /** The operator's namespace: its keys, and the Secrets Tenants may reference without a grant. */
+  namespace: string
+  keys: OperatorKeys
+  /** Period of a tenant's Redis password (its user takes the previous, current and next). */
+  redisPasswordRotationMs: number
+  /** Where budget alerts may go. */
+  alerts: AlertTargetPolicy
   redis: Redis
   db: Db
   /** Migrations run with their own connection (node-pg-migrate) at the start of each term. */
@@ -77,7 +92,7 @@ export interface OperatorOptions {
   selector?: string
   resyncMs: number
   usageIntervalMs: number
-  /** `/metrics` and `GET /api/v1/usage`. */
+  /** `/metrics` and `GET /api/v1/usage`, both behind TokenReview and SubjectAccessReview. */
   metricsListen: string
   /** `/healthz` and `/readyz`. */
   healthListen: string
@@ -100,6 +115,7 @@ interface LeaderWork {
   informers: Informers
   controllers: Controller[]
   flusher: UsageFlusher
+  alerter: Alerter
   components: Stoppable[]
 }
 
@@ -112,7 +128,14 @@ interface LeaderWork {
 export async function startOperator(options: OperatorOptions): Promise<Operator> {
   const { kube, logger, metrics } = options
   const backoff = options.retryBackoff ?? { baseMs: 100, maxMs: 60_000, jitter: 0.1 }
-  const configs = new ConfigStore(options.redis)
+  const configs = new ConfigStore(options.redis, options.keys.signingKey)
+  const acl = new TenantAclUsers(
+    options.redis,
+    new RedisPasswords(options.keys.derive('redis-acl'), options.redisPasswordRotationMs),
+  )
+  const secrets = new SecretReader(kube.core)
+  const access = new AccessReview(kube.authentication, kube.authorization)
+  const alertTarget = new AlertTarget(options.alerts)
   const resources = new ResourceStore(options.db)
   const ledger = new Ledger(options.db, {
     onSkip(tenant, hour, row, reason) {
@@ -129,10 +152,14 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   let ready = false
   const always = new AbortController()
 
+  // kube-rbac-proxy's rule for metrics: `get` on the non-resource URL /metrics.
   const metricsServer = await startHttpServer(options.metricsListen, {
-    '/metrics': async (_req, res) =>
-      send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
-    '/api/v1/usage': usageApi(ledger),
+    '/metrics': requireAccess(
+      access,
+      () => ({ path: '/metrics', verb: 'get' }),
+      async (_req, res) => send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+    ),
+    [USAGE_PATH]: requireAccess(access, usageAccess, usageApi(ledger)),
   })
   const healthServer: HttpServer = await startHttpServer(options.healthListen, {
     '/healthz': (_req, res) => send(res, 200, 'ok\n'),
@@ -156,6 +183,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     const migrated = options.migrate !== false ? migrateInBackground(options, signal) : Promise.resolve()
     const informers = createInformers({
       kube,
+      namespace: options.namespace,
       resyncMs: options.resyncMs,
       ...(options.selector && { selector: options.selector }),
       backoff,
@@ -163,10 +191,14 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       metrics,
     })
     const tenantReconciler = new TenantReconciler({
-      ...informers,
-      core: kube.core,
+      tenants: informers.tenants,
+      policies: informers.policies,
+      grants: informers.grants,
       custom: kube.custom,
       configs,
+      acl,
+      secrets,
+      namespace: options.namespace,
       resources,
       tables: options.tables,
       usage,
@@ -190,11 +222,23 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       name: 'ratelimitpolicy',
       reconcile: policyReconciler.reconcile,
     })
-    wireEvents(informers, tenantCtl, policyCtl)
+    wireEvents(informers, tenantCtl, policyCtl, secrets)
+    // A Redis that comes back may have lost configs and ACL users (no AOF, no ACL file): every
+    // tenant is reconciled again at once rather than at the next resync.
+    const reconcileAll = () => {
+      for (const t of informers.tenants.list()) tenantCtl.enqueue(t.metadata.name)
+    }
+    options.redis.on('ready', reconcileAll)
+    signal.addEventListener('abort', () => options.redis.off('ready', reconcileAll), { once: true })
     const alerter = new Alerter({
       alerts: new AlertsStore(options.db),
       events,
-      getSecret: (ns, name) => informers.secrets.get(`${ns}/${name}`),
+      webhookURL: alertWebhookURL({
+        secrets,
+        namespace: options.namespace,
+        grants: () => informers.grants.list(),
+      }),
+      target: alertTarget,
       logger,
       metrics,
     })
@@ -209,7 +253,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       logger,
       metrics,
     })
-    work = { informers, controllers: [tenantCtl, policyCtl], flusher, components: [] }
+    work = { informers, controllers: [tenantCtl, policyCtl], flusher, alerter, components: [] }
     // Knowing the stored rows lets a resync skip unchanged upserts; Postgres may be away.
     const primed = resources
       .prime()
@@ -236,6 +280,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     work = undefined
     if (!current) return
     await current.flusher.stop()
+    await current.alerter.close()
     await Promise.all(current.controllers.map((c) => c.stop()))
     await Promise.all(current.components.map((c) => c.stop()))
     await stopInformers(current.informers)
@@ -273,6 +318,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       await Promise.all(started.map((c) => c.stop()))
       await metricsServer.close()
       await healthServer.close()
+      await alertTarget.close()
     },
   }
 }

@@ -1,7 +1,8 @@
-import type { V1Namespace, V1Secret } from '@kubernetes/client-node'
-import { LABELS, policyTargets, type RateLimitPolicy, type Tenant } from '@tollgate/api'
+import type { V1Secret } from '@kubernetes/client-node'
+import { type CredentialGrant, policyTargets, type RateLimitPolicy, type Tenant } from '@tollgate/api'
+import type { SecretReader } from './credentials/secret-reader.ts'
+import { secretReferences } from './credentials/secret-references.ts'
 import type { Informers } from './informers.ts'
-import { coversNamespace } from './reconcile/tenant-namespaces.ts'
 import type { Controller } from './runtime/controller.ts'
 
 const sameVersion = (
@@ -31,26 +32,24 @@ export function tenantNeedsReconcile(old: Tenant, next: Tenant): boolean {
 export function tenantsUsingSecret(tenants: readonly Tenant[], secret: V1Secret): string[] {
   const ns = secret.metadata?.namespace
   const name = secret.metadata?.name
-  const names = new Set<string>()
-  const owner = secret.metadata?.labels?.[LABELS.tenant]
-  if (owner) names.add(owner)
-  for (const tenant of tenants) {
-    const refs = [
-      ...tenant.spec.providers.map((p) => p.credentialsSecretRef),
-      tenant.spec.alerts?.webhookSecretRef,
-    ]
-    if (refs.some((r) => r && r.namespace === ns && r.name === name)) names.add(tenant.metadata.name)
-  }
-  return [...names]
+  return tenants
+    .filter((t) => secretReferences(t).some((r) => r.namespace === ns && r.name === name))
+    .map((t) => t.metadata.name)
 }
 
 /**
  * wireEvents connects informer events to the two controllers' queues: a tenant change queues
  * the tenant and every policy (their target lists may change); a policy change queues the
  * tenants it selected before or selects now, and every policy (conflicts are between
- * policies); Secret and Namespace changes queue the tenants that use them.
+ * policies); a Secret change queues the tenants that reference it (and is forgotten by the
+ * reader, so the next read sees it); a CredentialGrant change queues the tenants it names.
  */
-export function wireEvents(informers: Informers, tenantCtl: Controller, policyCtl: Controller): void {
+export function wireEvents(
+  informers: Informers,
+  tenantCtl: Controller,
+  policyCtl: Controller,
+  secrets: SecretReader,
+): void {
   const allPolicies = () => {
     for (const p of informers.policies.list()) policyCtl.enqueue(p.metadata.name)
   }
@@ -96,6 +95,7 @@ export function wireEvents(informers: Informers, tenantCtl: Controller, policyCt
     },
   })
   const secretChanged = (secret: V1Secret) => {
+    secrets.forget(secret.metadata?.namespace ?? '', secret.metadata?.name ?? '')
     for (const name of tenantsUsingSecret(informers.tenants.list(), secret)) tenantCtl.enqueue(name)
   }
   informers.secrets.on({
@@ -105,16 +105,14 @@ export function wireEvents(informers: Informers, tenantCtl: Controller, policyCt
     },
     delete: secretChanged,
   })
-  const namespaceChanged = (...namespaces: V1Namespace[]) => {
-    for (const tenant of informers.tenants.list()) {
-      if (namespaces.some((ns) => coversNamespace(tenant, ns))) tenantCtl.enqueue(tenant.metadata.name)
-    }
+  const grantChanged = (...grants: CredentialGrant[]) => {
+    for (const name of new Set(grants.flatMap((g) => g.spec.tenants))) tenantCtl.enqueue(name)
   }
-  informers.namespaces.on({
-    add: (ns) => namespaceChanged(ns),
-    update: (old, ns) => {
-      if (!sameVersion(old, ns)) namespaceChanged(old, ns)
+  informers.grants.on({
+    add: (g) => grantChanged(g),
+    update: (old, g) => {
+      if (!sameVersion(old, g)) grantChanged(old, g)
     },
-    delete: (ns) => namespaceChanged(ns),
+    delete: (g) => grantChanged(g),
   })
 }

@@ -5,7 +5,8 @@ import { ResponseCache } from './cache/response-cache.ts'
 import { buildChain } from './chain.ts'
 import type { ConfigSource } from './config/config-source.ts'
 import { StaticConfigSource } from './config/config-source.ts'
-import { DirectoryCredentials, StaticCredentials } from './config/credentials.ts'
+import { StaticCredentials } from './config/credentials.ts'
+import type { CredentialState } from './config/exchanged-credentials.ts'
 import { RuntimeConfig } from './config/runtime-config.ts'
 import type { StandaloneConfig } from './config/standalone-config.ts'
 import type { SidecarOptions } from './flags.ts'
@@ -37,8 +38,10 @@ export async function assembleSidecar(
   const loggers = createLoggers({ level: options.logLevel, destination: logDestination })
   const log = loggers.log
   const lifecycle: Lifecycle = { draining: false }
+  // Managed mode connects to Redis only once the exchange gave it the tenant's Redis user.
+  const managed = !standalone
   const redis = options.redisUrl
-    ? (await import('./config/redis-client.ts')).connectRedis(options.redisUrl, 'tollgate-sidecar')
+    ? (await import('./config/redis-client.ts')).connectRedis(options.redisUrl, 'tollgate-sidecar', managed)
     : undefined
   redis?.on('error', () => {})
   // Limits and cache have a connection of their own, built to fail fast (resilience/redis-client.ts).
@@ -46,11 +49,13 @@ export async function assembleSidecar(
     ? new (await import('./resilience/redis-client.ts')).DataRedis({
         url: options.redisUrl,
         connectionName: 'tollgate-sidecar-data',
+        lazyConnect: managed,
       })
     : undefined
   let keySources: () => Record<string, string>
   let config: ConfigSource
   let metrics: SidecarMetrics
+  let credentialState: (() => CredentialState) | undefined
   try {
     if (standalone) {
       const file = await standalone
@@ -63,21 +68,35 @@ export async function assembleSidecar(
       metrics.configVersion.set(file.config.version)
     } else {
       const tenant = options.tenant as string
-      metrics = new SidecarMetrics({ tenant })
-      const credentials = new DirectoryCredentials(options.credentialsDir)
+      const exchange = options.exchange
+      if (!exchange) throw new Error('managed mode without an exchange (parseFlags requires one)')
+      const m = new SidecarMetrics({ tenant })
+      metrics = m
+      const [{ exchangeCredentials }, { ExchangedCredentials }, { RedisConfigSource }, { authenticate }] =
+        await Promise.all([
+          import('./config/exchange-client.ts'),
+          import('./config/exchanged-credentials.ts'),
+          import('./config/redis-config-source.ts'),
+          import('./config/redis-auth.ts'),
+        ])
+      const credentials = new ExchangedCredentials({
+        exchange: () => exchangeCredentials({ ...exchange, tenant }),
+        log,
+        onResult: (ok) => m.credentialExchanges.inc({ result: ok ? 'ok' : 'failed' }),
+      })
+      credentialState = () => credentials.state()
       keySources = () =>
         Object.fromEntries(
           (config.current()?.compiled.providers ?? []).map((p) => [
             p.name,
-            credentials.get(p.name) ? `${options.credentialsDir}/${p.name}` : 'none',
+            credentials.get(p.name) ? 'exchange' : 'none',
           ]),
         )
-      const { RedisConfigSource } = await import('./config/redis-config-source.ts')
-      const m = metrics
-      config = new RedisConfigSource({
+      const source = new RedisConfigSource({
         client: redis as NonNullable<typeof redis>,
         tenant,
         credentials,
+        trustedKeys: () => credentials.trustedKeys(),
         log,
         events: {
           onLoad(result, version) {
@@ -86,6 +105,14 @@ export async function assembleSidecar(
           },
         },
       })
+      config = source
+      const clients = [...source.clients(), ...(data ? [data.client] : [])]
+      credentials.onChange((material) => {
+        authenticate(clients, material.redis)
+        // New config keys (a rotation) may make a stored config verify that did not before.
+        if (redis?.status === 'ready') void source.reload('credentials')
+      })
+      credentials.start()
     }
   } catch (error) {
     redis?.disconnect()
@@ -103,7 +130,7 @@ export async function assembleSidecar(
   }
   const tracing = await startTracing(env)
   const pools = new UpstreamPools()
-  const { limiter, cache, breakers } = await dataPlane(data, metrics, options.cacheMemoryBytes)
+  const { limiter, cache, breakers } = await dataPlane(data, metrics, options.cacheMemoryBytes, !managed)
   const chain = buildChain({
     config,
     pools,
@@ -129,6 +156,7 @@ export async function assembleSidecar(
     keySources: () => keySources(),
     ...(data && { redis: () => data.state() }),
     ...(memory && { usage: () => memory.totals() }),
+    ...(credentialState && { credentials: credentialState }),
   })
   const proxyAddress = await proxy.listen(options.listen)
   const adminAddress = await admin.listen(options.adminListen)
@@ -185,7 +213,12 @@ export async function assembleSidecar(
  * Redis second level. Without: local limits and a memory cache. It waits briefly for Redis so the
  * first calls are not decided locally only because the connection was still opening.
  */
-async function dataPlane(data: DataRedis | undefined, metrics: SidecarMetrics, cacheMemoryBytes: number) {
+async function dataPlane(
+  data: DataRedis | undefined,
+  metrics: SidecarMetrics,
+  cacheMemoryBytes: number,
+  waitForRedis: boolean,
+) {
   const breakers = new BreakerRegistry({
     onStateChange: ({ provider, model }, _from, to) =>
       metrics.breakerState.set({ provider, model: metrics.models.value(model) }, BREAKER_STATE_VALUE[to]),
@@ -215,6 +248,7 @@ async function dataPlane(data: DataRedis | undefined, metrics: SidecarMetrics, c
     isRedisUp: () => data.isUp(),
     memoryMaxBytes: cacheMemoryBytes,
   })
-  await data.waitUntilUp(2_000).catch(() => {})
+  // Managed mode serves nothing before its config, which comes over this Redis anyway.
+  if (waitForRedis) await data.waitUntilUp(2_000).catch(() => {})
   return { limiter: limiter as Limiter, cache, breakers }
 }

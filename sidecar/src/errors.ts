@@ -70,6 +70,8 @@ export const ERRORS = {
   TOLLGATE_ERR_TENANT_SUSPENDED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
   TOLLGATE_ERR_CONFIG_UNAVAILABLE: { status: 503, openai: 'server_error', anthropic: 'api_error' },
   TOLLGATE_ERR_CREDENTIAL_MISSING: { status: 503, openai: 'server_error', anthropic: 'api_error' },
+  /** Managed mode: the operator's credential exchange refused or could not be reached (logs, /readyz). */
+  TOLLGATE_ERR_EXCHANGE_FAILED: { status: 503, openai: 'server_error', anthropic: 'api_error' },
   TOLLGATE_ERR_SHUTTING_DOWN: { status: 503, openai: 'server_error', anthropic: 'overloaded_error' },
   TOLLGATE_ERR_UPSTREAM_CONNECT: { status: 502, openai: 'server_error', anthropic: 'api_error' },
   TOLLGATE_ERR_UPSTREAM_RESET: { status: 502, openai: 'server_error', anthropic: 'api_error' },

@@ -14,11 +14,24 @@ describe('parseFlags', () => {
       listen: { host: '127.0.0.1', port: 0 },
       adminListen: { host: '127.0.0.1', port: 9000 },
       namespace: 'acme-prod',
-      credentialsDir: '/var/run/tollgate/credentials',
+      exchange: undefined,
       maxBodyBytes: 32 * 1024 * 1024,
       maxInflightBodyBytes: 32 * 1024 * 1024,
       drainTimeoutMs: 25_000,
       logLevel: 'info',
+    })
+  })
+
+  it('reads the exchange of managed mode, with the token file the injector mounts', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+    const options = parseFlags(['--redis', 'redis://r:6379', '--tenant', 'acme'], {
+      TOLLGATE_EXCHANGE_URL: 'https://tollgate.tollgate-system.svc:443/exchange',
+      TOLLGATE_EXCHANGE_CA: ca,
+    })
+    expect(options?.exchange).toEqual({
+      url: 'https://tollgate.tollgate-system.svc:443/exchange',
+      ca,
+      tokenFile: '/var/run/secrets/tollgate.dev/token',
     })
   })
 
@@ -44,6 +57,21 @@ describe('parseFlags', () => {
     [['--config', 'a'], { TOLLGATE_DRAIN_TIMEOUT: '5 minutes' }, /--drain-timeout/],
     [['--config', 'a', '--log-level', 'loud'], {}, /--log-level/],
     [['stray'], {}, /Unexpected argument 'stray'/],
+    [
+      ['--redis', 'redis://x:6379', '--tenant', 't'],
+      {},
+      /managed mode needs --exchange-url and --exchange-ca/,
+    ],
+    [
+      ['--redis', 'redis://x:6379', '--tenant', 't', '--exchange-url', 'http://op/exchange'],
+      { TOLLGATE_EXCHANGE_CA: '-----BEGIN CERTIFICATE-----' },
+      /--exchange-url: expected https/,
+    ],
+    [
+      ['--redis', 'redis://u:pw@x:6379', '--tenant', 't', '--exchange-url', 'https://op/exchange'],
+      { TOLLGATE_EXCHANGE_CA: '-----BEGIN CERTIFICATE-----' },
+      /must carry no user or password/,
+    ],
   ])('refuses %j %j', (argv, env, message) => {
     expect(() => parseFlags(argv, env)).toThrow(message)
   })

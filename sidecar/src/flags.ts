@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util'
 import { parseDuration } from '@tollgate/api/duration.ts'
-import { CREDENTIALS_DIR, SIDECAR_PORTS } from '@tollgate/api/naming.ts'
+import { TOKEN_FILE } from '@tollgate/api/exchange.ts'
+import { SIDECAR_PORTS } from '@tollgate/api/naming.ts'
+import { hasCredentials } from './config/redis-auth.ts'
 import { TollgateError } from './errors.ts'
 import type { ListenAddress } from './node-http.ts'
 
@@ -12,7 +14,8 @@ export interface SidecarOptions {
   listen: ListenAddress
   adminListen: ListenAddress
   namespace: string
-  credentialsDir: string
+  /** Managed mode: where to exchange the pod's token for credentials, and whom to trust there. */
+  exchange: { url: string; ca: string; tokenFile: string } | undefined
   maxBodyBytes: number
   /**
    * Bound of the bytes of request bodies held at once (503 past it). A 32 MiB prompt peaks at
@@ -58,10 +61,20 @@ const FLAGS = {
     arg: 'NAME',
     help: "namespace usage is counted under (default 'default')",
   },
-  'credentials-dir': {
-    env: 'TOLLGATE_CREDENTIALS_DIR',
-    arg: 'DIR',
-    help: `managed mode: provider keys as DIR/<provider> (default ${CREDENTIALS_DIR})`,
+  'exchange-url': {
+    env: 'TOLLGATE_EXCHANGE_URL',
+    arg: 'URL',
+    help: "managed mode: the operator's credential exchange (https)",
+  },
+  'exchange-ca': {
+    env: 'TOLLGATE_EXCHANGE_CA',
+    arg: 'PEM',
+    help: "managed mode: PEM of the CA of the operator's serving certificate",
+  },
+  'token-file': {
+    env: 'TOLLGATE_TOKEN_FILE',
+    arg: 'FILE',
+    help: `managed mode: the projected ServiceAccount token (default ${TOKEN_FILE})`,
   },
   'max-body-bytes': {
     env: 'TOLLGATE_MAX_BODY_BYTES',
@@ -97,7 +110,8 @@ export const HELP = [
   'Usage: tollgate-sidecar [--config FILE] [--tenant NAME] [--redis URL] [--listen HOST:PORT] [--admin-listen HOST:PORT]',
   '',
   'Proxies OpenAI and Anthropic calls at /<provider>/..., sets the provider key itself, counts tokens and cost.',
-  'Standalone: --config FILE. Managed: --redis URL --tenant NAME (config follows Redis).',
+  'Standalone: --config FILE. Managed: --redis URL --tenant NAME --exchange-url URL --exchange-ca PEM',
+  '(credentials by token exchange at the operator, config follows Redis).',
   '',
   ...Object.entries(FLAGS).map(([name, f]) => `  --${`${name} ${f.arg}`.padEnd(28)} ${f.help} [$${f.env}]`),
   `  ${'-h, --help'.padEnd(30)} show this help`,
@@ -172,7 +186,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     listen: parseListen('listen', get('listen') ?? `127.0.0.1:${SIDECAR_PORTS.proxy}`),
     adminListen: parseListen('admin-listen', get('admin-listen') ?? `127.0.0.1:${SIDECAR_PORTS.admin}`),
     namespace: get('namespace') ?? 'default',
-    credentialsDir: get('credentials-dir') ?? CREDENTIALS_DIR,
+    exchange: undefined,
     maxBodyBytes,
     maxInflightBodyBytes,
     cacheMemoryBytes,
@@ -185,5 +199,23 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     throw bad('--tenant is required when the config comes from Redis')
   if (options.redisUrl && !/^rediss?:\/\//.test(options.redisUrl))
     throw bad(`--redis: expected redis://HOST:PORT, got ${options.redisUrl}`)
+  if (!options.configFile) options.exchange = managedExchange(get, options.redisUrl as string)
   return options
+}
+
+/**
+ * managedExchange reads the exchange flags managed mode needs: the sidecar gets its provider keys
+ * and its Redis user only from the operator, so a Redis URL that carries a password is refused
+ * (it would be a second, unrotated way in).
+ */
+function managedExchange(get: (flag: Flag) => string | undefined, redisUrl: string) {
+  const url = get('exchange-url')
+  const ca = get('exchange-ca')
+  if (!url || !ca) throw bad('managed mode needs --exchange-url and --exchange-ca (the injector sets both)')
+  if (!url.startsWith('https://')) throw bad(`--exchange-url: expected https://, got ${url}`)
+  if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+    throw bad('--exchange-ca: expected a PEM certificate bundle')
+  if (hasCredentials(redisUrl))
+    throw bad('--redis: in managed mode the URL must carry no user or password; the exchange provides them')
+  return { url, ca, tokenFile: get('token-file') ?? TOKEN_FILE }
 }

@@ -1,26 +1,30 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { mirroredSecretName, nanoToUsd } from '@tollgate/api'
+import { nanoToUsd } from '@tollgate/api'
 import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
+import { freePort } from '../../hack/stack/process.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { eventually, startTestOperator, uniqueName } from '../operator/support.ts'
-import { kubectlOK } from '../support/kubectl.ts'
+import { kubectl, kubectlOK } from '../support/kubectl.ts'
 import { createDatabase } from '../support/postgres.ts'
 
-// The whole path a platform team relies on, through the Redis contract between the parts:
-// kubectl apply → operator (config to Redis, Secret mirrored) → sidecar in managed mode → the
-// official SDK with a placeholder key → the provider gets the real key → usage counted in Redis
-// → operator's ledger → spend in Tenant.status and `kubectl get tenants`.
+// The whole path a platform team relies on: kubectl apply → operator (signed config to Redis, the
+// tenant's Redis user) → a pod created through the API server, injected by the operator's webhook
+// → its sidecar (started with exactly the injected environment and a token bound to that pod, as
+// kubelet would project it) exchanges the token at the operator for the key → the official SDK
+// with a placeholder key → the provider gets the real key → usage counted in Redis → operator's
+// ledger → spend in Tenant.status and `kubectl get tenants`. No kubelet runs: the test plays its part.
 
 const stack = inject('stack')
 const id = uniqueName('e2e')
 const appNamespace = `${id}-app`
 const systemNamespace = `${id}-system`
 const REAL_KEY = 'sk-e2e-real-key-4f1c9a'
+const configName = `${id}-webhook`
 
 let fake: FakeProvider
 let operator: Awaited<ReturnType<typeof startTestOperator>>
@@ -28,13 +32,43 @@ let sidecar: Sidecar
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: REAL_KEY })
+  const port = await freePort()
+  // What the chart's ConfigMap holds: the sidecar image and the Redis it talks to (no credentials).
+  const injectionConfigFile = join(await mkdtemp(join(tmpdir(), 'tollgate-e2e-')), 'injection.yaml')
+  await writeFile(
+    injectionConfigFile,
+    stringify({ image: 'tollgate-sidecar:e2e', redis: { url: stack.redisUrl } }),
+  )
+  await kubectlOK(
+    stack,
+    ['create', '-f', '-'],
+    stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: configName },
+      webhooks: [
+        {
+          name: 'namespace.inject.tollgate.dev',
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+          clientConfig: { url: `https://127.0.0.1:${port}/inject` },
+          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+          namespaceSelector: { matchLabels: { 'tollgate.dev/inject': 'enabled', 'tollgate-e2e': id } },
+        },
+      ],
+    }),
+  )
   operator = await startTestOperator({
     kubeconfig: stack.kubeconfig,
     redisUrl: stack.redisUrl,
     databaseUrl: await createDatabase(stack.databaseUrl, 'e2e'),
     selector: `tollgate.dev/test=${id}`,
     leaseName: id,
+    namespace: systemNamespace,
     usageIntervalMs: 200,
+    webhook: { port, webhookConfigName: configName, injectionConfigFile },
   })
 })
 
@@ -42,13 +76,18 @@ afterAll(async () => {
   await sidecar?.shutdown(500)
   await operator?.stop()
   await fake?.close()
+  await kubectl(stack, ['delete', 'mutatingwebhookconfiguration', configName, '--ignore-not-found'])
 })
 
 describe('a governed call, end to end', () => {
   it('is configured by kubectl apply, mediated by the sidecar, and billed in the tenant status', async () => {
     const manifests = [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: systemNamespace } },
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: appNamespace } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: appNamespace, labels: { 'tollgate.dev/inject': 'enabled', 'tollgate-e2e': id } },
+      },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'chat', namespace: appNamespace } },
       {
         apiVersion: 'v1',
         kind: 'Secret',
@@ -77,35 +116,43 @@ describe('a governed call, end to end', () => {
     await kubectlOK(stack, ['apply', '-f', '-'], manifests.map((m) => stringify(m)).join('---\n'))
     await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${id}`, '--timeout=30s'])
 
-    // What the webhook mounts into the sidecar: the operator's mirror in the app's namespace.
-    const mirror = JSON.parse(
-      await kubectlOK(stack, [
-        'get',
-        'secret',
-        '-n',
-        appNamespace,
-        mirroredSecretName(id, 'openai'),
-        '-o',
-        'json',
-      ]),
+    // The app's pod, through the API server: the webhook injects it (failurePolicy Fail: or not at
+    // all). Its cache may see the tenant turn Ready a moment after the API server did.
+    const podYaml = stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'chat', namespace: appNamespace },
+      spec: { serviceAccountName: 'chat', containers: [{ name: 'app', image: 'example.com/chat:1' }] },
+    })
+    await eventually(async () => (await kubectl(stack, ['create', '-f', '-'], podYaml)).code === 0, 10_000)
+    const pod = JSON.parse(await kubectlOK(stack, ['get', 'pod', '-n', appNamespace, 'chat', '-o', 'json']))
+    const [container] = pod.spec.initContainers
+    expect(container.name).toBe('tollgate-sidecar')
+    // kubelet's part: the projected token, bound to this pod, of audience tollgate.dev.
+    const token = await kubectlOK(stack, [
+      'create',
+      'token',
+      'chat',
+      '-n',
+      appNamespace,
+      '--audience=tollgate.dev',
+      '--bound-object-kind=Pod',
+      '--bound-object-name=chat',
+      `--bound-object-uid=${pod.metadata.uid}`,
+    ])
+    const tokenFile = join(await mkdtemp(join(tmpdir(), 'tollgate-e2e-token-')), 'token')
+    await writeFile(tokenFile, token.trim())
+    const env = Object.fromEntries(
+      (container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
     )
-    const credentials = await mkdtemp(join(tmpdir(), 'tollgate-e2e-credentials-'))
-    await writeFile(join(credentials, 'openai'), Buffer.from(mirror.data.openai, 'base64'))
-
-    const options = parseFlags(
-      [
-        '--redis',
-        stack.redisUrl,
-        '--tenant',
-        id,
-        '--credentials-dir',
-        credentials,
-        '--namespace',
-        appNamespace,
-      ],
-      { TOLLGATE_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'warn' },
-    )
-    if (!options) throw new Error('the sidecar refused its flags')
+    const options = parseFlags([], {
+      ...env,
+      TOLLGATE_TOKEN_FILE: tokenFile,
+      TOLLGATE_LISTEN: '127.0.0.1:0',
+      TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
+      TOLLGATE_LOG_LEVEL: 'warn',
+    })
+    if (!options) throw new Error('the sidecar refused the injected environment')
     sidecar = await startSidecar(options, {}, { write: () => true })
     await sidecar.config.loaded
 
@@ -120,6 +167,8 @@ describe('a governed call, end to end', () => {
     })
     expect(answer.choices[0]?.message.content).toBeTruthy()
     expect(fake.requests.at(-1)?.headers.authorization).toBe(`Bearer ${REAL_KEY}`)
+    // The key is in the operator's namespace and the sidecar's memory, and nowhere in the app's.
+    expect((await kubectlOK(stack, ['get', 'secrets', '-n', appNamespace, '-o', 'name'])).trim()).toBe('')
 
     // a second call of another usage shape: audio tokens, billed at their own rates
     const audio = await client.chat.completions.create(

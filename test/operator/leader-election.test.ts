@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { kubectlOK } from '../support/kubectl.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { metricsToken } from '../support/service-account-token.ts'
 import { eventually, readConfig, tenantDoc, uniqueName } from './support.ts'
 
 const stack = inject('stack')
@@ -34,6 +35,8 @@ function replica(identity: string, databaseUrl: string): Replica {
       '--health-listen',
       '127.0.0.1:0',
       '--lease-namespace',
+      'default',
+      '--namespace',
       'default',
       '--lease-name',
       run,
@@ -72,8 +75,12 @@ const lease = async () =>
     renewTime?: string
     leaseTransitions?: number
   }
+let scrapeToken: string
 const leaderGauge = async (r: Replica) => {
-  const text = await (await fetch(`${await r.metricsUrl}/metrics`)).text()
+  const response = await fetch(`${await r.metricsUrl}/metrics`, {
+    headers: { authorization: `Bearer ${scrapeToken}` },
+  })
+  const text = await response.text()
   return Number(/^tollgate_operator_leader (\d+)/m.exec(text)?.[1])
 }
 
@@ -96,6 +103,7 @@ const deployment = {
 }
 
 beforeAll(async () => {
+  scrapeToken = await metricsToken(stack)
   redis = new Redis(stack.redisUrl)
   await kubectlOK(stack, ['apply', '-f', '-'], stringify(deployment))
   const databaseUrl = await createDatabase(stack.databaseUrl, 'leader')

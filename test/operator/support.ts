@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { CONFIG_CHANNEL, type CompiledConfig, keys } from '@tollgate/api'
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { type CompiledConfig, keys, type SignedConfig } from '@tollgate/api'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { RunConfig } from '../../operator/src/cli.ts'
 import { runOperator } from '../../operator/src/commands/run.ts'
+import { isConflict } from '../../operator/src/runtime/kube.ts'
 import { eventually } from '../support/eventually.ts'
 
 /** uniqueName is a DNS label no other test uses: tests share one API server and Redis. */
@@ -19,10 +21,35 @@ export interface TestOperatorOptions {
   selector: string
   leaseName: string
   usageIntervalMs?: number
+  /**
+   * The operator's namespace (its keys Secret, provider Secrets without a grant); created when
+   * missing. Default `<leaseName>-system`.
+   */
+  namespace?: string
+  /** Alert hosts allowed over http and at internal addresses (a test's receiver on 127.0.0.1). */
+  alertAllowHosts?: string[]
+  /**
+   * Serve the injection webhook and the credential exchange on this loopback port, for a
+   * MutatingWebhookConfiguration named `webhookConfigName` (clientConfig.url).
+   */
+  webhook?: { port: number; webhookConfigName: string; injectionConfigFile?: string }
+}
+
+/** ensureNamespace creates a namespace unless it exists. */
+export async function ensureNamespace(kubeconfig: string, name: string): Promise<void> {
+  const kc = new KubeConfig()
+  kc.loadFromFile(kubeconfig)
+  try {
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } })
+  } catch (error) {
+    if (!isConflict(error)) throw error
+  }
 }
 
 /** startTestOperator runs the operator in this process, on loopback port 0, quiet, leading at once. */
 export async function startTestOperator(o: TestOperatorOptions) {
+  const namespace = o.namespace ?? `${o.leaseName}-system`
+  await ensureNamespace(o.kubeconfig, namespace)
   const config: RunConfig = {
     command: 'run',
     kubeconfig: o.kubeconfig,
@@ -39,9 +66,31 @@ export async function startTestOperator(o: TestOperatorOptions) {
     renewDeadlineMs: 3_000,
     retryPeriodMs: 500,
     identity: `${o.leaseName}-${process.pid}`,
+    namespace,
+    keysSecret: 'tollgate-operator-keys',
+    redisPasswordRotationMs: 24 * 3_600_000,
+    alertAllowHosts: o.alertAllowHosts ?? [],
+    alertTimeoutMs: 2_000,
     selector: o.selector,
     migrate: true,
     logLevel: process.env.TOLLGATE_TEST_LOG ?? 'silent',
+    ...(o.webhook && {
+      webhook: {
+        host: '127.0.0.1',
+        port: o.webhook.port,
+        failurePolicy: 'Fail' as const,
+        certMode: 'operator' as const,
+        certSecret: 'tollgate-webhook-cert',
+        webhookConfigName: o.webhook.webhookConfigName,
+        serviceName: 'tollgate',
+        namespace,
+        extraDNSNames: [],
+        extraIPAddresses: ['127.0.0.1'],
+        exchangeURL: `https://127.0.0.1:${o.webhook.port}/exchange`,
+        exchangeTtlMs: 3_600_000,
+        ...(o.webhook.injectionConfigFile && { injectionConfigFile: o.webhook.injectionConfigFile }),
+      },
+    }),
   }
   const logger = pino({ level: config.logLevel }, pino.destination(2))
   const running = await runOperator(config, logger)
@@ -49,12 +98,15 @@ export async function startTestOperator(o: TestOperatorOptions) {
   return running
 }
 
-/** ConfigWatch subscribes to CONFIG_CHANNEL and records the tenant names published. */
+/** watchConfigChannel subscribes to every tenant's config channel and records the tenants announced. */
 export async function watchConfigChannel(redisUrl: string) {
   const subscriber = new Redis(redisUrl)
   const messages: string[] = []
-  await subscriber.subscribe(CONFIG_CHANNEL)
-  subscriber.on('message', (_channel, message) => messages.push(message))
+  await subscriber.psubscribe('tollgate:v1:{*}:config:changed')
+  subscriber.on('pmessage', (_pattern, channel: string) => {
+    const tenant = /^tollgate:v1:\{(.+)\}:config:changed$/.exec(channel)?.[1]
+    if (tenant) messages.push(tenant)
+  })
   return {
     messages,
     count: (tenant: string) => messages.filter((m) => m === tenant).length,
@@ -62,10 +114,10 @@ export async function watchConfigChannel(redisUrl: string) {
   }
 }
 
-/** readConfig reads a tenant's compiled config from Redis. */
+/** readConfig reads a tenant's compiled config from Redis (the signed text, unverified). */
 export async function readConfig(redis: Redis, tenant: string): Promise<CompiledConfig | undefined> {
   const raw = await redis.get(keys.config(tenant))
-  return raw ? (JSON.parse(raw) as CompiledConfig) : undefined
+  return raw ? (JSON.parse((JSON.parse(raw) as SignedConfig).config) as CompiledConfig) : undefined
 }
 
 /** tenantDoc is a small valid Tenant labelled for one test file's operator. */

@@ -14,7 +14,11 @@ export const REAL_KEY = 'sk-real-0a1b2c3d4e5f60718293a4b5c6d7e8f9'
 /** The key apps are given: it must never reach the provider. */
 export const PLACEHOLDER_KEY = 'sk-placeholder-app-key-not-a-secret'
 
-/** tenantYaml is a Tenant (openai key from the environment, anthropic key from a Secret in the file). */
+/**
+ * tenantYaml is a Tenant (openai key from the environment, anthropic key from a Secret in the file).
+ * Its providers forward the fake provider's control headers (`x-fake-*`), which the sidecar's own
+ * allow-list does not pass, the way a Tenant lists the headers a gateway of its own needs.
+ */
 export function tenantYaml(opts: {
   name: string
   baseURL: string
@@ -30,10 +34,11 @@ export function tenantYaml(opts: {
     'spec:',
     '  tier: unlimited',
     '  providers:',
-    `    - { name: openai, type: openai, baseURL: "${opts.baseURL}" }`,
+    `    - { name: openai, type: openai, baseURL: "${opts.baseURL}", forwardHeaders: ["x-fake-*"] }`,
     '    - name: anthropic',
     '      type: anthropic',
     `      baseURL: "${opts.baseURL}"`,
+    '      forwardHeaders: ["x-fake-*"]',
     '      credentialsSecretRef: { namespace: tollgate-system, name: anthropic-key, key: apiKey }',
     ...(opts.providers ?? []).map((p) => `    - ${p.replaceAll('http://FAKE', opts.baseURL)}`),
     ...(opts.spec ?? []).map((line) => `  ${line}`),

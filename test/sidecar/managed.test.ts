@@ -1,8 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  CONFIG_CHANNEL,
   compileTenantConfig,
   DEFAULT_PRICES,
   DEFAULT_TIERS,
@@ -16,26 +15,27 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { startRedis } from '../../hack/stack/redis.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { type ExchangeFixture, exchangeFixture } from '../support/exchange-fixture.ts'
 import { PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
 
+// Managed mode: credentials by token exchange at the operator (test/support/exchange-fixture.ts
+// runs the operator's real webhook server and exchange against the shared API server), the config
+// from Redis, signed by the operator's key, under the tenant's own Redis user.
 const stack = inject('stack')
 let fake: FakeProvider
-let credentials: string
 const running: Sidecar[] = []
 const clients: Redis[] = []
+const fixtures: ExchangeFixture[] = []
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: REAL_KEY })
-  credentials = await mkdtemp(join(tmpdir(), 'tollgate-credentials-'))
-  await writeFile(join(credentials, 'openai'), `${REAL_KEY}\n`)
 })
 afterAll(async () => {
   for (const sidecar of running) await sidecar.shutdown(500)
   for (const client of clients) client.disconnect()
+  for (const f of fixtures) await f.close()
   await fake?.close()
 })
-
-const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`
 
 function redisClient(url: string): Redis {
   const client = new Redis(url, { maxRetriesPerRequest: 1 })
@@ -44,20 +44,38 @@ function redisClient(url: string): Redis {
   return client
 }
 
-/** writeConfig compiles a tenant spec as the operator would and stores it (publishing when asked). */
+/** tenantOf starts the operator's side for one tenant whose sidecar talks to this Redis. */
+async function tenantOf(redisUrl: string, exchangeTtlMs?: number): Promise<ExchangeFixture> {
+  const f = await exchangeFixture(stack, {
+    redisUrl,
+    ...(exchangeTtlMs && { exchangeTtlMs }),
+    secrets: { 'openai-key': { apiKey: REAL_KEY } },
+    spec: (system) => ({
+      tier: 'unlimited',
+      providers: [
+        {
+          name: 'openai',
+          type: 'openai',
+          baseURL: fake.url,
+          credentialsSecretRef: { namespace: system, name: 'openai-key', key: 'apiKey' },
+        },
+      ],
+    }),
+  })
+  fixtures.push(f)
+  await f.ensureAclUser(redisClient(redisUrl))
+  return f
+}
+
+/** writeConfig compiles a tenant spec as the operator would, signs and stores it (announcing it when asked). */
 async function writeConfig(
   redis: Redis,
-  tenant: string,
+  f: ExchangeFixture,
   version: number,
   spec: Partial<TenantSpec>,
-  publish = true,
+  announce = true,
 ) {
-  const doc: Tenant = {
-    apiVersion: 'tollgate.dev/v1alpha1',
-    kind: 'Tenant',
-    metadata: { name: tenant },
-    spec: { tier: 'unlimited', providers: [{ name: 'openai', type: 'openai', baseURL: fake.url }], ...spec },
-  }
+  const doc: Tenant = { ...f.tenant, spec: { ...f.tenant.spec, ...spec } }
   const { config } = compileTenantConfig({
     tenant: doc,
     policies: [],
@@ -65,19 +83,33 @@ async function writeConfig(
     prices: DEFAULT_PRICES,
     version,
   })
-  await redis.set(keys.config(tenant), JSON.stringify(config))
-  if (publish) await redis.publish(CONFIG_CHANNEL, tenant)
+  await f.storeConfig(redis, config, announce)
 }
 
-async function managed(redisUrl: string, tenant: string): Promise<Sidecar> {
-  const options = parseFlags(
-    ['--redis', redisUrl, '--tenant', tenant, '--credentials-dir', credentials, '--namespace', 'team-a'],
-    { TOLLGATE_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'warn' },
-  )
+/** managed starts a sidecar with the environment the webhook injects and the pod's projected token. */
+async function managed(
+  f: ExchangeFixture,
+  opts: { tokenFile?: string; log?: string[] } = {},
+): Promise<Sidecar> {
+  const { sidecarEnv, tokenFile } = await f.injectedPod(`app-${running.length}`)
+  const options = parseFlags([], {
+    ...sidecarEnv,
+    TOLLGATE_TOKEN_FILE: opts.tokenFile ?? tokenFile,
+    TOLLGATE_NAMESPACE: 'team-a',
+    TOLLGATE_LISTEN: '127.0.0.1:0',
+    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
+    TOLLGATE_LOG_LEVEL: 'warn',
+  })
   if (!options) throw new Error('no options')
-  const sidecar = await startSidecar(options, {}, { write: () => true })
+  const log = opts.log
+  const sidecar = await startSidecar(options, {}, { write: (line: string) => log?.push(line) !== undefined })
   running.push(sidecar)
   return sidecar
+}
+
+const readyz = async (sidecar: Sidecar) => {
+  const res = await fetch(`${sidecar.adminUrl}/readyz`)
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
 const version = async (sidecar: Sidecar) =>
@@ -99,11 +131,12 @@ async function usageTotal(redis: Redis, tenant: string, counter: string): Promis
 }
 
 describe('managed mode (config from Redis)', () => {
-  it('loads its config, uses the key from the credentials directory, and counts usage in Redis', async () => {
+  it('loads its config, uses the key it exchanged for, and counts usage in Redis', async () => {
     const redis = redisClient(stack.redisUrl)
-    const tenant = unique('managed')
-    await writeConfig(redis, tenant, 1, {}, false)
-    const sidecar = await managed(stack.redisUrl, tenant)
+    const f = await tenantOf(stack.redisUrl)
+    const tenant = f.tenant.metadata.name
+    await writeConfig(redis, f, 1, {}, false)
+    const sidecar = await managed(f)
     await sidecar.config.loaded
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200)
     const answer = await openai(sidecar).chat.completions.create(ask)
@@ -118,13 +151,13 @@ describe('managed mode (config from Redis)', () => {
   })
 
   it('is not ready and answers 503 until its tenant has a config', async () => {
-    const tenant = unique('pending')
-    const sidecar = await managed(stack.redisUrl, tenant)
+    const f = await tenantOf(stack.redisUrl)
+    const sidecar = await managed(f)
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(503)
     const res = await fetch(`${sidecar.proxyUrl}/openai/v1/models`)
     expect(res.status).toBe(503)
     expect(res.headers.get('x-tollgate-error-code')).toBe('TOLLGATE_ERR_CONFIG_UNAVAILABLE')
-    await writeConfig(redisClient(stack.redisUrl), tenant, 1, {})
+    await writeConfig(redisClient(stack.redisUrl), f, 1, {})
     await vi.waitFor(async () => expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200), {
       timeout: 10_000,
     })
@@ -132,17 +165,17 @@ describe('managed mode (config from Redis)', () => {
 
   it('reloads on a publish naming its tenant and never goes back to a lower version', async () => {
     const redis = redisClient(stack.redisUrl)
-    const tenant = unique('reload')
-    await writeConfig(redis, tenant, 1, {}, false)
-    const sidecar = await managed(stack.redisUrl, tenant)
+    const f = await tenantOf(stack.redisUrl)
+    await writeConfig(redis, f, 1, {}, false)
+    const sidecar = await managed(f)
     await sidecar.config.loaded
-    await writeConfig(redis, tenant, 2, { models: { deny: ['gpt-4o-mini'] } })
+    await writeConfig(redis, f, 2, { models: { deny: ['gpt-4o-mini'] } })
     await vi.waitFor(async () => expect(await version(sidecar)).toBe(2), { timeout: 10_000 })
     await expect(openai(sidecar).chat.completions.create(ask)).rejects.toMatchObject({
       status: 403,
       code: 'TOLLGATE_ERR_MODEL_NOT_ALLOWED',
     })
-    await writeConfig(redis, tenant, 1, {})
+    await writeConfig(redis, f, 1, {})
     await vi.waitFor(
       async () => {
         const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text()
@@ -155,11 +188,12 @@ describe('managed mode (config from Redis)', () => {
 
   it('reloads when its subscription reconnects, so a publish it missed is not lost', async () => {
     const redis = redisClient(stack.redisUrl)
-    const tenant = unique('lossy')
-    await writeConfig(redis, tenant, 1, {}, false)
-    const sidecar = await managed(stack.redisUrl, tenant)
+    const f = await tenantOf(stack.redisUrl)
+    const tenant = f.tenant.metadata.name
+    await writeConfig(redis, f, 1, {}, false)
+    const sidecar = await managed(f)
     await sidecar.config.loaded
-    await writeConfig(redis, tenant, 3, {}, false)
+    await writeConfig(redis, f, 3, {}, false)
     const list = (await redis.client('LIST')) as string
     const id = list
       .split('\n')
@@ -175,15 +209,19 @@ describe('managed mode (config from Redis)', () => {
     const own = await startRedis({ dir })
     try {
       const redis = redisClient(own.url)
-      const tenant = unique('outage')
-      await writeConfig(redis, tenant, 1, {}, false)
-      const sidecar = await managed(own.url, tenant)
+      const f = await tenantOf(own.url)
+      const tenant = f.tenant.metadata.name
+      await writeConfig(redis, f, 1, {}, false)
+      const sidecar = await managed(f)
       await sidecar.config.loaded
       await own.stop()
       const answer = await openai(sidecar).chat.completions.create(ask)
       expect(answer.choices[0]?.message.content).toBeTruthy()
       expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200)
       await own.start()
+      // This Redis keeps nothing across a restart, ACL users included: the operator writes the
+      // tenant's user again when it reconnects (operator.ts), as the fixture does here.
+      await f.ensureAclUser(redis)
       await vi.waitFor(async () => expect(await usageTotal(redis, tenant, 'requests')).toBe(1), {
         timeout: 20_000,
         interval: 200,
@@ -192,5 +230,114 @@ describe('managed mode (config from Redis)', () => {
     } finally {
       await own.close()
     }
+  })
+
+  it('is not ready before its first exchange, and loads nothing without it', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(stack.redisUrl)
+    await writeConfig(redis, f, 1, {})
+    // A token the exchange refuses: it is bound to a pod that has no sidecar.
+    const bare = await f.createPod({
+      metadata: { name: 'bare' },
+      spec: { serviceAccountName: 'app', containers: [{ name: 'app', image: 'example.com/app:1' }] },
+    })
+    const sidecar = await managed(f, { tokenFile: await f.writeToken(await f.token(bare)) })
+    await new Promise((r) => setTimeout(r, 1_500))
+    expect(await readyz(sidecar)).toMatchObject({ status: 503, body: { credentials: 'pending' } })
+    const res = await fetch(`${sidecar.proxyUrl}/openai/v1/models`)
+    expect(res.status).toBe(503)
+    expect(sidecar.config.current()).toBeUndefined()
+    const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text()
+    expect(metrics).toMatch(/tollgate_credential_exchanges_total\{result="failed"[^}]*\} [1-9]/)
+  })
+
+  // The attack of issue 11: whoever can write the config key (a client with the operator's Redis
+  // password, say) rewrites the tenant's config to send its key and prompts elsewhere.
+  it('refuses a config that is not signed by the operator, keeps the last good one, and counts it', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(stack.redisUrl)
+    const tenant = f.tenant.metadata.name
+    await writeConfig(redis, f, 1, {})
+    const log: string[] = []
+    const sidecar = await managed(f, { log })
+    await sidecar.config.loaded
+    const good = await version(sidecar)
+    const { config } = compileTenantConfig({
+      tenant: { ...f.tenant, spec: { ...f.tenant.spec, suspended: false } },
+      policies: [],
+      tiers: DEFAULT_TIERS,
+      prices: DEFAULT_PRICES,
+      version: 1_000_000,
+    })
+    const evil = { ...config, providers: [{ ...config.providers[0], baseURL: 'https://attacker.example' }] }
+    const { generateOperatorKeys } = await import('../../operator/src/keys/operator-keys.ts')
+    const { signConfig, channels } = await import('@tollgate/api')
+    for (const forged of [
+      JSON.stringify(evil), // a bare config, as the operator wrote them before
+      signConfig(evil as typeof config, generateOperatorKeys().signingKey), // signed by someone else's key
+      JSON.stringify({
+        ...JSON.parse((await redis.get(keys.config(tenant))) as string),
+        config: JSON.stringify(evil),
+      }),
+    ]) {
+      await redis.set(keys.config(tenant), forged)
+      await redis.publish(channels.config(tenant), 'forged')
+    }
+    await vi.waitFor(
+      async () => {
+        const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text()
+        expect(metrics).toMatch(/tollgate_config_loads_total\{result="rejected"[^}]*\} [3-9]/)
+      },
+      { timeout: 10_000 },
+    )
+    expect(await version(sidecar)).toBe(good)
+    expect(log.join('')).toContain('compiled config refused: not signed by the operator')
+    const answer = await openai(sidecar).chat.completions.create(ask)
+    expect(answer.choices[0]?.message.content).toBeTruthy()
+    expect(fake.requests.at(-1)?.headers.authorization).toBe(`Bearer ${REAL_KEY}`)
+  })
+
+  it('sends a key only to the origin the exchange bound it to, even under a signed config naming another', async () => {
+    const other = await startFakeProvider()
+    try {
+      const redis = redisClient(stack.redisUrl)
+      const f = await tenantOf(stack.redisUrl)
+      const provider = f.tenant.spec.providers[0]
+      await writeConfig(redis, f, 1, {
+        providers: [{ ...(provider as NonNullable<typeof provider>), baseURL: other.url }],
+      })
+      const sidecar = await managed(f)
+      await sidecar.config.loaded
+      await expect(openai(sidecar).chat.completions.create(ask)).rejects.toMatchObject({
+        status: 503,
+        code: 'TOLLGATE_ERR_CREDENTIAL_MISSING',
+      })
+      expect(other.requests).toHaveLength(0)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('keeps serving with what it has while the operator is away, and stops at the expiry', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(stack.redisUrl, 6_000)
+    await writeConfig(redis, f, 1, {})
+    const sidecar = await managed(f)
+    await sidecar.config.loaded
+    await f.stopOperator() // the operator is gone; refreshes (every second here) fail
+    await new Promise((r) => setTimeout(r, 2_000))
+    expect((await readyz(sidecar)).status).toBe(200)
+    expect((await openai(sidecar).chat.completions.create(ask)).choices[0]?.message.content).toBeTruthy()
+    await vi.waitFor(
+      async () =>
+        expect(await readyz(sidecar)).toMatchObject({ status: 503, body: { credentials: 'expired' } }),
+      {
+        timeout: 10_000,
+      },
+    )
+    await expect(openai(sidecar).chat.completions.create(ask)).rejects.toMatchObject({
+      status: 503,
+      code: 'TOLLGATE_ERR_CREDENTIAL_MISSING',
+    })
   })
 })

@@ -2,7 +2,9 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RunConfig } from '../cli.ts'
 import { loadTables } from '../config/tables.ts'
+import { loadOperatorKeys } from '../keys/operator-keys.ts'
 import { type Component, type Operator, startOperator } from '../operator.ts'
+import { RedisPasswords } from '../redis/redis-passwords.ts'
 import { createKubeClients, loadKubeConfig } from '../runtime/kube.ts'
 import { createMetrics } from '../runtime/metrics.ts'
 import { readDeploymentOwner } from '../runtime/owner.ts'
@@ -13,6 +15,12 @@ import { webhookComponents } from '../webhook/components.ts'
 export async function runOperator(config: RunConfig, logger: Logger, components: Component[] = []) {
   const tables = loadTables({ tiers: config.tiersFile, prices: config.pricesFile })
   const kube = createKubeClients(loadKubeConfig(config.kubeconfig))
+  const owner = config.ownerDeployment
+    ? await readDeploymentOwner(kube.config, config.leaseNamespace, config.ownerDeployment)
+    : undefined
+  // The same keys on every replica: configs signed by one verify for all, passwords agree.
+  const keys = await loadOperatorKeys(kube.core, config.namespace, config.keysSecret, owner)
+  const passwords = new RedisPasswords(keys.derive('redis-acl'), config.redisPasswordRotationMs)
   const redis = new Redis(config.redisUrl, {
     // Fail commands after a couple of reconnect attempts: a reconcile must not hang on Redis.
     maxRetriesPerRequest: 2,
@@ -23,11 +31,12 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
   const db = new Db({ url: config.databaseUrl, logger })
   let operator: Operator
   try {
-    const owner = config.ownerDeployment
-      ? await readDeploymentOwner(kube.config, config.leaseNamespace, config.ownerDeployment)
-      : undefined
     operator = await startOperator({
       kube,
+      namespace: config.namespace,
+      keys,
+      redisPasswordRotationMs: config.redisPasswordRotationMs,
+      alerts: { allowHosts: config.alertAllowHosts, timeoutMs: config.alertTimeoutMs },
       redis,
       db,
       databaseUrl: config.databaseUrl,
@@ -55,6 +64,9 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
         ...webhookComponents(config.webhook, {
           ...(config.selector && { selector: config.selector }),
           ...(owner && { owner }),
+          keys,
+          passwords,
+          operatorSecrets: [config.keysSecret],
         }),
       ],
       migrate: config.migrate,

@@ -1,11 +1,11 @@
-import type { CoreV1Api, CustomObjectsApi, V1Namespace, V1Secret } from '@kubernetes/client-node'
+import type { CustomObjectsApi } from '@kubernetes/client-node'
 import {
   ANNOTATIONS,
   API_VERSION,
+  type CredentialGrant,
   compileTenantConfig,
   FINALIZER,
   GROUP,
-  LABELS,
   type RateLimitPolicy,
   type Tenant,
   type TenantStatus,
@@ -13,8 +13,11 @@ import {
 } from '@tollgate/api'
 import type { Logger } from 'pino'
 import type { Tables } from '../config/tables.ts'
+import type { SecretReader } from '../credentials/secret-reader.ts'
+import { isPermitted, referenceProblems, secretReferences } from '../credentials/secret-references.ts'
 import { ERROR_CODES, hasCode, TollgateError } from '../errors.ts'
 import type { ConfigStore } from '../redis/config-store.ts'
+import type { TenantAclUsers } from '../redis/tenant-acl-users.ts'
 import type { ReconcileResult } from '../runtime/controller.ts'
 import type { Informer } from '../runtime/informer.ts'
 import { isNotFound, MERGE_PATCH } from '../runtime/kube.ts'
@@ -24,19 +27,18 @@ import type { TenantUsage } from '../usage/budget-state.ts'
 import { exhaustedPeriods, usageFromStatus } from '../usage/budget-state.ts'
 import type { UsageState } from '../usage/usage-state.ts'
 import type { EventRecorder } from './events.ts'
-import { planMirrors } from './secret-mirror.ts'
-import { applyMirrors, deleteSecret } from './secret-sync.ts'
-import { tenantNamespaces } from './tenant-namespaces.ts'
 import { computeTenantStatus, statusEqual, type TenantObservation } from './tenant-status.ts'
 
 export interface TenantReconcilerDeps {
   tenants: Informer<Tenant>
   policies: Informer<RateLimitPolicy>
-  secrets: Informer<V1Secret>
-  namespaces: Informer<V1Namespace>
-  core: CoreV1Api
+  grants: Informer<CredentialGrant>
   custom: CustomObjectsApi
   configs: ConfigStore
+  acl: TenantAclUsers
+  secrets: SecretReader
+  /** The operator's namespace: Tenants may reference its Secrets without a CredentialGrant. */
+  namespace: string
   resources: ResourceStore
   tables: Tables
   usage: UsageState
@@ -52,11 +54,12 @@ export interface TenantReconcilerDeps {
 const TENANTS = { group: GROUP, version: VERSION, plural: 'tenants' }
 
 /**
- * TenantReconciler: get (gone: clean up) → finalizer → compile (pure) → Redis (versioned,
- * published) → Postgres → mirrored Secrets → status (on a copy, written when changed) → Events.
- * A spec that does not compile or a missing Secret is a condition, not a retry loop; Redis and
- * API failures throw so the queue retries with backoff; a Postgres outage is a condition and a
- * retry, while the config keeps flowing to Redis.
+ * TenantReconciler: get (gone: clean up) → finalizer → compile (pure) → Redis (signed,
+ * versioned, published) → Postgres → the tenant's Redis ACL user → Secret references (permitted,
+ * present) → status (on a copy, written when changed) → Events. A spec that does not compile, a
+ * reference without a grant or a missing Secret is a condition, not a retry loop; Redis and API
+ * failures throw so the queue retries with backoff; a Postgres outage is a condition and a retry,
+ * while the config keeps flowing to Redis. It asks to run again when the ACL passwords rotate.
  */
 export class TenantReconciler {
   readonly #d: TenantReconcilerDeps
@@ -109,12 +112,13 @@ export class TenantReconciler {
       generation: tenant.metadata.generation ?? 0,
       suspended: tenant.spec.suspended ?? false,
       secretProblems: [],
-      mirroredNamespaces: 0,
+      referenceProblems: [],
       appliedPolicies: [],
       ...(usage && { usage }),
     }
 
     let transient: unknown
+    let rotateInMs: number | undefined
     try {
       const generation = await d.configs.cacheGeneration(
         name,
@@ -157,13 +161,18 @@ export class TenantReconciler {
           transient = error
         }
       }
-      const namespaces = tenantNamespaces(tenant, d.namespaces.list())
-      const plan = planMirrors(tenant, namespaces, (ns, n) => d.secrets.get(`${ns}/${n}`))
-      observation.secretProblems = plan.problems
-      observation.mirroredNamespaces = namespaces.length
-      await applyMirrors(d.core, plan, this.#mirrorsOf(name), (ns, n) => d.secrets.get(`${ns}/${n}`))
-      if (plan.problems.length > 0)
-        void d.events.event(target, 'Warning', 'SecretNotFound', plan.problems.join('; '))
+      rotateInMs = (await d.acl.ensure(name, now)).rotateInMs
+      observation.referenceProblems = referenceProblems(tenant, d.namespace, d.grants.list())
+      observation.secretProblems = await this.#missingSecrets(tenant)
+      if (observation.referenceProblems.length > 0)
+        void d.events.event(
+          target,
+          'Warning',
+          'ReferenceNotPermitted',
+          observation.referenceProblems.join('; '),
+        )
+      if (observation.secretProblems.length > 0)
+        void d.events.event(target, 'Warning', 'SecretNotFound', observation.secretProblems.join('; '))
     } catch (error) {
       if (hasCode(error, ERROR_CODES.DATABASE_UNAVAILABLE)) throw error
       if (isRedisError(error)) {
@@ -175,22 +184,41 @@ export class TenantReconciler {
     await this.#writeStatus(tenant, observation, now)
     if (transient)
       throw new TollgateError(ERROR_CODES.DATABASE_UNAVAILABLE, 'record tenant', { cause: transient })
-    return undefined
+    // A second late, so the clock is surely in the next epoch when the passwords are rewritten.
+    return rotateInMs === undefined ? undefined : { requeueAfterMs: rotateInMs + 1_000 }
+  }
+
+  /**
+   * #missingSecrets names each permitted reference whose Secret or key is absent (references
+   * without a grant are never read: they are reported as such).
+   */
+  async #missingSecrets(tenant: Tenant): Promise<string[]> {
+    const d = this.#d
+    const problems: string[] = []
+    for (const ref of secretReferences(tenant)) {
+      if (!isPermitted(tenant.metadata.name, ref, d.namespace, d.grants.list())) continue
+      const secret = await d.secrets.read(ref.namespace, ref.name)
+      const what = ref.provider ? `provider ${ref.provider}` : 'alerts'
+      if (!secret) problems.push(`Secret ${ref.namespace}/${ref.name} not found (${what})`)
+      else if (secret.data?.[ref.key] === undefined)
+        problems.push(
+          `key ${JSON.stringify(ref.key)} not found in Secret ${ref.namespace}/${ref.name} (${what})`,
+        )
+    }
+    return problems
   }
 
   /**
    * cleanUp removes what the tenant left behind: first its last usage goes into the ledger (so
-   * while Postgres is down deletion waits rather than lose usage), then its Redis keys, mirrored
-   * Secrets and usage state go, and it is marked deleted in Postgres. Idempotent; a failure
-   * anywhere retries the whole clean-up.
+   * while Postgres is down deletion waits rather than lose usage), then its Redis keys, its Redis
+   * user (which closes its sidecars' connections) and usage state go, and it is marked deleted in
+   * Postgres. Idempotent; a failure anywhere retries the whole clean-up.
    */
   async cleanUp(name: string): Promise<void> {
     const d = this.#d
     await d.flushUsage(name)
     await d.configs.deleteTenant(name)
-    for (const secret of this.#mirrorsOf(name)) {
-      await deleteSecret(d.core, secret.metadata?.namespace ?? '', secret.metadata?.name ?? '')
-    }
+    await d.acl.remove(name)
     d.usage.delete(name)
     this.#own.delete(name)
     await d.resources.markDeleted('Tenant', name)
@@ -204,10 +232,6 @@ export class TenantReconciler {
       if (isNotFound(error)) return false
       throw error
     }
-  }
-
-  #mirrorsOf(name: string): V1Secret[] {
-    return this.#d.secrets.list().filter((s) => s.metadata?.labels?.[LABELS.tenant] === name)
   }
 
   async #setFinalizers(tenant: Tenant, finalizers: string[]): Promise<void> {

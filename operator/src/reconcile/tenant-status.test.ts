@@ -10,7 +10,7 @@ const ok: TenantObservation = {
   suspended: false,
   configVersion: 7,
   secretProblems: [],
-  mirroredNamespaces: 1,
+  referenceProblems: [],
   appliedPolicies: ['gpt4-limits'],
 }
 const cond = (s: TenantStatus, type: string) => s.conditions?.find((c) => c.type === type)
@@ -35,6 +35,15 @@ describe('computeTenantStatus', () => {
       'Synced',
     ],
     [{ redisError: 'Connection is closed.' }, 'RedisUnavailable', 'Synced'],
+    [
+      {
+        referenceProblems: [
+          "spec.providers[0].credentialsSecretRef: Secret team/openai-key is outside the operator's namespace tollgate-system and no CredentialGrant in team names Tenant acme and Secret openai-key",
+        ],
+      },
+      'ReferenceNotPermitted',
+      'Synced',
+    ],
   ])('%j makes Ready False with reason %s', (problem, reason, other) => {
     const s = computeTenantStatus(undefined, { ...ok, ...problem }, t0)
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason })

@@ -9,6 +9,7 @@ export const REASONS = {
   invalidSpec: 'InvalidSpec',
   synced: 'Synced',
   secretNotFound: 'SecretNotFound',
+  referenceNotPermitted: 'ReferenceNotPermitted',
   redisUnavailable: 'RedisUnavailable',
   databaseUnavailable: 'DatabaseUnavailable',
   ready: 'Ready',
@@ -30,9 +31,10 @@ export interface TenantObservation {
   configVersion?: number
   redisError?: string
   databaseError?: string
-  /** One line per provider whose Secret (or key in it) is missing. */
+  /** One line per permitted reference whose Secret (or key in it) is missing. */
   secretProblems: string[]
-  mirroredNamespaces: number
+  /** One line per Secret reference that points outside the operator's namespace without a grant. */
+  referenceProblems: string[]
   appliedPolicies: string[]
   /** Undefined until the usage loop (or the last status) says something. */
   usage?: TenantUsage
@@ -75,9 +77,11 @@ export function computeTenantStatus(
     ? { reason: REASONS.invalidSpec, message: `spec is invalid: ${o.invalidSpec}` }
     : o.redisError
       ? { reason: REASONS.redisUnavailable, message: `config not written to Redis: ${o.redisError}` }
-      : o.secretProblems.length > 0
-        ? { reason: REASONS.secretNotFound, message: o.secretProblems.join('; ') }
-        : undefined
+      : o.referenceProblems.length > 0
+        ? { reason: REASONS.referenceNotPermitted, message: o.referenceProblems.join('; ') }
+        : o.secretProblems.length > 0
+          ? { reason: REASONS.secretNotFound, message: o.secretProblems.join('; ') }
+          : undefined
   set(
     notReady
       ? { type: 'Ready', status: 'False', ...notReady }
@@ -157,6 +161,13 @@ function syncedCondition(o: TenantObservation): Omit<ConditionInput, 'observedGe
     }
   if (o.redisError)
     return { type: 'Synced', status: 'False', reason: REASONS.redisUnavailable, message: o.redisError }
+  if (o.referenceProblems.length > 0)
+    return {
+      type: 'Synced',
+      status: 'False',
+      reason: REASONS.referenceNotPermitted,
+      message: o.referenceProblems.join('; '),
+    }
   if (o.secretProblems.length > 0)
     return {
       type: 'Synced',
@@ -175,7 +186,7 @@ function syncedCondition(o: TenantObservation): Omit<ConditionInput, 'observedGe
     type: 'Synced',
     status: 'True',
     reason: REASONS.synced,
-    message: `config version ${o.configVersion} in Redis and Postgres; provider Secrets mirrored into ${o.mirroredNamespaces} namespace(s)`,
+    message: `config version ${o.configVersion} signed in Redis and in Postgres; the tenant's Redis user is in place`,
   }
 }
 

@@ -1,4 +1,13 @@
-import { CONFIG_CHANNEL, type CompiledConfig, keys } from '@tollgate/api'
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import {
+  type CompiledConfig,
+  ConfigSignatureError,
+  channels,
+  configKeyId,
+  keys,
+  openSignedConfig,
+  signConfig,
+} from '@tollgate/api'
 import type { Redis } from 'ioredis'
 
 /** How long the version counter of a deleted tenant is kept: longer than any sidecar runs unreloaded. */
@@ -12,25 +21,42 @@ export interface ConfigWrite {
 
 /**
  * ConfigStore is the operator's side of the Redis contract: the compiled config of each tenant
- * (`keys.config`), its version counter, cache generation bookkeeping, and clean-up. Only the
- * leader writes, one reconcile per tenant at a time, so read-compare-write needs no script.
+ * (`keys.config`, signed), its version counter, cache generation bookkeeping, and clean-up. Only
+ * the leader writes, one reconcile per tenant at a time, so read-compare-write needs no script.
  */
 export class ConfigStore {
   readonly #redis: Redis
-  constructor(redis: Redis) {
-    this.#redis = redis
-  }
+  readonly #signingKey: KeyObject
+  readonly #trusted: Map<string, KeyObject>
 
-  async read(tenant: string): Promise<CompiledConfig | undefined> {
-    const raw = await this.#redis.get(keys.config(tenant))
-    return raw ? (JSON.parse(raw) as CompiledConfig) : undefined
+  constructor(redis: Redis, signingKey: KeyObject) {
+    this.#redis = redis
+    this.#signingKey = signingKey
+    const publicKey = createPublicKey(signingKey)
+    this.#trusted = new Map([[configKeyId(publicKey), publicKey]])
   }
 
   /**
-   * writeConfig stores the config under a new version and publishes the tenant's name on
-   * CONFIG_CHANNEL, unless the stored config has the same hash (then nothing is written and the
-   * stored version stands). Versions only rise: a new one is above both the counter and the
-   * stored config's version.
+   * read returns the tenant's stored config if this operator signed it. Anything else (nothing,
+   * a value someone else wrote, a config signed by another key) reads as absent, so the next
+   * write replaces it whatever hash or version it claims.
+   */
+  async read(tenant: string): Promise<CompiledConfig | undefined> {
+    const raw = await this.#redis.get(keys.config(tenant))
+    if (!raw) return undefined
+    try {
+      return JSON.parse(openSignedConfig(raw, this.#trusted)) as CompiledConfig
+    } catch (error) {
+      if (error instanceof ConfigSignatureError) return undefined
+      throw error
+    }
+  }
+
+  /**
+   * writeConfig signs and stores the config under a new version and publishes the version on the
+   * tenant's channel, unless the stored config is ours with the same hash (then nothing is written
+   * and the stored version stands). Versions only rise: a new one is above both the counter and
+   * the stored config's version.
    */
   async writeConfig(config: CompiledConfig): Promise<ConfigWrite> {
     const tenant = config.tenant
@@ -44,8 +70,8 @@ export class ConfigStore {
     await this.#redis
       .multi()
       .persist(keys.configVersion(tenant))
-      .set(keys.config(tenant), JSON.stringify({ ...config, version }))
-      .publish(CONFIG_CHANNEL, tenant)
+      .set(keys.config(tenant), signConfig({ ...config, version }, this.#signingKey))
+      .publish(channels.config(tenant), String(version))
       .exec()
       .then(throwOnExecError)
     return { version, written: true }
@@ -66,8 +92,8 @@ export class ConfigStore {
 
   /**
    * deleteTenant removes every key of the tenant (SCAN over its prefix) except the version
-   * counter, which expires later, and publishes the name (when it removed anything) so sidecars
-   * drop the config.
+   * counter, which expires later, and announces it on the tenant's channel (when it removed
+   * anything) so sidecars look again.
    * Returns how many keys it removed.
    */
   async deleteTenant(tenant: string): Promise<number> {
@@ -83,7 +109,7 @@ export class ConfigStore {
     } while (cursor !== '0')
     await this.#redis.expire(keep, VERSION_TTL_SECONDS)
     // Sidecars hear of it once; a repeated clean-up finds nothing and says nothing.
-    if (removed > 0) await this.#redis.publish(CONFIG_CHANNEL, tenant)
+    if (removed > 0) await this.#redis.publish(channels.config(tenant), 'deleted')
     return removed
   }
 }

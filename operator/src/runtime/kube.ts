@@ -1,5 +1,7 @@
 import {
   ApiException,
+  AuthenticationV1Api,
+  AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -15,6 +17,10 @@ export interface KubeClients {
   core: CoreV1Api
   custom: CustomObjectsApi
   coordination: CoordinationV1Api
+  /** TokenReview: who a bearer token belongs to. */
+  authentication: AuthenticationV1Api
+  /** SubjectAccessReview: what that user may do. */
+  authorization: AuthorizationV1Api
   watch: Watch
 }
 
@@ -53,6 +59,8 @@ export function createKubeClients(config: KubeConfig): KubeClients {
     core: config.makeApiClient(CoreV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
     coordination: config.makeApiClient(CoordinationV1Api),
+    authentication: config.makeApiClient(AuthenticationV1Api),
+    authorization: config.makeApiClient(AuthorizationV1Api),
     watch: new Watch(config),
   }
 }

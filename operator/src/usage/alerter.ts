@@ -1,18 +1,22 @@
-import type { V1Secret } from '@kubernetes/client-node'
 import { API_VERSION, nanoToUsd, parseDuration, type Tenant } from '@tollgate/api'
 import type { Logger } from 'pino'
-import { request } from 'undici'
-import { ERROR_CODES, TollgateError } from '../errors.ts'
+import { ERROR_CODES, hasCode, TollgateError } from '../errors.ts'
 import type { EventRecorder } from '../reconcile/events.ts'
 import { backoffDelay, sleep } from '../runtime/backoff.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { AlertsStore } from '../store/alerts-store.ts'
+import type { AlertTarget } from './alert-target.ts'
 import { type BudgetUsage, crossedThresholds } from './budget-state.ts'
+
+/** WebhookURL is a tenant's alert URL, or why it has none it may use. */
+export type WebhookURL = { url: string } | { problem: string }
 
 export interface AlerterDeps {
   alerts: AlertsStore
   events: EventRecorder
-  getSecret: (namespace: string, name: string) => V1Secret | undefined
+  /** Reads the URL from the Secret `alerts.webhookSecretRef` names, if the tenant may reference it. */
+  webhookURL: (tenant: Tenant) => Promise<WebhookURL>
+  target: AlertTarget
   logger: Logger
   metrics?: OperatorMetrics
   /** Tries per delivery (webhook POST, Event). */
@@ -36,7 +40,9 @@ export function alertText(tenant: string, period: BudgetUsage, threshold: number
 /**
  * Alerter turns threshold crossings into one webhook POST and one Event per tenant, budget
  * period and threshold. The alerts_sent row is claimed first (unique key), so a crossing is
- * acted on at most once even across restarts and replicas; delivery then retries with backoff.
+ * acted on at most once even across restarts and replicas; delivery then retries with backoff,
+ * in the background: `check` returns once the claim is made, so a slow or silent receiver never
+ * holds up the usage loop (`close` waits for deliveries still under way).
  * When several thresholds are crossed in one step, one alert names the highest and the lower
  * ones are recorded as covered. The tenant's `alerts.cooldown` delays a further alert below 100%
  * that follows another within the cooldown; the 100% alert is never delayed.
@@ -45,6 +51,7 @@ export class Alerter {
   readonly #d: AlerterDeps
   /** Claimed keys, so a steady state costs no query per flush. */
   readonly #known = new Set<string>()
+  readonly #deliveries = new Set<Promise<void>>()
 
   constructor(deps: AlerterDeps) {
     this.#d = deps
@@ -81,10 +88,20 @@ export class Alerter {
     const claim = won.find((c) => c.notified)
     if (!claim) return
     const text = alertText(name, period, highest)
-    await Promise.all([
+    const delivery = Promise.all([
       this.#sendWebhook(tenant, claim.id, text),
       this.#sendEvent(tenant, claim.id, highest, text),
-    ])
+    ]).then(
+      () => {},
+      (error) => this.#d.logger.warn({ tenant: name, err: error }, 'alert delivery failed'),
+    )
+    this.#deliveries.add(delivery)
+    void delivery.finally(() => this.#deliveries.delete(delivery))
+  }
+
+  /** close waits for the deliveries under way. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#deliveries])
   }
 
   /** forget drops claim memory of periods that ended (keeps the set small). */
@@ -99,25 +116,17 @@ export class Alerter {
     const ref = tenant.spec.alerts?.webhookSecretRef
     if (!ref) return
     const { logger, metrics } = this.#d
-    const raw = this.#d.getSecret(ref.namespace, ref.name)?.data?.[ref.key]
-    if (!raw) {
-      logger.warn({ tenant: tenant.metadata.name }, 'alert webhook Secret or key missing: alert not sent')
-      await this.#d.alerts.markFailed(id, 0, `Secret ${ref.namespace}/${ref.name} key ${ref.key} not found`)
+    const found = await this.#d.webhookURL(tenant).catch((error: Error) => ({ problem: error.message }))
+    if ('problem' in found) {
+      logger.warn({ tenant: tenant.metadata.name, problem: found.problem }, 'alert not sent')
+      await this.#d.alerts.markFailed(id, 0, found.problem)
       metrics?.alertsSent.inc({ result: 'failed' })
       return
     }
-    const url = Buffer.from(raw, 'base64').toString('utf8').trim()
     const { attempts, error } = await this.#retry(async () => {
-      const response = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text }),
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
-      })
-      await response.body.dump()
-      if (response.statusCode >= 300)
-        throw new TollgateError(ERROR_CODES.ALERT_DELIVERY, `alert webhook answered ${response.statusCode}`)
+      const status = await this.#d.target.post(found.url, { text })
+      if (status >= 300)
+        throw new TollgateError(ERROR_CODES.ALERT_DELIVERY, `alert webhook answered ${status}`)
     })
     if (error) {
       // The URL is a secret: the log names the tenant, never the address.
@@ -157,6 +166,8 @@ export class Alerter {
         return { attempts: attempt }
       } catch (e) {
         error = e
+        // A refused destination stays refused: trying again would only knock on it again.
+        if (hasCode(e, ERROR_CODES.ALERT_TARGET_REFUSED)) return { attempts: attempt, error }
         if (attempt < tries)
           await sleep(
             backoffDelay(attempt - 1, { baseMs: this.#d.retryBaseMs ?? 500, maxMs: 10_000, jitter: 0.2 }),

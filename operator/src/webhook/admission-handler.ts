@@ -1,8 +1,11 @@
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.ts'
-import { isProblem, type SkipReason } from './decide.ts'
+import type { Attestor } from './attestation.ts'
+import { isProblem, isRefusal, type SkipReason } from './decide.ts'
 import { injectPod } from './inject.ts'
 import type { InjectionConfig } from './injection-config.ts'
 import type { InjectionSources } from './injection-sources.ts'
+import type { OperatorSecrets } from './pod-refusals.ts'
+import type { InjectionTrust } from './render.ts'
 import type { WebhookMetrics } from './webhook-metrics.ts'
 
 /** Logger is the part of pino the webhook uses. */
@@ -18,15 +21,20 @@ export type FailurePolicy = 'Ignore' | 'Fail'
 export interface AdmissionDeps {
   sources: InjectionSources
   config: InjectionConfig
+  /** The exchange URL and the CA bundle in force (the bundle changes when the CA rotates). */
+  trust: () => InjectionTrust
+  attestor: Attestor
+  operator: OperatorSecrets
   failurePolicy: FailurePolicy
   metrics: WebhookMetrics
   logger: Logger
 }
 
 /**
- * admitPod answers one AdmissionRequest for a pod: injected (with a patch), left alone, or, for
- * pods that wanted a sidecar and cannot get one, admitted with a warning (failurePolicy Ignore)
- * or denied (failurePolicy Fail). It never throws: an internal error is one more reason to skip.
+ * admitPod answers one AdmissionRequest for a pod: injected (with a patch), left alone, denied
+ * when it would hand an app Tollgate's credentials (any failure policy), or, for pods that wanted
+ * a sidecar and cannot get one, admitted with a warning (failurePolicy Ignore) or denied
+ * (failurePolicy Fail). It never throws: an internal error is one more reason to skip.
  */
 export async function admitPod(request: AdmissionRequest, deps: AdmissionDeps): Promise<AdmissionResponse> {
   const { uid } = request
@@ -38,7 +46,15 @@ export async function admitPod(request: AdmissionRequest, deps: AdmissionDeps): 
   const who = { namespace: namespaceName, name: pod.metadata?.name ?? pod.metadata?.generateName ?? '' }
   try {
     const namespace = (await deps.sources.namespace(namespaceName)) ?? { name: namespaceName }
-    const result = injectPod({ pod, namespace, tenants: await deps.sources.tenants(), config: deps.config })
+    const result = injectPod({
+      pod,
+      namespace,
+      tenants: await deps.sources.tenants(),
+      config: deps.config,
+      trust: deps.trust(),
+      attestor: deps.attestor,
+      operator: deps.operator,
+    })
     const { decision } = result
     if (decision.inject) {
       deps.metrics.injected()
@@ -66,7 +82,7 @@ function notInjected(
   message: string,
   deps: AdmissionDeps,
 ): AdmissionResponse {
-  const deny = deps.failurePolicy === 'Fail' && isProblem(reason)
+  const deny = isRefusal(reason) || (deps.failurePolicy === 'Fail' && isProblem(reason))
   deps.metrics.notInjected(reason, deny)
   if (!isProblem(reason)) return { uid, allowed: true }
   deps.logger.warn({ ...who, reason }, message)

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FailurePolicy, Logger } from './admission-handler.ts'
 import type { AdmissionReview } from './admission-review.ts'
 import { AdmissionServer, INJECT_PATH } from './admission-server.ts'
+import { TEST_ATTESTOR, TEST_OPERATOR, TEST_TRUST } from './fixtures.test-support.ts'
 import { DEFAULT_INJECTION_CONFIG } from './injection-config.ts'
 import type { InjectionSources } from './injection-sources.ts'
 import { WebhookMetrics } from './webhook-metrics.ts'
@@ -25,7 +26,16 @@ const tenant: Tenant = {
   apiVersion: 'tollgate.dev/v1alpha1',
   kind: 'Tenant',
   metadata: { name: 'acme' },
-  spec: { namespaces: ['acme-prod'], providers: [{ name: 'openai', type: 'openai' }] },
+  spec: {
+    namespaces: ['acme-prod'],
+    providers: [
+      {
+        name: 'openai',
+        type: 'openai',
+        credentialsSecretRef: { namespace: 'acme-prod', name: 'openai-key', key: 'apiKey' },
+      },
+    ],
+  },
   status: {
     conditions: [
       { type: 'Ready', status: 'True', reason: 'Synced', message: '', lastTransitionTime: now.toISOString() },
@@ -89,6 +99,9 @@ async function serve(failurePolicy: FailurePolicy) {
     {
       sources,
       config: DEFAULT_INJECTION_CONFIG,
+      trust: () => TEST_TRUST,
+      attestor: TEST_ATTESTOR,
+      operator: TEST_OPERATOR,
       failurePolicy,
       metrics: new WebhookMetrics(registry),
       logger: quiet,
@@ -155,6 +168,66 @@ describe('admission server', () => {
     optedOut.metadata = { name: 'p', labels: { 'tollgate.dev/inject': 'disabled' } }
     const res = await post(fail.port, JSON.stringify(review('nobodys', optedOut)))
     expect(JSON.parse(res.body).response).toEqual({ uid: 'uid-nobodys', allowed: true })
+  })
+
+  // Attacks of issue 11: a pod that would give its app the sidecar's token or a provider key is
+  // refused even under failurePolicy Ignore, and a forged record does not make the webhook skip.
+  it.each([
+    [
+      'a projected token of audience tollgate.dev in the app container',
+      {
+        volumes: [
+          {
+            name: 'stolen',
+            projected: { sources: [{ serviceAccountToken: { audience: 'tollgate.dev', path: 'token' } }] },
+          },
+        ],
+        containers: [{ name: 'app', image: 'x', volumeMounts: [{ name: 'stolen', mountPath: '/t' }] }],
+      },
+      'TokenAudienceMounted',
+    ],
+    [
+      'the Secret a Tenant keeps its provider key in, as an env variable',
+      {
+        containers: [
+          {
+            name: 'app',
+            image: 'x',
+            env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'openai-key', key: 'apiKey' } } }],
+          },
+        ],
+      },
+      'TollgateSecretMounted',
+    ],
+    [
+      'the same Secret as a volume',
+      {
+        volumes: [{ name: 'k', secret: { secretName: 'openai-key' } }],
+        containers: [{ name: 'app', image: 'x', volumeMounts: [{ name: 'k', mountPath: '/k' }] }],
+      },
+      'TollgateSecretMounted',
+    ],
+  ])('refuses a pod with %s, whatever the failure policy', async (_, spec, reason) => {
+    const bad = { ...pod(), spec } as V1Pod
+    const answer = JSON.parse((await post(ignore.port, JSON.stringify(review('acme-prod', bad)))).body)
+    expect(answer.response).toMatchObject({ allowed: false, status: { code: 403 } })
+    expect(answer.response.status.message).toContain(`tollgate.dev/${reason}`)
+  })
+
+  it('injects a pod that carries a forged tollgate.dev/injected annotation, replacing it', async () => {
+    const forged = pod()
+    forged.metadata = {
+      name: 'p',
+      annotations: {
+        'tollgate.dev/injected': JSON.stringify({ v: 2, tenant: 'acme', hash: 'h', sig: 'forged' }),
+      },
+    }
+    const answer = JSON.parse((await post(ignore.port, JSON.stringify(review('acme-prod', forged)))).body)
+    expect(answer.response).toMatchObject({ allowed: true, patchType: 'JSONPatch' })
+    const patched = structuredClone(forged)
+    applyPatch(patched, JSON.parse(Buffer.from(answer.response.patch, 'base64').toString()))
+    expect(patched.spec?.initContainers?.[0]?.name).toBe('tollgate-sidecar')
+    expect(TEST_ATTESTOR.verify(patched, 'acme-prod')?.tenant).toBe('acme')
   })
 
   it('refuses what is not an AdmissionReview', async () => {

@@ -17,17 +17,24 @@ export interface KeyPair {
   key: string
 }
 
+/** PostRoute answers a POST to one more path of the server (the credential exchange). */
+export type PostRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+
 /**
- * AdmissionServer serves AdmissionReview v1 over HTTPS. Its certificate can be replaced while it
- * runs (renewal), without dropping connections. `/healthz` answers 200 once a certificate is set.
+ * AdmissionServer serves AdmissionReview v1 over HTTPS, and the POST routes it is given on the
+ * same port and certificate (sidecars exchange their token at `/exchange`). Its certificate can be
+ * replaced while it runs (renewal), without dropping connections. `/healthz` answers 200 once a
+ * certificate is set.
  */
 export class AdmissionServer {
   readonly #deps: AdmissionDeps
   readonly #server: Server
+  readonly #routes: Record<string, PostRoute>
   #hasCert = false
 
-  constructor(deps: AdmissionDeps, pair?: KeyPair) {
+  constructor(deps: AdmissionDeps, pair?: KeyPair, routes: Record<string, PostRoute> = {}) {
     this.#deps = deps
+    this.#routes = routes
     this.#server = createServer({ ...pair, minVersion: 'TLSv1.2' }, (req, res) => {
       this.#handle(req, res).catch((err) => {
         deps.logger.error({ err }, 'admission request failed')
@@ -67,6 +74,8 @@ export class AdmissionServer {
         .end(this.#hasCert ? 'ok' : 'no certificate')
       return
     }
+    const route = req.method === 'POST' ? this.#routes[path] : undefined
+    if (route) return route(req, res)
     if (req.method !== 'POST' || path !== INJECT_PATH) {
       res.writeHead(404).end()
       return
@@ -94,12 +103,13 @@ export class AdmissionServer {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+/** readBody reads a request body of at most MAX_BODY bytes; undefined when it is larger. */
+export async function readBody(req: IncomingMessage, max = MAX_BODY): Promise<string | undefined> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY) return undefined
+    if (size > max) return undefined
     chunks.push(chunk as Buffer)
   }
   return Buffer.concat(chunks).toString('utf8')

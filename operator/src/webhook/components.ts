@@ -1,6 +1,9 @@
 import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node'
 import type { Registry } from 'prom-client'
+import type { OperatorKeys } from '../keys/operator-keys.ts'
+import type { RedisPasswords } from '../redis/redis-passwords.ts'
 import type { Logger } from './admission-handler.ts'
+import { Attestor } from './attestation.ts'
 import { BudgetMetrics } from './budget-metrics.ts'
 import { MediationController } from './mediation-controller.ts'
 import { startWebhook } from './start-webhook.ts'
@@ -30,8 +33,16 @@ export interface OperatorComponent {
  */
 export function webhookComponents(
   flags: WebhookFlags | undefined,
-  options: { selector?: string; owner?: V1OwnerReference } = {},
+  options: {
+    selector?: string
+    owner?: V1OwnerReference
+    keys: OperatorKeys
+    passwords: RedisPasswords
+    /** The operator's own Secrets (the keys Secret), which no pod in its namespace may read. */
+    operatorSecrets: string[]
+  },
 ): OperatorComponent[] {
+  const attestor = new Attestor(options.keys.derive('injection'))
   // One gauge per process: it outlives leadership terms (a registry refuses a second of a name).
   let budgets: BudgetMetrics | undefined
   const mediation: OperatorComponent = {
@@ -41,6 +52,7 @@ export function webhookComponents(
       budgets ??= new BudgetMetrics(metrics.registry)
       const controller = new MediationController({
         kc: kube.config,
+        attestor,
         logger,
         budgets,
         ...(options.selector && { labelSelector: options.selector }),
@@ -72,6 +84,11 @@ export function webhookComponents(
         extraIPAddresses: flags.extraIPAddresses,
         ...(flags.injectionConfigFile && { injectionConfigFile: flags.injectionConfigFile }),
         ...(options.owner && { owner: options.owner }),
+        exchangeURL: flags.exchangeURL,
+        exchangeTtlMs: flags.exchangeTtlMs,
+        keys: options.keys,
+        passwords: options.passwords,
+        operatorSecrets: options.operatorSecrets,
         registry: metrics.registry,
         logger,
       })

@@ -2,6 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node'
 import type { Tenant } from '@tollgate/api'
 import { describe, expect, it } from 'vitest'
 import { injectRequired, wantsInjection } from './decide.ts'
+import { TEST_ATTESTOR, TEST_OPERATOR } from './fixtures.test-support.ts'
 import { parseInjectionConfig } from './injection-config.ts'
 import { providerEnv } from './render.ts'
 
@@ -35,19 +36,49 @@ describe('injectRequired', () => {
     status: { conditions: ready },
   })
   const ns = { name: 'n', labels: { 'tollgate.dev/inject': 'enabled' } }
+  const decide = (
+    pod: V1Pod,
+    tenants: Tenant[],
+    namespace: { name: string; labels?: Record<string, string> } = ns,
+  ) => injectRequired({ pod, namespace, tenants, attestor: TEST_ATTESTOR, operator: TEST_OPERATOR })
 
   it('injects for the one ready tenant that owns the namespace', () => {
-    expect(injectRequired({ pod: podWith(), namespace: ns, tenants: [tenant()] })).toMatchObject({
-      inject: true,
-    })
+    expect(decide(podWith(), [tenant()])).toMatchObject({ inject: true })
   })
 
   it('does not inject for a tenant being deleted', () => {
     const deleting = tenant({ deletionTimestamp: '2026-11-23T00:00:00Z' })
-    expect(injectRequired({ pod: podWith(), namespace: ns, tenants: [deleting] })).toMatchObject({
-      inject: false,
-      reason: 'TenantNotReady',
+    expect(decide(podWith(), [deleting])).toMatchObject({ inject: false, reason: 'TenantNotReady' })
+  })
+
+  it('lets a namespaceSelector claim only namespaces labelled with the tenant', () => {
+    const selecting = (name: string): Tenant => ({
+      ...tenant(),
+      metadata: { name },
+      spec: {
+        namespaceSelector: { matchLabels: { team: 'ml' } },
+        providers: [{ name: 'openai', type: 'openai' }],
+      },
     })
+    const labels = { 'tollgate.dev/inject': 'enabled', team: 'ml' }
+    // A selector that matches is not enough: the namespace must also name the tenant.
+    expect(decide(podWith(), [selecting('acme')], { name: 'ml', labels })).toMatchObject({
+      reason: 'NoTenant',
+    })
+    expect(
+      decide(podWith(), [selecting('acme'), selecting('globex')], {
+        name: 'ml',
+        labels: { ...labels, 'tollgate.dev/tenant': 'acme' },
+      }),
+    ).toMatchObject({ inject: true, tenant: { metadata: { name: 'acme' } } })
+  })
+
+  it.each([
+    ['shareProcessNamespace', { shareProcessNamespace: true }],
+    ['hostPID', { hostPID: true }],
+  ])('skips a pod with %s: its containers could read the sidecar', (_, extra) => {
+    const pod = { ...podWith(), spec: { containers: [{ name: 'app' }], ...extra } }
+    expect(decide(pod, [tenant()])).toMatchObject({ inject: false, reason: 'SharedProcesses' })
   })
 })
 
@@ -79,6 +110,7 @@ describe('parseInjectionConfig', () => {
   })
   it.each([
     ['image: ""', /\/image/],
+    ['redis: { url: "redis://tollgate-operator:pw@redis:6379" }', /must not carry a user or password/],
     ['redis: { url: redis://a, secretName: s, secretKey: k }', /exactly one of url and secretName/],
     ['redis: { secretName: s }', /secretKey: required/],
     ['imagePullPolicy: Sometimes', /imagePullPolicy/],

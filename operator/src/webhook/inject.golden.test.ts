@@ -4,6 +4,8 @@ import type { Tenant } from '@tollgate/api'
 import { applyPatch } from 'rfc6902'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments, stringify } from 'yaml'
+import { isRefusal } from './decide.ts'
+import { TEST_ATTESTOR, TEST_OPERATOR, TEST_TRUST } from './fixtures.test-support.ts'
 import { injectPod } from './inject.ts'
 import { DEFAULT_INJECTION_CONFIG, parseInjectionConfig } from './injection-config.ts'
 import type { NamespaceInfo } from './tenant-ownership.ts'
@@ -11,6 +13,7 @@ import type { NamespaceInfo } from './tenant-ownership.ts'
 // Golden files, as Istio's injector keeps them: testdata/inject/<case>.yaml holds the submitted Pod,
 // its Namespace, the Tenants in the cluster and optionally an InjectionConfig; <case>.injected.yaml
 // holds the outcome, the warnings, the stored pod and the JSON patch. UPDATE_GOLDEN=1 rewrites them.
+// The attestation key, operator namespace and CA bundle are the fixed ones of fixtures.test-support.ts.
 const dir = new URL('./testdata/inject/', import.meta.url)
 const update = process.env.UPDATE_GOLDEN === '1'
 const files = readdirSync(dir)
@@ -29,6 +32,9 @@ function loadCase(name: string) {
     namespace: { name: ns.metadata.name, labels: ns.metadata.labels } satisfies NamespaceInfo,
     tenants: docs.filter((d) => d.kind === 'Tenant') as Tenant[],
     config: configDoc ? parseInjectionConfig(stringify(configFields)) : DEFAULT_INJECTION_CONFIG,
+    trust: TEST_TRUST,
+    attestor: TEST_ATTESTOR,
+    operator: TEST_OPERATOR,
   }
 }
 
@@ -37,7 +43,7 @@ function renderOutcome(name: string) {
   const result = injectPod(input)
   const outcome = result.decision.inject
     ? `injected for tenant ${result.decision.tenant.metadata.name}`
-    : `skipped (${result.decision.reason}): ${result.decision.message}`
+    : `${isRefusal(result.decision.reason) ? 'refused' : 'skipped'} (${result.decision.reason}): ${result.decision.message}`
   const header = [`# outcome: ${outcome}`, ...result.warnings.map((w) => `# warning: ${w}`)].join('\n')
   const text = `${header}\n${stringify(result.pod, { lineWidth: 0, aliasDuplicateObjects: false })}---\n# JSON patch\n${stringify(result.patch, { lineWidth: 0, aliasDuplicateObjects: false })}`
   return { input, result, text }

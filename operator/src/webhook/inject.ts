@@ -4,7 +4,7 @@ import { createPatch, type Operation } from 'rfc6902'
 import { type Decision, type DecisionInput, injectRequired } from './decide.ts'
 import { type InjectedRecord, inputsHash } from './injected-annotation.ts'
 import type { InjectionConfig } from './injection-config.ts'
-import { type Rendered, render } from './render.ts'
+import { type InjectionTrust, type Rendered, render } from './render.ts'
 
 /** InjectionResult is what the admission handler needs to answer. */
 export interface InjectionResult {
@@ -17,34 +17,40 @@ export interface InjectionResult {
   warnings: string[]
 }
 
+/** InjectionInput is what injectPod takes: the decision's inputs and the template's. */
+export type InjectionInput = DecisionInput & { config: InjectionConfig; trust: InjectionTrust }
+
 /**
  * injectPod is the whole injection, in Istio's shape: decide (injectRequired) → render the
- * sidecar, volume and variables → post-process in small named steps on a copy → JSON patch.
- * Pure: the same inputs give the same patch, and a second pass over its output changes nothing.
+ * sidecar, volume and variables → post-process in small named steps on a copy → attest → JSON
+ * patch. Pure: the same inputs give the same patch, and a second pass over its output changes
+ * nothing.
  */
-export function injectPod(input: DecisionInput & { config: InjectionConfig }): InjectionResult {
+export function injectPod(input: InjectionInput): InjectionResult {
   const decision = injectRequired(input)
   if (!decision.inject) return { decision, patch: [], pod: input.pod, warnings: [] }
   const { tenant } = decision
   const namespace = input.namespace.name
   let rendered: Rendered
   try {
-    rendered = render(tenant, namespace, input.config)
+    rendered = render(tenant, namespace, input.config, input.trust)
   } catch (cause) {
     throw new Error('render sidecar template', { cause })
   }
   const pod = structuredClone(input.pod)
   const warnings: string[] = []
   addSidecar(pod, rendered)
-  addCredentialsVolume(pod, rendered)
+  addTokenVolume(pod, rendered)
+  nameServiceAccount(pod)
   routeAppContainers(pod, rendered, warnings)
   labelAndAnnotate(pod, tenant, {
-    v: 1,
+    v: 2,
     tenant: tenant.metadata.name,
     image: input.config.image,
     providers: tenant.spec.providers.map((p) => p.name),
     containers: (pod.spec?.containers ?? []).map((c) => c.name),
-    hash: inputsHash(tenant, namespace, input.config),
+    hash: inputsHash(tenant, namespace, input.config, input.trust),
+    sig: input.attestor.sign(pod, namespace, tenant.metadata.name),
   })
   return { decision, patch: createPatch(input.pod, pod), pod, warnings }
 }
@@ -58,11 +64,20 @@ function addSidecar(pod: V1Pod, { sidecar }: Rendered) {
   spec.initContainers = [sidecar, ...(spec.initContainers ?? [])]
 }
 
-/** addCredentialsVolume adds the projected Secret volume; only the sidecar mounts it. */
-function addCredentialsVolume(pod: V1Pod, { volume }: Rendered) {
-  if (!volume) return
+/** addTokenVolume adds the projected token volume; only the sidecar mounts it. */
+function addTokenVolume(pod: V1Pod, { volume }: Rendered) {
   const spec = pod.spec as NonNullable<V1Pod['spec']>
   spec.volumes = [...(spec.volumes ?? []), volume]
+}
+
+/**
+ * nameServiceAccount sets `serviceAccountName: default` on a pod that names none: the API server
+ * refuses a projected token without one. The ServiceAccount admission plugin normally does the
+ * same before webhooks run; this keeps injection valid where it does not (or runs later).
+ */
+function nameServiceAccount(pod: V1Pod) {
+  const spec = pod.spec as NonNullable<V1Pod['spec']>
+  if (!spec.serviceAccountName && !spec.serviceAccount) spec.serviceAccountName = 'default'
 }
 
 /**
@@ -93,7 +108,10 @@ function routeAppContainers(pod: V1Pod, { baseURLs, placeholders }: Rendered, wa
 
 const sameValue = (a: V1EnvVar, b: V1EnvVar) => a.value === b.value && a.valueFrom === undefined
 
-/** labelAndAnnotate marks the pod with its tenant and records what was injected. */
+/**
+ * labelAndAnnotate marks the pod with its tenant and records what was injected, replacing any
+ * record the pod's author wrote.
+ */
 function labelAndAnnotate(pod: V1Pod, tenant: Tenant, record: InjectedRecord) {
   pod.metadata ??= {}
   pod.metadata.labels = { ...pod.metadata.labels, [LABELS.tenant]: tenant.metadata.name }

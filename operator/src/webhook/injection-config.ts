@@ -82,6 +82,10 @@ export function parseInjectionConfig(text: string): InjectionConfig {
   const redis = config.redis ?? {}
   if (!redis.url === !redis.secretName) problems.push('/redis: set exactly one of url and secretName')
   if (redis.secretName && !redis.secretKey) problems.push('/redis/secretKey: required with secretName')
+  if (redis.url && /^rediss?:\/\/[^/]*@/.test(redis.url))
+    problems.push(
+      '/redis/url: must not carry a user or password (sidecars get their own Redis user from the exchange)',
+    )
   if (problems.length > 0) {
     throw Object.assign(new Error(`invalid injection config: ${problems.join('; ')}`), {
       code: 'TOLLGATE_ERR_INVALID_CONFIG',

@@ -10,7 +10,7 @@ import {
   type ObjectCache,
   type V1Namespace,
 } from '@kubernetes/client-node'
-import { GROUP, type Tenant, VERSION } from '@tollgate/api'
+import { type CredentialGrant, GROUP, type Tenant, VERSION } from '@tollgate/api'
 import type { NamespaceInfo } from './tenant-ownership.ts'
 
 /** InjectionSources is what the webhook reads from the cluster to decide: namespaces and tenants. */
@@ -22,14 +22,15 @@ export interface InjectionSources {
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>
 
 /**
- * InformerSources keeps Tenants and Namespaces in watch-fed caches, so an admission request costs
- * no API call. A namespace created a moment before its first pod may not be in the cache yet; it
- * is then read once from the API server.
+ * InformerSources keeps Tenants, Namespaces and CredentialGrants in watch-fed caches, so an
+ * admission request or an exchange costs no API call for them. A namespace created a moment
+ * before its first pod may not be in the cache yet; it is then read once from the API server.
  */
 export class InformerSources implements InjectionSources {
   readonly #core: CoreV1Api
   readonly #tenants: Cached<KubernetesObject>
   readonly #namespaces: Cached<V1Namespace>
+  readonly #grants: Cached<KubernetesObject>
   readonly #timers = new Set<NodeJS.Timeout>()
   #synced = false
   #stopped = false
@@ -46,7 +47,17 @@ export class InformerSources implements InjectionSources {
         >,
     )
     this.#namespaces = makeInformer(kc, '/api/v1/namespaces', () => this.#core.listNamespace())
-    for (const informer of [this.#tenants, this.#namespaces]) {
+    this.#grants = makeInformer(
+      kc,
+      `/apis/${GROUP}/${VERSION}/credentialgrants`,
+      () =>
+        custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'credentialgrants',
+        }) as Promise<KubernetesListObject<KubernetesObject>>,
+    )
+    for (const informer of [this.#tenants, this.#namespaces, this.#grants]) {
       // client-node informers stop on a watch error; start again after a pause.
       informer.on('error', () => this.#restart(informer))
     }
@@ -54,7 +65,7 @@ export class InformerSources implements InjectionSources {
 
   /** start lists and begins watching; it resolves once both caches hold a full list. */
   async start() {
-    await Promise.all([this.#tenants.start(), this.#namespaces.start()])
+    await Promise.all([this.#tenants.start(), this.#namespaces.start(), this.#grants.start()])
     this.#synced = true
   }
 
@@ -66,7 +77,7 @@ export class InformerSources implements InjectionSources {
   async stop() {
     this.#stopped = true
     for (const timer of this.#timers) clearTimeout(timer)
-    await Promise.all([this.#tenants.stop(), this.#namespaces.stop()])
+    await Promise.all([this.#tenants.stop(), this.#namespaces.stop(), this.#grants.stop()])
   }
 
   async namespace(name: string): Promise<NamespaceInfo | undefined> {
@@ -88,6 +99,11 @@ export class InformerSources implements InjectionSources {
     if (!this.#synced) throw new Error('tenant cache not synced yet')
     // Custom objects come as plain JSON, exactly the Tenant shape.
     return this.#tenants.list() as unknown as Tenant[]
+  }
+
+  /** grants are the CredentialGrants of the cluster (custom objects come as plain JSON). */
+  grants(): CredentialGrant[] {
+    return this.#grants.list() as unknown as CredentialGrant[]
   }
 
   #restart(informer: Informer<KubernetesObject>) {

@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node'
 import { type Condition, GROUP, type Tenant, VERSION } from '@tollgate/api'
 import type { Logger } from './admission-handler.ts'
+import type { Attestor } from './attestation.ts'
 import type { BudgetMetrics } from './budget-metrics.ts'
 import { MEDIATED_CONDITION, type MediationStatus, mediationStatus } from './mediation.ts'
 
@@ -17,6 +18,8 @@ const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)
 /** MediationControllerOptions configures the loop that owns `status.mediatedPods` and `Mediated`. */
 export interface MediationControllerOptions {
   kc: KubeConfig
+  /** Tells the sidecars the webhook injected from look-alikes. */
+  attestor: Attestor
   logger: Logger
   /** How often every tenant is counted; pods come and go without touching the Tenant. */
   intervalMs?: number
@@ -67,7 +70,7 @@ export class MediationController {
     let written = 0
     for (const tenant of tenantList.items) {
       if (tenant.metadata.deletionTimestamp) continue
-      const mediation = mediationStatus(tenant, namespaces, podList.items)
+      const mediation = mediationStatus(tenant, namespaces, podList.items, this.#opts.attestor)
       if (await this.#write(tenant, mediation)) written++
     }
     return written

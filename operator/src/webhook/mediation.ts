@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
-import { ANNOTATIONS, type Tenant } from '@tollgate/api'
+import type { Tenant } from '@tollgate/api'
+import type { Attestor } from './attestation.ts'
 import { wantsInjection } from './decide.ts'
-import { parseInjectedRecord } from './injected-annotation.ts'
 import { type NamespaceInfo, ownsNamespace } from './tenant-ownership.ts'
 
 /** MEDIATED_CONDITION is the Tenant condition type that says whether every opted-in pod has a sidecar. */
@@ -18,21 +18,26 @@ export interface MediationStatus {
 const MAX_NAMED = 10
 
 /**
- * mediationStatus counts the tenant's running pods that carry its sidecar, and names the running
+ * mediationStatus counts the tenant's running pods that carry its sidecar (an attested one: the
+ * `tollgate.dev/injected` annotation alone proves nothing), and names the running
  * pods of its namespaces that opted in (namespace or pod label) but run without one: created
  * while the webhook was down under failurePolicy Ignore, before the namespace was labelled, or
  * skipped for a reason the webhook warned about. Pods that opted out are not expected to be
  * mediated and do not make the condition False.
  */
-export function mediationStatus(tenant: Tenant, namespaces: NamespaceInfo[], pods: V1Pod[]): MediationStatus {
+export function mediationStatus(
+  tenant: Tenant,
+  namespaces: NamespaceInfo[],
+  pods: V1Pod[],
+  attestor: Attestor,
+): MediationStatus {
   const owned = new Map(namespaces.filter((ns) => ownsNamespace(tenant, ns)).map((ns) => [ns.name, ns]))
   let mediatedPods = 0
   const unmediated: string[] = []
   for (const pod of pods) {
     const ns = owned.get(pod.metadata?.namespace ?? '')
     if (!ns || pod.status?.phase !== 'Running' || pod.metadata?.deletionTimestamp) continue
-    const record = parseInjectedRecord(pod.metadata?.annotations?.[ANNOTATIONS.injected])
-    if (record?.tenant === tenant.metadata.name) mediatedPods++
+    if (attestor.verify(pod, ns.name)?.tenant === tenant.metadata.name) mediatedPods++
     else if (wantsInjection(pod, ns) === 'yes') unmediated.push(`${ns.name}/${pod.metadata?.name}`)
   }
   unmediated.sort()
@@ -59,7 +64,11 @@ export function mediationStatus(tenant: Tenant, namespaces: NamespaceInfo[], pod
  * collectMediation reads the namespaces and their running pods from the API server and computes
  * the tenant's MediationStatus. It lists only the tenant's namespaces, one call each.
  */
-export async function collectMediation(kc: KubeConfig, tenant: Tenant): Promise<MediationStatus> {
+export async function collectMediation(
+  kc: KubeConfig,
+  tenant: Tenant,
+  attestor: Attestor,
+): Promise<MediationStatus> {
   const core = kc.makeApiClient(CoreV1Api)
   const namespaces = (await core.listNamespace()).items
     .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} }))
@@ -69,5 +78,5 @@ export async function collectMediation(kc: KubeConfig, tenant: Tenant): Promise<
     const list = await core.listNamespacedPod({ namespace: ns.name, fieldSelector: 'status.phase=Running' })
     pods.push(...list.items)
   }
-  return mediationStatus(tenant, namespaces, pods)
+  return mediationStatus(tenant, namespaces, pods, attestor)
 }

@@ -1,8 +1,8 @@
 /** SIDECAR_CONTAINER is the name of the injected native sidecar. */
 export const SIDECAR_CONTAINER = 'tollgate-sidecar'
 
-/** CREDENTIALS_VOLUME is the projected volume of mirrored provider Secrets, mounted into the sidecar only. */
-export const CREDENTIALS_VOLUME = 'tollgate-credentials'
+/** TOKEN_VOLUME is the projected ServiceAccount token (audience tollgate.dev), mounted into the sidecar only. */
+export const TOKEN_VOLUME = 'tollgate-token'
 
 /** PLACEHOLDER_KEY is the API key apps get when they set none: SDKs refuse to start without one. */
 export const PLACEHOLDER_KEY = 'tollgate-placeholder'

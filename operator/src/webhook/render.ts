@@ -1,13 +1,29 @@
 import type { V1Container, V1EnvVar, V1Volume } from '@kubernetes/client-node'
-import { CREDENTIALS_DIR, mirroredSecretName, type Provider, SIDECAR_PORTS, type Tenant } from '@tollgate/api'
+import {
+  EXCHANGE_AUDIENCE,
+  type Provider,
+  SIDECAR_PORTS,
+  type Tenant,
+  TOKEN_DIR,
+  TOKEN_EXPIRATION_SECONDS,
+} from '@tollgate/api'
 import type { InjectionConfig } from './injection-config.ts'
-import { CREDENTIALS_VOLUME, PLACEHOLDER_KEY, SIDECAR_CONTAINER } from './names.ts'
+import { PLACEHOLDER_KEY, SIDECAR_CONTAINER, TOKEN_VOLUME } from './names.ts'
+
+/**
+ * InjectionTrust is how the sidecar finds and trusts the operator: the exchange URL and the CA
+ * bundle of the operator's serving certificate. Both are public; nothing secret is rendered.
+ */
+export interface InjectionTrust {
+  exchangeURL: string
+  caBundle: string
+}
 
 /** Rendered is everything injection adds to a pod, before it is merged in. */
 export interface Rendered {
   sidecar: V1Container
-  /** Absent when no provider of the tenant has a credentialsSecretRef. */
-  volume?: V1Volume
+  /** The projected ServiceAccount token of audience tollgate.dev; only the sidecar mounts it. */
+  volume: V1Volume
   /** Base URLs every app container gets, replacing any value it had. */
   baseURLs: V1EnvVar[]
   /** Placeholder keys, set only in containers that do not set the variable themselves. */
@@ -43,26 +59,33 @@ export function providerEnv(providers: Provider[]): { baseURLs: V1EnvVar[]; plac
 }
 
 /**
- * mirroredSecretKey is the key under which the operator's mirrored Secret holds a provider's API
- * key: the provider name, whatever key the source Secret used (operator/src/reconcile/secret-mirror.ts).
+ * renderTokenVolume is the sidecar's identity: a ServiceAccount token bound to the pod, good only
+ * for the operator's exchange (audience tollgate.dev) and only for ten minutes; kubelet renews it.
  */
-export const mirroredSecretKey = (provider: Provider) => provider.name
-
-/** renderCredentialsVolume projects each provider's mirrored Secret to the file `<provider name>`. */
-export function renderCredentialsVolume(tenant: Tenant): V1Volume | undefined {
-  const sources = tenant.spec.providers
-    .filter((p) => p.credentialsSecretRef)
-    .map((p) => ({
-      secret: {
-        name: mirroredSecretName(tenant.metadata.name, p.name),
-        items: [{ key: mirroredSecretKey(p), path: p.name }],
-      },
-    }))
-  return sources.length > 0 ? { name: CREDENTIALS_VOLUME, projected: { sources } } : undefined
+export function renderTokenVolume(): V1Volume {
+  return {
+    name: TOKEN_VOLUME,
+    projected: {
+      sources: [
+        {
+          serviceAccountToken: {
+            audience: EXCHANGE_AUDIENCE,
+            expirationSeconds: TOKEN_EXPIRATION_SECONDS,
+            path: 'token',
+          },
+        },
+      ],
+    },
+  }
 }
 
 /** renderSidecar builds the native sidecar: an init container that keeps running (restartPolicy Always). */
-export function renderSidecar(tenant: Tenant, namespace: string, config: InjectionConfig): V1Container {
+export function renderSidecar(
+  tenant: Tenant,
+  namespace: string,
+  config: InjectionConfig,
+  trust: InjectionTrust,
+): V1Container {
   const redis: V1EnvVar = config.redis.url
     ? { name: 'TOLLGATE_REDIS_URL', value: config.redis.url }
     : {
@@ -71,7 +94,6 @@ export function renderSidecar(tenant: Tenant, namespace: string, config: Injecti
           secretKeyRef: { name: config.redis.secretName as string, key: config.redis.secretKey as string },
         },
       }
-  const hasCredentials = tenant.spec.providers.some((p) => p.credentialsSecretRef)
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: SIDECAR_PORTS.admin },
     periodSeconds,
@@ -86,7 +108,8 @@ export function renderSidecar(tenant: Tenant, namespace: string, config: Injecti
       { name: 'TOLLGATE_TENANT', value: tenant.metadata.name },
       { name: 'TOLLGATE_NAMESPACE', value: namespace },
       redis,
-      { name: 'TOLLGATE_CREDENTIALS_DIR', value: CREDENTIALS_DIR },
+      { name: 'TOLLGATE_EXCHANGE_URL', value: trust.exchangeURL },
+      { name: 'TOLLGATE_EXCHANGE_CA', value: trust.caBundle },
       // The proxy stays on loopback (only this pod's containers reach it); the admin port listens
       // on the pod IP because kubelet probes and Prometheus connect there.
       { name: 'TOLLGATE_LISTEN', value: `127.0.0.1:${SIDECAR_PORTS.proxy}` },
@@ -104,18 +127,20 @@ export function renderSidecar(tenant: Tenant, namespace: string, config: Injecti
     // No writable volume: the sidecar image writes nothing (Node's compile cache is baked in for
     // uid 65532, Dockerfile.sidecar), so the chart's readOnlyRootFilesystem needs none.
     ...(config.securityContext && { securityContext: config.securityContext }),
-    ...(hasCredentials && {
-      volumeMounts: [{ name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true }],
-    }),
+    volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],
   }
 }
 
 /** render computes what injection adds for a tenant's pod in a namespace. */
-export function render(tenant: Tenant, namespace: string, config: InjectionConfig): Rendered {
-  const volume = renderCredentialsVolume(tenant)
+export function render(
+  tenant: Tenant,
+  namespace: string,
+  config: InjectionConfig,
+  trust: InjectionTrust,
+): Rendered {
   return {
-    sidecar: renderSidecar(tenant, namespace, config),
-    ...(volume && { volume }),
+    sidecar: renderSidecar(tenant, namespace, config, trust),
+    volume: renderTokenVolume(),
     ...providerEnv(tenant.spec.providers),
   }
 }

@@ -1,10 +1,22 @@
 import { readFileSync } from 'node:fs'
-import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node'
+import {
+  AuthenticationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1OwnerReference,
+} from '@kubernetes/client-node'
+import { EXCHANGE_PATH } from '@tollgate/api'
 import type { Registry } from 'prom-client'
+import { SecretReader } from '../credentials/secret-reader.ts'
+import { exchangeRoute } from '../exchange/exchange-handler.ts'
+import type { OperatorKeys } from '../keys/operator-keys.ts'
+import type { RedisPasswords } from '../redis/redis-passwords.ts'
 import type { FailurePolicy, Logger } from './admission-handler.ts'
 import { AdmissionServer } from './admission-server.ts'
+import { Attestor } from './attestation.ts'
 import { DEFAULT_INJECTION_CONFIG, parseInjectionConfig } from './injection-config.ts'
 import { InformerSources } from './injection-sources.ts'
+import type { InjectionTrust } from './render.ts'
 import { type CertMode, WebhookCertificates } from './webhook-certificates.ts'
 import { WebhookMetrics } from './webhook-metrics.ts'
 
@@ -28,6 +40,13 @@ export interface WebhookOptions {
   /** Extra names for the certificate (tests use 127.0.0.1 and localhost). */
   extraDNSNames?: string[]
   extraIPAddresses?: string[]
+  /** The URL sidecars exchange their token at (this server's /exchange, as the pods reach it). */
+  exchangeURL: string
+  exchangeTtlMs: number
+  keys: OperatorKeys
+  passwords: RedisPasswords
+  /** The operator's own Secrets in its namespace, which no pod there may read. */
+  operatorSecrets: string[]
   registry: Registry
   logger: Logger
 }
@@ -35,15 +54,18 @@ export interface WebhookOptions {
 /** RunningWebhook is a started webhook: where it listens, whether it can answer, and how to stop it. */
 export interface RunningWebhook {
   port: number
+  /** The exchange URL and CA bundle this webhook renders into sidecars now. */
+  trust(): InjectionTrust
   /** isReady is true once the caches hold a full list and a certificate is served. */
   isReady(): boolean
   stop(): Promise<void>
 }
 
 /**
- * startWebhook wires the injection webhook: caches of Tenants and Namespaces, the certificate
- * (issued here or by cert-manager), and the HTTPS AdmissionReview server. Every replica serves;
- * none needs the leader lease, since injection only reads.
+ * startWebhook wires the injection webhook: caches of Tenants, Namespaces and CredentialGrants,
+ * the certificate (issued here or by cert-manager), and the HTTPS server with the AdmissionReview
+ * route and the credential exchange. Every replica serves; none needs the leader lease, since
+ * injection and the exchange only read.
  */
 export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook> {
   const config = opts.injectionConfigFile
@@ -51,13 +73,35 @@ export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook
     : DEFAULT_INJECTION_CONFIG
   const sources = new InformerSources(opts.kc)
   const metrics = new WebhookMetrics(opts.registry)
-  const server = new AdmissionServer({
+  const attestor = new Attestor(opts.keys.derive('injection'))
+  let trust: InjectionTrust = { exchangeURL: opts.exchangeURL, caBundle: '' }
+  const exchange = exchangeRoute({
+    authentication: opts.kc.makeApiClient(AuthenticationV1Api),
+    core: opts.kc.makeApiClient(CoreV1Api),
     sources,
-    config,
-    failurePolicy: opts.failurePolicy,
-    metrics,
+    secrets: new SecretReader(opts.kc.makeApiClient(CoreV1Api)),
+    namespace: opts.namespace,
+    configKeys: opts.keys.configKeys,
+    passwords: opts.passwords,
+    attestor,
+    ttlMs: opts.exchangeTtlMs,
+    registry: opts.registry,
     logger: opts.logger,
   })
+  const server = new AdmissionServer(
+    {
+      sources,
+      config,
+      trust: () => trust,
+      attestor,
+      operator: { namespace: opts.namespace, names: [...opts.operatorSecrets, opts.certSecret] },
+      failurePolicy: opts.failurePolicy,
+      metrics,
+      logger: opts.logger,
+    },
+    undefined,
+    { [EXCHANGE_PATH]: exchange },
+  )
   const svc = `${opts.serviceName}.${opts.namespace}.svc`
   const certificates = new WebhookCertificates({
     kc: opts.kc,
@@ -68,7 +112,10 @@ export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook
     dnsNames: [svc, `${svc}.cluster.local`, ...(opts.extraDNSNames ?? [])],
     ipAddresses: opts.extraIPAddresses ?? [],
     mode: opts.certMode,
-    onCertificate: (pair) => server.setCertificate(pair),
+    onCertificate: (pair, caBundle) => {
+      server.setCertificate(pair)
+      trust = { exchangeURL: opts.exchangeURL, caBundle }
+    },
     logger: opts.logger,
   })
   let certified = false
@@ -82,6 +129,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook
   )
   return {
     port,
+    trust: () => trust,
     isReady: () => certified && sources.isSynced(),
     async stop() {
       certificates.stop()

@@ -1,4 +1,4 @@
-import { selectorMatches, type Tenant } from '@tollgate/api'
+import { LABELS, selectorMatches, type Tenant } from '@tollgate/api'
 
 /** NamespaceInfo is the part of a Namespace the webhook and the mediation count read. */
 export interface NamespaceInfo {
@@ -7,13 +7,20 @@ export interface NamespaceInfo {
 }
 
 /**
- * ownsNamespace reports whether a tenant claims a namespace, by listing it in
- * `spec.namespaces` or by a `spec.namespaceSelector` that matches its labels.
+ * ownsNamespace reports whether a tenant claims a namespace: it lists it in `spec.namespaces`, or
+ * its `spec.namespaceSelector` matches the namespace's labels *and* the namespace carries
+ * `tollgate.dev/tenant=<tenant>`. A selector alone claims nothing, so a Tenant author cannot
+ * write one broad enough to take over namespaces that never chose the tenant; the label is set by
+ * whoever may label namespaces (docs/security.md).
  */
 export function ownsNamespace(tenant: Tenant, namespace: NamespaceInfo): boolean {
   if (tenant.spec.namespaces?.includes(namespace.name)) return true
   const selector = tenant.spec.namespaceSelector
-  return selector !== undefined && selectorMatches(selector, namespace.labels)
+  return (
+    selector !== undefined &&
+    namespace.labels?.[LABELS.tenant] === tenant.metadata.name &&
+    selectorMatches(selector, namespace.labels)
+  )
 }
 
 /** tenantsOwning returns every tenant that claims the namespace, sorted by name. */

@@ -26,8 +26,11 @@ export interface WebhookCertificatesOptions {
   dnsNames: string[]
   ipAddresses?: string[]
   mode: CertMode
-  /** Called with the serving pair whenever it differs from the last one. */
-  onCertificate(pair: KeyPair): void
+  /**
+   * Called with the serving pair and the CA bundle that verifies it (the CA, plus the previous
+   * one while a rotation is under way) whenever either differs from the last.
+   */
+  onCertificate(pair: KeyPair, caBundle: string): void
   logger: Logger
   now?: () => Date
   caValidForDays?: number
@@ -63,6 +66,7 @@ export class WebhookCertificates {
   readonly #admission: AdmissionregistrationV1Api
   readonly #opts: WebhookCertificatesOptions
   #served: string | undefined
+  #bundle: string | undefined
   #timer: NodeJS.Timeout | undefined
 
   constructor(opts: WebhookCertificatesOptions) {
@@ -96,10 +100,12 @@ export class WebhookCertificates {
         `Secret ${this.#opts.namespace}/${this.#opts.secretName} holds no tls.crt and tls.key yet`,
       )
     }
-    if (this.#opts.mode === 'operator') await this.#patchCABundle(this.#caBundle(secret))
-    if (cert !== this.#served) {
+    const bundle = this.#caBundle(secret)
+    if (this.#opts.mode === 'operator') await this.#patchCABundle(bundle)
+    if (cert !== this.#served || bundle !== this.#bundle) {
       this.#served = cert
-      this.#opts.onCertificate({ cert, key })
+      this.#bundle = bundle
+      this.#opts.onCertificate({ cert, key }, bundle)
     }
     return { cert, key }
   }

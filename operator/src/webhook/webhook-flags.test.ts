@@ -34,7 +34,22 @@ describe('webhook flags', () => {
       extraDNSNames: ['localhost'],
       extraIPAddresses: ['127.0.0.1', '::1'],
       injectionConfigFile: '/etc/tollgate/injection.yaml',
+      exchangeURL: 'https://t.tollgate-system.svc:443/exchange',
+      exchangeTtlMs: 3_600_000,
     })
+  })
+
+  it('takes an exchange URL and lifetime, and refuses a plain-http exchange', () => {
+    expect(
+      parse([
+        '--webhook-listen=127.0.0.1:0',
+        '--exchange-url=https://127.0.0.1:9443/exchange',
+        '--exchange-ttl=5m',
+      ]),
+    ).toMatchObject({ exchangeURL: 'https://127.0.0.1:9443/exchange', exchangeTtlMs: 300_000 })
+    expect(() => parse(['--webhook-listen=127.0.0.1:0', '--exchange-url=http://op:9443/exchange'])).toThrow(
+      '--exchange-url must be an https URL',
+    )
   })
 
   it('reads the listen address from the environment and defaults the rest', () => {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { EXCHANGE_PATH, parseDuration } from '@tollgate/api'
 import type { FailurePolicy } from './admission-handler.ts'
 import type { CertMode } from './webhook-certificates.ts'
 
@@ -12,6 +13,8 @@ export const WEBHOOK_OPTIONS = {
   'webhook-service': { type: 'string' },
   'webhook-cert-hosts': { type: 'string' },
   'injection-config': { type: 'string' },
+  'exchange-url': { type: 'string' },
+  'exchange-ttl': { type: 'string' },
 } as const
 
 /** WEBHOOK_HELP is the part of `--help` that describes them. */
@@ -24,6 +27,9 @@ export const WEBHOOK_HELP = `  --webhook-listen H:P      serve the injection web
   --webhook-cert-hosts H,..  more names or IPs for the certificate, for an API server that calls a URL
                             (an operator run outside the cluster: 127.0.0.1, a host name)
   --injection-config FILE   sidecar template inputs (YAML; default: the built-in defaults)
+  --exchange-url URL        where sidecars exchange their token for credentials: this server's /exchange
+                            (default https://<webhook-service>.<namespace>.svc:443/exchange)
+  --exchange-ttl D          how long exchanged credentials may be used (default 1h; refreshed every sixth of it)
 `
 
 /** WebhookFlags is the validated webhook configuration. */
@@ -41,6 +47,9 @@ export interface WebhookFlags {
   extraDNSNames: string[]
   extraIPAddresses: string[]
   injectionConfigFile?: string
+  /** The URL injected sidecars exchange their token at. */
+  exchangeURL: string
+  exchangeTtlMs: number
 }
 
 type Values = Partial<Record<keyof typeof WEBHOOK_OPTIONS, string>>
@@ -53,7 +62,11 @@ const invalid = (message: string) =>
  * `--webhook-listen`), else the config; throws one TOLLGATE_ERR_INVALID_CONFIG error whose message
  * is the line to print.
  */
-export function parseWebhookFlags(values: Values, env: NodeJS.ProcessEnv): WebhookFlags | undefined {
+export function parseWebhookFlags(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  namespace = env.POD_NAMESPACE ?? 'tollgate-system',
+): WebhookFlags | undefined {
   const listen = values['webhook-listen'] ?? env.TOLLGATE_WEBHOOK_LISTEN
   if (!listen) {
     const stray = (Object.keys(WEBHOOK_OPTIONS) as (keyof Values)[]).find((k) => values[k] !== undefined)
@@ -74,6 +87,21 @@ export function parseWebhookFlags(values: Values, env: NodeJS.ProcessEnv): Webho
     .split(',')
     .map((h) => h.trim())
     .filter(Boolean)
+  const serviceName = values['webhook-service'] ?? 'tollgate'
+  const exchangeURL = values['exchange-url'] ?? `https://${serviceName}.${namespace}.svc:443${EXCHANGE_PATH}`
+  let parsedExchange: URL | undefined
+  try {
+    parsedExchange = new URL(exchangeURL)
+  } catch {}
+  if (parsedExchange?.protocol !== 'https:') throw invalid('--exchange-url must be an https URL')
+  const ttl = values['exchange-ttl'] ?? '1h'
+  let exchangeTtlMs: number
+  try {
+    exchangeTtlMs = parseDuration(ttl)
+  } catch {
+    throw invalid(`--exchange-ttl: invalid duration ${JSON.stringify(ttl)}`)
+  }
+  if (exchangeTtlMs < 60_000) throw invalid('--exchange-ttl must be at least 1m')
   return {
     host: match[1] ?? (match[2] || '0.0.0.0'),
     port,
@@ -81,10 +109,12 @@ export function parseWebhookFlags(values: Values, env: NodeJS.ProcessEnv): Webho
     certMode,
     certSecret: values['webhook-cert-secret'] ?? 'tollgate-webhook-cert',
     webhookConfigName: values['webhook-config-name'] ?? 'tollgate',
-    serviceName: values['webhook-service'] ?? 'tollgate',
-    namespace: env.POD_NAMESPACE ?? 'tollgate-system',
+    serviceName,
+    namespace,
     extraDNSNames: hosts.filter((h) => isIP(h) === 0),
     extraIPAddresses: hosts.filter((h) => isIP(h) !== 0),
     ...(values['injection-config'] && { injectionConfigFile: values['injection-config'] }),
+    exchangeURL,
+    exchangeTtlMs,
   }
 }

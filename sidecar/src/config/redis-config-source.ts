@@ -1,5 +1,7 @@
+import type { KeyObject } from 'node:crypto'
 import type { CompiledConfig } from '@tollgate/api'
-import { CONFIG_CHANNEL, keys } from '@tollgate/api/redis-keys.ts'
+import { channels, keys } from '@tollgate/api/redis-keys.ts'
+import { ConfigSignatureError, openSignedConfig } from '@tollgate/api/signed-config.ts'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ConfigSource } from './config-source.ts'
@@ -8,14 +10,19 @@ import { RuntimeConfig } from './runtime-config.ts'
 
 /** Hooks for metrics: called after every load attempt. */
 export interface ConfigEvents {
-  onLoad(result: 'applied' | 'unchanged' | 'missing' | 'invalid' | 'error', version: number | undefined): void
+  onLoad(
+    result: 'applied' | 'unchanged' | 'missing' | 'invalid' | 'rejected' | 'error',
+    version: number | undefined,
+  ): void
 }
 
 /**
  * RedisConfigSource follows the tenant's compiled config in Redis (managed mode). It loads on
  * connect, on every reconnect (pub/sub is lossy: a publish sent while disconnected is gone) and
- * on each message on CONFIG_CHANNEL naming the tenant. It never goes back to a lower version and
- * keeps the last good config whenever Redis is gone or holds something unusable.
+ * on each message on the tenant's channel. It applies only a config signed by a key the exchange
+ * gave it (anything else is refused, counted as `rejected` and logged), never goes back to a
+ * lower version, and keeps the last good config whenever Redis is gone or holds something
+ * unusable.
  */
 export class RedisConfigSource implements ConfigSource {
   readonly mode = 'managed' as const
@@ -30,16 +37,21 @@ export class RedisConfigSource implements ConfigSource {
   #markLoaded!: () => void
   #closed = false
 
+  readonly #trusted: () => ReadonlyMap<string, KeyObject>
+
   constructor(opts: {
     client: Redis
     tenant: string
     credentials: Credentials
+    /** The public keys a config must be signed by (from the exchange). */
+    trustedKeys: () => ReadonlyMap<string, KeyObject>
     log: Logger
     events?: ConfigEvents
   }) {
     this.tenant = opts.tenant
     this.#client = opts.client
     this.#credentials = opts.credentials
+    this.#trusted = opts.trustedKeys
     this.#log = opts.log
     this.#events = opts.events
     this.loaded = new Promise((resolve) => {
@@ -50,11 +62,12 @@ export class RedisConfigSource implements ConfigSource {
       connectionName: `tollgate-sidecar-sub:${opts.tenant}`,
     })
     this.#subscriber.on('error', () => {})
-    this.#subscriber.on('message', (channel: string, message: string) => {
-      if (channel === CONFIG_CHANNEL && message === this.tenant) void this.reload('publish')
+    const channel = channels.config(opts.tenant)
+    this.#subscriber.on('message', (from: string) => {
+      if (from === channel) void this.reload('publish')
     })
     this.#subscriber.on('ready', () => {
-      this.#subscriber.subscribe(CONFIG_CHANNEL).then(
+      this.#subscriber.subscribe(channel).then(
         () => this.reload('subscribe'),
         (cause) => this.#log.warn({ err: cause }, 'config subscription failed'),
       )
@@ -65,6 +78,11 @@ export class RedisConfigSource implements ConfigSource {
 
   current(): RuntimeConfig | undefined {
     return this.#current
+  }
+
+  /** clients are the connections this source opened (to authenticate them, managed mode). */
+  clients(): Redis[] {
+    return [this.#client, this.#subscriber]
   }
 
   /** reload reads the config key once; it never throws (a failure keeps the config in force). */
@@ -83,9 +101,21 @@ export class RedisConfigSource implements ConfigSource {
       this.#events?.onLoad('missing', this.#current?.compiled.version)
       return
     }
+    let text: string
+    try {
+      text = openSignedConfig(raw, this.#trusted())
+    } catch (err) {
+      if (!(err instanceof ConfigSignatureError)) throw err
+      this.#log.error(
+        { reason, key: keys.config(this.tenant), problem: err.message },
+        'compiled config refused: not signed by the operator; keeping the config in force',
+      )
+      this.#events?.onLoad('rejected', this.#current?.compiled.version)
+      return
+    }
     let compiled: CompiledConfig
     try {
-      compiled = parseCompiled(raw, this.tenant)
+      compiled = parseCompiled(text, this.tenant)
     } catch (err) {
       this.#log.error({ err, reason }, 'compiled config unusable; keeping the config in force')
       this.#events?.onLoad('invalid', this.#current?.compiled.version)

@@ -1,5 +1,6 @@
 import type { CompiledConfig, CompiledEndpoints, Price, ProviderType } from '@tollgate/api'
 import { globMatch, matchesAny } from '@tollgate/api/glob.ts'
+import { HeaderAllowList } from '../upstream/forwarded-headers.ts'
 import { highestPrice, priceFamily, priceOf } from '../usage/usage.ts'
 import type { Credentials } from './credentials.ts'
 
@@ -17,6 +18,10 @@ export interface RuntimeProvider {
   /** The header that carries the key: `authorization` (Bearer) or `x-api-key`. */
   credentialHeader: 'authorization' | 'x-api-key'
   endpoints: CompiledEndpoints
+  /** Headers from the Tenant set on every call (billing), lower case. */
+  headers: Readonly<Record<string, string>>
+  /** Which of the app's request headers go to the provider. */
+  forward: HeaderAllowList
 }
 
 /**
@@ -43,6 +48,8 @@ export class RuntimeConfig {
           basePath: url.pathname.replace(/\/+$/, ''),
           credentialHeader: p.type === 'anthropic' ? 'x-api-key' : 'authorization',
           endpoints: p.endpoints ?? DEFAULT_ENDPOINTS,
+          headers: p.headers ?? {},
+          forward: new HeaderAllowList(p.type, p.forwardHeaders),
         }
         return [p.name, provider]
       }),

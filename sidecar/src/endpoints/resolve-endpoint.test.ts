@@ -4,6 +4,7 @@ import type { CompiledEndpoints, ProviderType } from '@tollgate/api'
 import { describe, expect, it } from 'vitest'
 import type { RuntimeProvider } from '../config/runtime-config.ts'
 import { TollgateError } from '../errors.ts'
+import { HeaderAllowList } from '../upstream/forwarded-headers.ts'
 import { ANTHROPIC_ENDPOINTS } from './anthropic-endpoints.ts'
 import { normalisePath } from './normalise-path.ts'
 import { OPENAI_ENDPOINTS } from './openai-endpoints.ts'
@@ -19,6 +20,8 @@ const provider = (
   name: type,
   type,
   origin: 'http://127.0.0.1:1',
+  headers: {},
+  forward: new HeaderAllowList(type),
   basePath,
   credentialHeader: type === 'anthropic' ? 'x-api-key' : 'authorization',
   endpoints: { batches: 'refuse', backgroundResponses: 'refuse', allow: [], ...endpoints },

@@ -15,6 +15,8 @@ export interface DataRedisOptions {
   connectionName?: string
   /** A lazy command (see `lazily`) waits at most this long to share a write. Default 2 ms. */
   lazyWriteMs?: number
+  /** Connect only on `client.connect()` (managed mode: once the exchange gave a Redis user). */
+  lazyConnect?: boolean
 }
 
 /** RedisState is what `/readyz` and the `tollgate_redis_up` metric report. */
@@ -100,6 +102,9 @@ export class DataRedis {
       // detected and the connection rebuilt instead of timing out command after command.
       socketTimeout: commandTimeout * 2,
       connectTimeout: options.connectTimeoutMs ?? 1_000,
+      // The ready check runs INFO, which a tenant's Redis user may not.
+      enableReadyCheck: false,
+      lazyConnect: options.lazyConnect ?? false,
       retryStrategy: (attempt) => (this.#closed ? null : reconnectDelay(attempt, maxDelay)),
       ...(options.connectionName && { connectionName: options.connectionName }),
     })

@@ -66,6 +66,7 @@ export class SidecarMetrics {
   readonly shadowExceeded: Counter<'limit'>
   readonly settleErrors: Counter
   readonly usageEstimated: Counter<'reason'>
+  readonly credentialExchanges: Counter<'result'>
   readonly #series = new Map<string, CallSeries>()
   readonly #cacheResults = new Map<string, Inc>()
 
@@ -128,7 +129,7 @@ export class SidecarMetrics {
     })
     this.configLoads = new Counter({
       name: 'tollgate_config_loads_total',
-      help: 'Config load attempts by result (applied, unchanged, missing, invalid, error).',
+      help: 'Config load attempts by result (applied, unchanged, missing, invalid, rejected: signature does not verify, error).',
       labelNames: ['result'],
       registers,
     })
@@ -181,6 +182,12 @@ export class SidecarMetrics {
       name: 'tollgate_usage_estimated_total',
       help: 'Model calls counted at their estimate, not a usage report: aborted (cut before the end), unreported (the answer had none), unreadable (its usage too large to hold).',
       labelNames: ['reason'],
+      registers,
+    })
+    this.credentialExchanges = new Counter({
+      name: 'tollgate_credential_exchanges_total',
+      help: 'Credential exchanges with the operator by result (ok, failed).',
+      labelNames: ['result'],
       registers,
     })
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry })

@@ -1,25 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RuntimeProvider } from '../config/runtime-config.ts'
 
-/** Request headers never forwarded: hop-by-hop, framing the sidecar redoes, and credentials it replaces. */
-const DROP_REQUEST = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'http2-settings',
-  'content-length',
-  'accept-encoding',
-  'authorization',
-  'x-api-key',
-])
-
 /** Response headers never forwarded: hop-by-hop and framing. */
 const DROP_RESPONSE = new Set([
   'connection',
@@ -41,9 +22,11 @@ const connectionTokens = (value: string | string[] | undefined): string[] =>
         .filter(Boolean)
 
 /**
- * upstreamHeaders builds the provider request's headers: the app's headers minus hop-by-hop ones
- * and its (placeholder) credentials, plus the real key, the body length, `accept-encoding:
- * identity` (usage is read from the body, which must not be compressed) and the trace headers.
+ * upstreamHeaders builds the provider request's headers: the app's headers that the provider's
+ * allow-list lets through (forwarded-headers.ts; never its placeholder key, hop-by-hop or billing
+ * headers), the Tenant's own headers for the provider (billing), the real key, the body length,
+ * `accept-encoding: identity` (usage is read from the body, which must not be compressed) and the
+ * trace headers.
  */
 export function upstreamHeaders(
   incoming: IncomingHttpHeaders,
@@ -55,12 +38,13 @@ export function upstreamHeaders(
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const name in incoming) {
-    if (DROP_REQUEST.has(name)) continue
+    if (!provider.forward.allows(name)) continue
     const value = incoming[name]
     if (value !== undefined) out[name] = value
   }
   if (incoming.connection !== undefined)
     for (const token of connectionTokens(incoming.connection)) delete out[token]
+  for (const name in provider.headers) out[name] = provider.headers[name] as string
   if (key !== undefined)
     out[provider.credentialHeader] = provider.credentialHeader === 'authorization' ? `Bearer ${key}` : key
   if (bodyLength !== undefined) out['content-length'] = String(bodyLength)
