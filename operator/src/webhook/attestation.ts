@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node'
+import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import { ANNOTATIONS } from '@tollgate/api'
 import { parseInjectedRecord } from './injected-annotation.ts'
 import { SIDECAR_CONTAINER } from './names.ts'
@@ -17,7 +17,9 @@ export interface AttestedSidecar {
  * does and where it sends what it holds: image, command, args, env, volume mounts and the volumes
  * those mount. A pod author can copy the annotation but not forge it, and any change to those
  * parts (another image, a different exchange URL or Redis, an extra mount) breaks it. Fields the
- * API server defaults after admission are left out, so a stored pod verifies as admitted.
+ * API server defaults after admission are left out, and so is the one mount the ServiceAccount
+ * admission plugin adds to every container after the webhook (see serviceAccountMount), so a stored
+ * pod verifies as admitted.
  */
 export class Attestor {
   readonly #key: Buffer
@@ -53,11 +55,16 @@ export class Attestor {
 /** sidecarOf is the pod's init container named tollgate-sidecar, if any. */
 export const sidecarOf = (pod: V1Pod) => pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER)
 
+/** SERVICE_ACCOUNT_MOUNT_PATH is where the ServiceAccount admission plugin mounts its token. */
+export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount'
+
 function attestedParts(pod: V1Pod, namespace: string, tenant: string): unknown {
   const c = sidecarOf(pod)
   if (!c) return undefined
-  const mounted = new Set((c.volumeMounts ?? []).map((m) => m.name))
-  const volumes = (pod.spec?.volumes ?? []).filter((v) => mounted.has(v.name)).map(withoutDefaults)
+  const podVolumes = pod.spec?.volumes ?? []
+  const volumeMounts = (c.volumeMounts ?? []).filter((m) => !serviceAccountMount(m, podVolumes))
+  const mounted = new Set(volumeMounts.map((m) => m.name))
+  const volumes = podVolumes.filter((v) => mounted.has(v.name)).map(withoutDefaults)
   return {
     v: 2,
     namespace,
@@ -69,10 +76,31 @@ function attestedParts(pod: V1Pod, namespace: string, tenant: string): unknown {
       env: c.env,
       envFrom: c.envFrom,
       restartPolicy: c.restartPolicy,
-      volumeMounts: c.volumeMounts,
+      volumeMounts,
     },
     volumes,
   }
+}
+
+/**
+ * serviceAccountMount tells the mount the ServiceAccount admission plugin adds: re-run after the
+ * webhook changed the pod, it mounts the pod's API token (`kube-api-access-*`: a projected token
+ * for the API server's audience and the cluster CA) into every container, the sidecar included.
+ * The sidecar never reads that path, and the app containers hold the same token, so leaving it out
+ * grants nothing; any other volume at that path stays attested and breaks the signature.
+ */
+function serviceAccountMount(mount: V1VolumeMount, volumes: V1Volume[]): boolean {
+  if (mount.mountPath !== SERVICE_ACCOUNT_MOUNT_PATH || !mount.name.startsWith('kube-api-access-')) return false
+  const sources = volumes.find((v) => v.name === mount.name)?.projected?.sources ?? []
+  return (
+    sources.length > 0 &&
+    sources.every(
+      (s) =>
+        (s.serviceAccountToken && !s.serviceAccountToken.audience) ||
+        s.configMap?.name === 'kube-root-ca.crt' ||
+        s.downwardAPI?.items?.every((i) => i.fieldRef?.fieldPath === 'metadata.namespace'),
+    )
+  )
 }
 
 /** withoutDefaults drops the volume fields the API server fills in when they are left out. */
