@@ -63,6 +63,25 @@ app.kubernetes.io/component: operator
 {{- printf "redis://%s-redis.%s.svc:6379" (include "tollgate.fullname" .) .Release.Namespace }}
 {{- end }}
 
+{{- /*
+The bundled Redis's password of the tollgate-operator user: kept from the Secret an earlier
+release made, generated on first install. Its only copies are that Secret and Redis's ACL file.
+*/}}
+{{- define "tollgate.redisDeployedPassword" -}}
+{{- $name := printf "%s-connections" (include "tollgate.fullname" .) }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace $name }}
+{{- if and $existing (index ($existing.data | default dict) "redis-password") }}
+{{- index $existing.data "redis-password" | b64dec }}
+{{- else }}
+{{- randAlphaNum 32 }}
+{{- end }}
+{{- end }}
+
+{{- /* The ACL rules of the operator's Redis user: operatorAclRules() in api/src/redis-acl.ts. */}}
+{{- define "tollgate.redisOperatorRules" -}}
+on ~tollgate:v1:* &tollgate:v1:* +@all -@dangerous +info +acl|setuser +acl|deluser +acl|getuser +acl|save
+{{- end }}
+
 {{- /* The bundled Redis runs only when no external one is given. */}}
 {{- define "tollgate.redisDeployed" -}}
 {{- if and .Values.redis.deploy.enabled (not .Values.redis.url) (not .Values.redis.existingSecret.name) }}true{{ end }}
@@ -117,16 +136,15 @@ env:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 redis:
-{{- if $s.redis.secretName }}
-  secretName: {{ $s.redis.secretName }}
-  secretKey: {{ required "sidecar.redis.secretKey is required with sidecar.redis.secretName" $s.redis.secretKey }}
-{{- else if $s.redis.url }}
+  {{- /* Host and port only: each sidecar logs in with its tenant's user from the exchange. */}}
+{{- if $s.redis.url }}
   url: {{ $s.redis.url | quote }}
-{{- else if .Values.redis.url }}
-  url: {{ .Values.redis.url | quote }}
 {{- else if include "tollgate.redisDeployed" . }}
   url: {{ include "tollgate.redisDeployedURL" . | quote }}
+{{- else if .Values.redis.url }}
+{{- $u := urlParse .Values.redis.url }}
+  url: {{ printf "%s://%s%s" $u.scheme $u.host $u.path | quote }}
 {{- else }}
-{{- fail "sidecar.redis: with redis.existingSecret, set sidecar.redis.url or sidecar.redis.secretName (a Secret present in every opted-in namespace)" }}
+{{- fail "sidecar.redis.url: with redis.existingSecret, give the sidecars' Redis address (host and port, no password)" }}
 {{- end }}
 {{- end }}

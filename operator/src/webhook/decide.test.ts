@@ -111,8 +111,7 @@ describe('parseInjectionConfig', () => {
   it.each([
     ['image: ""', /\/image/],
     ['redis: { url: "redis://tollgate-operator:pw@redis:6379" }', /must not carry a user or password/],
-    ['redis: { url: redis://a, secretName: s, secretKey: k }', /exactly one of url and secretName/],
-    ['redis: { secretName: s }', /secretKey: required/],
+    ['redis: { secretName: s, secretKey: k }', /\/redis/],
     ['imagePullPolicy: Sometimes', /imagePullPolicy/],
     ['colour: blue', /colour|additional/i],
   ])('refuses %s', (text, message) => {

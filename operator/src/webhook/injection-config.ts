@@ -25,9 +25,7 @@ export const InjectionConfig = Type.Object(
     securityContext: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     redis: Type.Object(
       {
-        url: Type.Optional(Type.String({ minLength: 1 })),
-        secretName: Type.Optional(Type.String({ minLength: 1 })),
-        secretKey: Type.Optional(Type.String({ minLength: 1 })),
+        url: Type.String({ minLength: 1 }),
       },
       { additionalProperties: false },
     ),
@@ -80,9 +78,7 @@ export function parseInjectionConfig(text: string): InjectionConfig {
   }
   const problems = [...Value.Errors(InjectionConfig, config)].map((e) => `${e.path || '/'}: ${e.message}`)
   const redis = config.redis ?? {}
-  if (!redis.url === !redis.secretName) problems.push('/redis: set exactly one of url and secretName')
-  if (redis.secretName && !redis.secretKey) problems.push('/redis/secretKey: required with secretName')
-  if (redis.url && /^rediss?:\/\/[^/]*@/.test(redis.url))
+  if (typeof redis.url === 'string' && /^rediss?:\/\/[^/]*@/.test(redis.url))
     problems.push(
       '/redis/url: must not carry a user or password (sidecars get their own Redis user from the exchange)',
     )

@@ -86,14 +86,7 @@ export function renderSidecar(
   config: InjectionConfig,
   trust: InjectionTrust,
 ): V1Container {
-  const redis: V1EnvVar = config.redis.url
-    ? { name: 'TOLLGATE_REDIS_URL', value: config.redis.url }
-    : {
-        name: 'TOLLGATE_REDIS_URL',
-        valueFrom: {
-          secretKeyRef: { name: config.redis.secretName as string, key: config.redis.secretKey as string },
-        },
-      }
+  const redis: V1EnvVar = { name: 'TOLLGATE_REDIS_URL', value: config.redis.url }
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: SIDECAR_PORTS.admin },
     periodSeconds,
