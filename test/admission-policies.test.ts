@@ -1,18 +1,38 @@
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { stringify } from 'yaml'
-import { issue11AdmissionPolicies } from './fixtures/admission-policies-issue-11.ts'
+import { parseAllDocuments, stringify } from 'yaml'
 import { type ExchangeFixture, exchangeFixture } from './support/exchange-fixture.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 
-// The admission policies docs/chart-changes-issue-11.md asks the chart to ship, on the real API
-// server, bound to this file's namespace only. The attack they close: a developer who may create
+// The chart's admission policies (templates/admission-policies.yaml), on the real API server,
+// rendered under a release name of this file's own and bound to its namespace only, since the API
+// server is shared; the chart binds them to every namespace but the exempt ones. The attack they close: a developer who may create
 // ServiceAccount tokens in a tenant namespace (the built-in edit role may) mints a token of
 // audience tollgate.dev bound to an injected pod, and the exchange, which cannot tell it from
 // kubelet's, hands out the tenant's keys. Exec into the sidecar is refused here at admission; that
 // it is refused end to end on a real node is test/cluster's to show.
 const stack = inject('stack')
 let f: ExchangeFixture
-let policies: object[]
+type Manifest = { kind: string; metadata: { name: string }; spec: Record<string, unknown> }
+let policies: Manifest[]
+
+/** chartPolicies renders the chart's admission policies under a release name unique to ns. */
+function chartPolicies(ns: string): Manifest[] {
+  const chart = new URL('../charts/tollgate', import.meta.url).pathname
+  const out = execFileSync(join(stack.binDir, 'helm'), [
+    'template',
+    ns,
+    chart,
+    '--kube-version',
+    '1.33.0',
+    '--show-only',
+    'templates/admission-policies.yaml',
+  ])
+  return parseAllDocuments(out.toString())
+    .map((d) => d.toJS())
+    .filter(Boolean)
+}
 const developer = (ns: string) => [`--as=system:serviceaccount:${ns}:developer`]
 
 beforeAll(async () => {
@@ -22,13 +42,21 @@ beforeAll(async () => {
   })
   const ns = f.namespace
   await kubectlOK(stack, ['label', 'namespace', ns, `tollgate-policy-test=${ns}`])
-  policies = issue11AdmissionPolicies({ matchLabels: { 'tollgate-policy-test': ns } }).map((doc) => {
-    // Unique names: other runs may share the API server.
-    const d = structuredClone(doc) as { metadata: { name: string }; spec: { policyName?: string } }
-    d.metadata.name = `${d.metadata.name}-${ns}`
-    if (d.spec.policyName) d.spec.policyName = `${d.spec.policyName}-${ns}`
-    return d
-  })
+  policies = chartPolicies(ns).map((d) =>
+    d.kind === 'ValidatingAdmissionPolicyBinding'
+      ? {
+          ...d,
+          spec: {
+            ...d.spec,
+            matchResources: { namespaceSelector: { matchLabels: { 'tollgate-policy-test': ns } } },
+          },
+        }
+      : d,
+  )
+  expect(policies.map((d) => d.kind).sort()).toEqual([
+    ...Array(3).fill('ValidatingAdmissionPolicy'),
+    ...Array(3).fill('ValidatingAdmissionPolicyBinding'),
+  ])
   await kubectlOK(stack, ['apply', '-f', '-'], policies.map((d) => stringify(d)).join('---\n'))
   // A developer of the namespace: what the built-in edit role grants for tokens, exec and debug.
   await kubectlOK(stack, ['-n', ns, 'create', 'serviceaccount', 'developer'])
@@ -62,16 +90,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const d of policies ?? [])
-    await kubectl(stack, [
-      'delete',
-      (d as { kind: string }).kind,
-      (d as { metadata: { name: string } }).metadata.name,
-      '--ignore-not-found',
-    ])
+    await kubectl(stack, ['delete', d.kind, d.metadata.name, '--ignore-not-found'])
   await f?.close()
 })
 
-describe('the admission policies of issue 11', () => {
+describe("the chart's admission policies", () => {
   it('refuse a developer a token of audience tollgate.dev bound to an injected pod, and allow other audiences', async () => {
     const { pod } = await f.injectedPod('target', {}, { token: false })
     const bound = [

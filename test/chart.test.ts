@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { operatorAclRules } from '@tollgate/api'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { parseCli } from '../operator/src/cli.ts'
@@ -32,6 +33,15 @@ function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   })
 }
 
+/** generatedPassword is the bundled Redis's operator password, new on every install. */
+const generatedPassword = (manifests: string) => /redis-password: "([A-Za-z0-9]+)"/.exec(manifests)?.[1]
+
+/** withoutGeneratedPassword stands a placeholder in for it, so golden files stay stable. */
+function withoutGeneratedPassword(manifests: string): string {
+  const password = generatedPassword(manifests)
+  return password ? manifests.replaceAll(password, '<generated>') : manifests
+}
+
 const template = (namespace: string, extra: string[]) =>
   helm(['template', 'tollgate', chart, '-n', namespace, '--kube-version', KUBE_VERSION, ...extra])
 
@@ -55,9 +65,33 @@ describe('the Helm chart', () => {
   it.each(Object.entries(VALUES))('renders the %s values as in its golden file', async (name, values) => {
     const result = await template('tollgate-system', values)
     expect(result.stderr).toBe('')
+    const rendered = withoutGeneratedPassword(result.stdout)
     const file = join(golden, `${name}.yaml`)
-    if (update) writeFileSync(file, result.stdout)
-    expect(result.stdout).toBe(readFileSync(file, 'utf8'))
+    if (update) writeFileSync(file, rendered)
+    expect(rendered).toBe(readFileSync(file, 'utf8'))
+  })
+
+  it('generates a new Redis password for each install and uses it everywhere', async () => {
+    const passwords = await Promise.all(
+      [1, 2].map(async () => generatedPassword((await template('t', [])).stdout)),
+    )
+    expect(passwords[0]).toMatch(/^[A-Za-z0-9]{32}$/)
+    expect(passwords[1]).not.toBe(passwords[0])
+    const docs = parseAllDocuments((await template('t', [])).stdout).map((d) => d.toJS())
+    const secret = docs.find((d) => d?.kind === 'Secret' && d.metadata.name === 'tollgate-connections')
+    const password = secret.stringData['redis-password']
+    expect(secret.stringData['redis-url']).toBe(
+      `redis://tollgate-operator:${password}@tollgate-redis.t.svc:6379`,
+    )
+  })
+
+  it("gives the bundled Redis's operator user exactly the rules the operator's contract names", async () => {
+    const docs = parseAllDocuments((await template('t', [])).stdout).map((d) => d.toJS())
+    const redis = docs.find((d) => d?.kind === 'StatefulSet' && d.metadata.name === 'tollgate-redis')
+    const script: string = redis.spec.template.spec.initContainers[0].command[2]
+    expect(script).toContain(`echo "user tollgate-operator >$PASSWORD ${operatorAclRules().join(' ')}"`)
+    expect(script).toContain("echo 'user default off'")
+    expect(redis.spec.template.spec.containers[0].args.slice(0, 2)).toEqual(['--aclfile', '/data/users.acl'])
   })
 
   it('has a golden file for each values file and no other', () => {
@@ -79,6 +113,8 @@ describe('the Helm chart', () => {
     [['--set', 'tiers.platinum.requestsPerMinute=5'], "at '/tiers'"],
     [['--set', 'operator.replica=2'], "additional properties 'replica' not allowed"],
     [['--set', 'metrics.prometheusRule.budgetNearRatio=1.5'], "at '/metrics/prometheusRule/budgetNearRatio'"],
+    [['--set', 'sidecar.redis.url=redis://u:p@redis:6379'], "at '/sidecar/redis/url'"],
+    [['--set', 'exchange.ttl=soon'], "at '/exchange/ttl'"],
   ])('refuses bad values at install: %j', async (args, message) => {
     const result = await template('tollgate-system', args)
     expect(result.code).not.toBe(0)
@@ -96,7 +132,7 @@ describe('the Helm chart', () => {
     ],
     [
       ['--set', 'redis.existingSecret.name=s'],
-      'sidecar.redis: with redis.existingSecret, set sidecar.redis.url or sidecar.redis.secretName',
+      "sidecar.redis.url: with redis.existingSecret, give the sidecars' Redis address (host and port, no password)",
     ],
     [
       ['--set', 'postgres.deploy.enabled=false'],

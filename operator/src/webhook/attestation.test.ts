@@ -13,7 +13,11 @@ const tenant: Tenant = {
   spec: {
     namespaces: ['acme-prod'],
     providers: [
-      { name: 'openai', type: 'openai', credentialsSecretRef: { namespace: 'tollgate-system', name: 'k', key: 'k' } },
+      {
+        name: 'openai',
+        type: 'openai',
+        credentialsSecretRef: { namespace: 'tollgate-system', name: 'k', key: 'k' },
+      },
     ],
   },
   status: {
@@ -46,7 +50,9 @@ function stored(pod: V1Pod): V1Pod {
   const out = structuredClone(pod)
   const spec = out.spec as NonNullable<V1Pod['spec']>
   spec.volumes = [
-    ...(spec.volumes ?? []).map((v) => (v.projected ? { ...v, projected: { defaultMode: 420, ...v.projected } } : v)),
+    ...(spec.volumes ?? []).map((v) =>
+      v.projected ? { ...v, projected: { defaultMode: 420, ...v.projected } } : v,
+    ),
     {
       name: 'kube-api-access-x7k2p',
       projected: {
@@ -76,7 +82,10 @@ describe('Attestor', () => {
 
   it.each([
     ['another image', (p: V1Pod) => Object.assign(sidecar(p) ?? {}, { image: 'evil:1' })],
-    ['another exchange URL', (p: V1Pod) => sidecar(p)?.env?.push({ name: 'TOLLGATE_EXCHANGE_URL', value: 'x' })],
+    [
+      'another exchange URL',
+      (p: V1Pod) => sidecar(p)?.env?.push({ name: 'TOLLGATE_EXCHANGE_URL', value: 'x' }),
+    ],
     [
       'a volume of its author mounted over the code',
       (p: V1Pod) => {

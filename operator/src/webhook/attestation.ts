@@ -90,7 +90,8 @@ function attestedParts(pod: V1Pod, namespace: string, tenant: string): unknown {
  * grants nothing; any other volume at that path stays attested and breaks the signature.
  */
 function serviceAccountMount(mount: V1VolumeMount, volumes: V1Volume[]): boolean {
-  if (mount.mountPath !== SERVICE_ACCOUNT_MOUNT_PATH || !mount.name.startsWith('kube-api-access-')) return false
+  if (mount.mountPath !== SERVICE_ACCOUNT_MOUNT_PATH || !mount.name.startsWith('kube-api-access-'))
+    return false
   const sources = volumes.find((v) => v.name === mount.name)?.projected?.sources ?? []
   return (
     sources.length > 0 &&
