@@ -213,22 +213,31 @@ spec:
 })
 
 describe('redis', () => {
-  it('is Debian redis-server, and serves as the chart runs it: uid 999, read-only root, /data writable', async () => {
+  it('is Debian redis-server, and serves as the chart runs it: an ACL file, AOF, uid 999, read-only root, /data writable', async () => {
     expect((await run('redis', { args: ['redis-server', '--version'] })).stdout).toMatch(
       /^Redis server v=7\./,
     )
+    const admin = 'REDISCLI_AUTH=pw redis-cli --user tollgate-operator'
     const checks = [
+      // What the chart's init container writes before Redis starts.
+      "printf 'user default off\\nuser tollgate-operator on >pw ~* &* +@all\\n' > /data/users.acl",
       'docker-entrypoint.sh "$@" >/dev/null &',
-      'until redis-cli ping 2>/dev/null; do sleep 0.1; done',
-      'redis-cli config get protected-mode | tail -1',
+      `until [ "$(${admin} ping 2>/dev/null)" = PONG ]; do sleep 0.1; done`,
+      'redis-cli ping 2>&1 | cut -d" " -f1',
+      `${admin} config get protected-mode | tail -1`,
+      `${admin} config get appendonly | tail -1`,
       'id -u',
     ].join('\n')
     const served = await run('redis', {
       entrypoint: ['sh', '-c', checks, 'sh'],
-      args: ['--save', '', '--appendonly', 'no'], // the chart's args
+      // the chart's args
+      args: [
+        ...['--aclfile', '/data/users.acl', '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+        ...['--maxmemory', '192mb', '--maxmemory-policy', 'volatile-lru'],
+      ],
       writable: ['/data'],
     })
-    expect(served).toMatchObject({ code: 0, stdout: 'PONG\nno\n999\n' })
+    expect(served).toMatchObject({ code: 0, stdout: 'NOAUTH\nno\nyes\n999\n' })
   })
 })
 

@@ -20,17 +20,28 @@ beforeAll(async () => {
   k = kube(await clusterEnv())
 })
 afterAll(async () => {
-  await k?.('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}-redis`, '--replicas=1')
+  await k?.('-n', demo.systemNamespace, 'scale', `statefulset/${demo.release}-redis`, '--replicas=1')
 })
 
 const redisCli = async (...args: string[]) => {
   const [redis] = await podsOf(k, 'redis')
-  return k('-n', demo.systemNamespace, 'exec', nameOf(redis), '--', 'redis-cli', ...args)
+  // As the operator's user: the pod's REDISCLI_AUTH holds its password, and the default user is off.
+  return k(
+    '-n',
+    demo.systemNamespace,
+    'exec',
+    nameOf(redis),
+    '--',
+    'redis-cli',
+    '--user',
+    'tollgate-operator',
+    ...args,
+  )
 }
 
 describe('the Redis pod goes away', () => {
   it('sidecars keep serving under failureMode open, and recover when Redis is back', async () => {
-    await k('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}-redis`, '--replicas=0')
+    await k('-n', demo.systemNamespace, 'scale', `statefulset/${demo.release}-redis`, '--replicas=0')
     await eventually(async () => (await podsOf(k, 'redis')).length === 0, 60_000, 'the Redis pod gone', 500)
 
     const during = await callFromApp(k, {
@@ -45,16 +56,18 @@ describe('the Redis pod goes away', () => {
     const { status } = await pod(k, demo.namespace, app as string)
     expect(status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True')
 
-    await k('-n', demo.systemNamespace, 'scale', `deployment/${demo.release}-redis`, '--replicas=1')
+    await k('-n', demo.systemNamespace, 'scale', `statefulset/${demo.release}-redis`, '--replicas=1')
     await k(
       '-n',
       demo.systemNamespace,
       'rollout',
       'status',
-      `deployment/${demo.release}-redis`,
+      `statefulset/${demo.release}-redis`,
       '--timeout=120s',
     )
-    // The new Redis starts empty: the sidecar reconnects and its next calls are counted there again.
+    // The new Redis starts empty, with only the operator's user: the operator writes the tenant
+    // users again when it reconnects, the sidecar logs in again as its own, and its next calls are
+    // counted there again.
     await eventually(
       async () => {
         const [result] = await callFromApp(k, {

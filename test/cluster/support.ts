@@ -42,6 +42,8 @@ export interface Kube {
   result(...args: string[]): ReturnType<typeof kubectl>
   /** apply applies YAML from standard input. */
   apply(yaml: string): Promise<string>
+  /** applyResult applies YAML and returns the outcome instead of throwing (for what must be refused). */
+  applyResult(yaml: string): ReturnType<typeof kubectl>
 }
 
 export function kube(env: ClusterStackEnv): Kube {
@@ -51,6 +53,7 @@ export function kube(env: ClusterStackEnv): Kube {
     json: async (...args: string[]) => JSON.parse((await run(...args, '-o', 'json')) || '{"items":[]}'),
     result: (...args: string[]) => kubectl(env, args),
     apply: (yaml: string) => kubectlOK(env, ['apply', '-f', '-'], yaml),
+    applyResult: (yaml: string) => kubectl(env, ['apply', '-f', '-'], yaml),
   })
 }
 
