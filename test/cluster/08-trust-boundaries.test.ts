@@ -213,7 +213,7 @@ describe('config integrity', () => {
     const metricsOf = async () =>
       (await fetchFrom(await appContainer(), 'http://127.0.0.1:4142/metrics')).body ?? ''
     const rejected = (text: string) =>
-      Number(/tollgate_config_loads_total\{result="rejected"\} (\d+)/.exec(text)?.[1] ?? 0)
+      Number(/tollgate_config_loads_total\{result="rejected"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0)
     const before = rejected(await metricsOf())
     // What an attacker with the operator's Redis password would write: a higher version (so the
     // operator would never overwrite it), the provider pointed at a host of theirs, and the
@@ -486,6 +486,37 @@ describe("the operator's HTTP surfaces", () => {
     expect(await fetchFrom(await appContainer(), 'http://127.0.0.1:4142/config')).toMatchObject({
       status: 200,
     })
+  })
+})
+
+describe('what the sidecar forwards', () => {
+  it("drops the billing headers an app sends: who is billed is the Tenant's to say", async () => {
+    const marker = `trust-${Date.now()}`
+    const script = `
+fetch(process.env.OPENAI_BASE_URL + '/chat/completions', {
+  method: 'POST',
+  headers: {
+    'content-type': 'application/json',
+    authorization: 'Bearer placeholder',
+    'OpenAI-Organization': 'org-chosen-by-the-app',
+    'OpenAI-Project': 'proj-chosen-by-the-app',
+    'idempotency-key': process.argv[1],
+    'x-not-on-the-list': 'dropped',
+  },
+  body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'who pays' }] }),
+}).then((r) => console.log(r.status))`
+    const where = await appContainer()
+    expect((await inPod(where.namespace, where.pod, where.container, script, marker)).trim()).toBe('200')
+    const path = `/api/v1/namespaces/${demo.providerNamespace}/services/${demo.provider}:http/proxy/_fake/headers`
+    const { requests } = JSON.parse(await k('get', '--raw', path)) as {
+      requests: { path: string; headers: Record<string, string> }[]
+    }
+    // Ours is the one with our idempotency key, which is on the allow-list.
+    const ours = requests.find((r) => r.headers['idempotency-key'] === marker)
+    expect(ours?.path).toBe('/v1/chat/completions')
+    expect(ours?.headers).not.toHaveProperty('openai-organization')
+    expect(ours?.headers).not.toHaveProperty('openai-project')
+    expect(ours?.headers).not.toHaveProperty('x-not-on-the-list')
   })
 })
 

@@ -713,6 +713,28 @@ describe('authentication and error shapes', () => {
   })
 })
 
+describe('recent headers (GET /_fake/headers)', () => {
+  it('serves the headers of the last calls, newest last, never a key', async () => {
+    await openai.chat.completions.create(
+      { model: 'gpt-4o', messages: MESSAGES },
+      { headers: { 'OpenAI-Organization': 'org-seen' } },
+    )
+    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: MESSAGES })
+    const text = await (await fetch(`${fake.url}/_fake/headers`)).text()
+    expect(text).not.toContain(KEY)
+    const { requests } = JSON.parse(text) as { requests: { path: string; headers: Record<string, string> }[] }
+    const [chat, message] = requests.slice(-2)
+    expect(chat).toMatchObject({
+      path: '/v1/chat/completions',
+      headers: { 'openai-organization': 'org-seen' },
+    })
+    expect(message?.path).toBe('/v1/messages')
+    expect(message?.headers).toHaveProperty('anthropic-version')
+    expect(message?.headers).not.toHaveProperty('x-api-key')
+    expect(chat?.headers).not.toHaveProperty('authorization')
+  })
+})
+
 describe('usage tally (GET /_fake/usage)', () => {
   const tally = async (url = fake.url) => {
     const response = await fetch(`${url}/_fake/usage`)

@@ -23,6 +23,15 @@ export { completionText, DEFAULT_OUTPUT_WORDS, estimateTokens } from './words.ts
 /** USAGE_PATH serves the usage tally: `GET /_fake/usage` → `{ keys: KeyUsage[] }`. */
 export const USAGE_PATH = '/_fake/usage'
 
+/**
+ * HEADERS_PATH serves the request headers of the last RECENT_HEADERS calls, newest last, without
+ * the headers that carry keys: `GET /_fake/headers` → `{ requests: [{ path, headers }] }`. It is how
+ * a test on a real node sees what a sidecar forwarded, with recording off.
+ */
+export const HEADERS_PATH = '/_fake/headers'
+const RECENT_HEADERS = 32
+const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key'])
+
 /** FakeProviderOptions configure startFakeProvider. */
 export interface FakeProviderOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -104,6 +113,7 @@ const readBody = (req: IncomingMessage) =>
 export class FakeProvider extends EventEmitter<FakeProviderEvents> {
   /** requests holds every request received since start or the last reset(), oldest first. */
   readonly requests: RecordedRequest[] = []
+  readonly #recentHeaders: { path: string; headers: Record<string, unknown> }[] = []
   #server: Server
   #host: string
   #port = 0
@@ -226,6 +236,16 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) })
       return void res.end(json)
     }
+    if (method === 'GET' && path === HEADERS_PATH) {
+      const json = JSON.stringify({ requests: this.#recentHeaders })
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) })
+      return void res.end(json)
+    }
+    this.#recentHeaders.push({
+      path,
+      headers: Object.fromEntries(Object.entries(req.headers).filter(([name]) => !KEY_HEADERS.has(name))),
+    })
+    if (this.#recentHeaders.length > RECENT_HEADERS) this.#recentHeaders.shift()
     const id = String(++this.#lastId)
     const record: RecordedRequest = {
       id,
