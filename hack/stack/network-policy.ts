@@ -17,9 +17,11 @@ export const networkPolicyRBAC = new URL('./manifests/kube-router-rbac.yaml', im
  *
  * - Its router (BGP, CNI config, routes) and service proxy are off: the bridge CNI and kube-proxy
  *   do that, and those parts would write /etc/cni and /etc/iproute2 on the host.
- * - It needs no pod CIDR: the firewall matches each pod's own address, read from its Pod. It finds
- *   its Node by --hostname-override (and exits if the Node is not registered yet) and takes the
- *   node address from it, to let the node reach its pods (probes, kube-apiserver's proxy).
+ * - It needs no pod CIDR, which is as well: the Node's spec.podCIDR is empty (the kubelet's podCIDR
+ *   setting counts only in standalone mode, and kube-controller-manager allocates none here). The
+ *   firewall matches each pod's own address, read from its Pod. It finds its Node by
+ *   --hostname-override (and exits if the Node is not registered yet) and takes the node address
+ *   from it, to let the node reach its pods (probes, kube-apiserver's proxy).
  * - It calls `iptables`, `iptables-save` and `ipset` from PATH, as kube-proxy calls `iptables`, so
  *   both write the same backend (nf_tables on Debian 12); rules of the two backends would not see
  *   each other.
