@@ -4,9 +4,9 @@
 //   start: node_modules
 //   test, env, cluster: node_modules, Debian packages (redis-server, etcd-server, postgresql,
 //              openssl; for the images: buildah, skopeo, mmdebstrap, jq, gcc, libc6-dev; for the
-//              real node: containerd, runc, the CNI plugins, iptables, conntrack, socat), the
-//              Kubernetes binaries, CoreDNS and helm built by hack/build-k8s.sh into
-//              ~/.cache/tollgate/bin
+//              real node: containerd, runc, the CNI plugins, iptables, ipset, conntrack, socat),
+//              the Kubernetes binaries, CoreDNS, helm and kube-router built by hack/build-k8s.sh
+//              into ~/.cache/tollgate/bin
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -60,6 +60,8 @@ function debianPackages() {
     ['runc', onPath('runc') || existsSync('/usr/sbin/runc')],
     ['containernetworking-plugins', existsSync('/usr/lib/cni/bridge')],
     ['iptables', onPath('iptables')],
+    // kube-router's NetworkPolicy controller keeps the pods' addresses in ipsets.
+    ['ipset', onPath('ipset')],
     ['conntrack', onPath('conntrack')],
     ['socat', onPath('socat')],
   ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries from the published k8s.io/kubernetes module (hack/tools): the
 # loopback stack's kube-apiserver and kubectl, and the real node's kubelet,
-# kube-controller-manager, kube-scheduler and kube-proxy; CoreDNS and helm with `go install`. All
-# go into a cache outside the work tree. A binary already in the cache is reused, so only the
+# kube-controller-manager, kube-scheduler and kube-proxy; CoreDNS, helm and kube-router (the
+# node's NetworkPolicy enforcer, hack/stack/network-policy.ts) with `go install`. All go into a
+# cache outside the work tree. A binary already in the cache is reused, so only the
 # first run pays for the build (about 25 minutes on 2 cores).
 set -euo pipefail
 
@@ -10,6 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 k8s_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/tools/go.mod")
 helm_version=v3.18.6
 coredns_version=v1.12.1
+# The module proxy serves kube-router v2.1.0 only; it has published security advisories, which is
+# acceptable for a test node in a namespace with no route out, not for anything else.
+kube_router_version=v2.1.0
 bin_dir=${TOLLGATE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate/bin}
 mkdir -p "$bin_dir"
 # One build at a time: parallel test runs share the cache.
@@ -47,4 +51,6 @@ go_install() {
 }
 go_install helm helm.sh/helm/v3/cmd/helm "$helm_version"
 go_install coredns github.com/coredns/coredns "$coredns_version"
+# Pure Go: it drives iptables and ipset through their commands, so CGO_ENABLED=0 builds it.
+go_install kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$kube_router_version"
 echo "$bin_dir"

@@ -31,6 +31,8 @@ export interface ClusterCerts extends ControlPlaneCerts {
   controllerManager: KeyPair
   scheduler: KeyPair
   kubeProxy: KeyPair
+  /** The NetworkPolicy enforcer's client, bound to its ClusterRole by manifests/kube-router-rbac.yaml. */
+  kubeRouter: KeyPair
 }
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' })
@@ -94,6 +96,7 @@ export function makeClusterCerts(
     controllerManager: pair('controller-manager', '/CN=system:kube-controller-manager'),
     scheduler: pair('scheduler', '/CN=system:kube-scheduler'),
     kubeProxy: pair('kube-proxy', '/CN=system:kube-proxy'),
+    kubeRouter: pair('kube-router', '/CN=system:kube-router'),
   }
 }
 

@@ -19,6 +19,7 @@ import { controllerProcesses } from './controllers.ts'
 import { kubeProxyProcess } from './kube-proxy.ts'
 import { cgroupPids, kubeletProcess, removeCgroupRoot } from './kubelet.ts'
 import { createNetworkNamespace, removeNetworkNamespace } from './netns.ts'
+import { isEnforcing, networkPolicyProcess, networkPolicyRBAC } from './network-policy.ts'
 import { freePort, pidsUsing, type ServerProcess, waitFor } from './process.ts'
 import type { Service } from './service.ts'
 
@@ -32,7 +33,10 @@ const SERVICE_CIDR = '10.96.0.0/24'
 const CLUSTER_DNS = '10.96.0.10'
 const NODE_NAME = 'node-1'
 
-/** Cluster is a real one-node Kubernetes: control plane, containerd, kubelet, kube-proxy, CoreDNS. */
+/**
+ * Cluster is a real one-node Kubernetes: control plane, containerd, kubelet, kube-proxy, kube-router's
+ * NetworkPolicy enforcer, CoreDNS.
+ */
 export interface Cluster extends Service {
   /** A kubeconfig for the host, through the loopback forwarder, user in system:masters. */
   kubeconfig: string
@@ -148,6 +152,15 @@ async function start(options: Parameters<typeof startCluster>[0]): Promise<Clust
       kubeconfig: kubeconfigFor('kube-proxy', certs.kubeProxy),
     }),
   ]
+  // kube-router exits when its Node is not registered yet, so it starts once the node is Ready.
+  const enforcer = networkPolicyProcess({
+    dir,
+    binDir,
+    netns,
+    nodeName: NODE_NAME,
+    serviceCIDR: SERVICE_CIDR,
+    kubeconfig: kubeconfigFor('kube-router', certs.kubeRouter),
+  })
   const kubectl = (...args: string[]) => {
     try {
       return execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', controlPlane.kubeconfig, ...args], {
@@ -159,6 +172,7 @@ async function start(options: Parameters<typeof startCluster>[0]): Promise<Clust
       throw new Error(`kubectl ${args.join(' ')}: ${stderr}`)
     }
   }
+  kubectl('apply', '-f', networkPolicyRBAC)
   const startAgents = async () => {
     for (const agent of agents) agent.start()
     await waitFor(
@@ -178,6 +192,15 @@ async function start(options: Parameters<typeof startCluster>[0]): Promise<Clust
       },
       120_000,
     )
+    enforcer.start()
+    await waitFor(
+      'kube-router enforcing NetworkPolicies',
+      async () => {
+        if (!enforcer.running) throw new Error(`kube-router exited; see ${join(dir, 'kube-router.log')}`)
+        return isEnforcing(netns)
+      },
+      60_000,
+    )
     await waitFor(
       'the default ServiceAccount',
       async () => kubectl('-n', 'default', 'get', 'serviceaccount', 'default') !== '',
@@ -193,8 +216,9 @@ async function start(options: Parameters<typeof startCluster>[0]): Promise<Clust
   kubectl('-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s')
   writeFileSync(join(dir, 'kubeconfig'), readFileSync(controlPlane.kubeconfig))
 
-  const processes = [...agents, containerd.process]
+  const processes = [...agents, enforcer, containerd.process]
   const stop = async () => {
+    await enforcer.stop()
     for (const agent of agents) await agent.stop()
     await controlPlane.stop()
     await containerd.process.stop()
@@ -250,8 +274,9 @@ function renderCNI(network: string, ipamDir: string): string {
 /**
  * sweepCluster stops everything the cluster in dir runs and removes what it left on the machine:
  * processes (found from dir, the namespace and the node's cgroups, so a sweep also finds what a
- * crashed run left), mounts, cgroups, the network namespace (and with it every iptables rule the
- * node made) and the files containerd and the kubelet keep at fixed paths. dir itself stays.
+ * crashed run left), mounts, cgroups, the network namespace (and with it every iptables rule and
+ * ipset the node made: kube-proxy's and kube-router's live in that namespace only) and the files
+ * containerd and the kubelet keep at fixed paths. dir itself stays.
  */
 export async function sweepCluster(dir: string): Promise<void> {
   const id = identity(dir)
