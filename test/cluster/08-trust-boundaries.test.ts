@@ -198,9 +198,15 @@ describe('Redis answers only to whom it must', () => {
     ])
   })
 
-  it('keeps a pod that is not an injected one from even connecting (NetworkPolicy)', async () => {
-    const result = await redisFrom({ ...outsider, container: 'main' }, ['PING'])
-    expect(result.error).toBe('timeout')
+  it('keeps a pod that is not an injected one from even connecting, and Postgres to the operator (NetworkPolicies)', async () => {
+    // kube-router, the test node's enforcer, rejects: the connection is refused rather than dropped.
+    const refused = /^(ECONNREFUSED|timeout)$/
+    expect((await redisFrom({ ...outsider, container: 'main' }, ['PING'])).error).toMatch(refused)
+    const postgres = `${demo.release}-postgres.${demo.systemNamespace}.svc`
+    for (const where of [{ ...outsider, container: 'main' }, await appContainer()]) {
+      const out = await inPod(where.namespace, where.pod, where.container, RESP_SCRIPT, postgres, '5432')
+      expect((JSON.parse(out.trim()) as RespResult).error, where.namespace).toMatch(refused)
+    }
   })
 })
 
@@ -445,6 +451,8 @@ describe("the operator's HTTP surfaces", () => {
     expect(await fetchFrom(from(), usage)).toMatchObject({ status: 401 })
     expect(await fetchFrom(from(), usage, await token())).toMatchObject({ status: 403 })
     expect(await fetchFrom(from(), `http://${operatorHost}:8080/metrics`)).toMatchObject({ status: 401 })
+    // From a namespace networkPolicies.metricsFrom does not name, the port does not even answer.
+    expect((await fetchFrom(await appContainer(), usage)).error).toMatch(/^(ECONNREFUSED|TimeoutError)$/)
   })
 
   it('answer with the right: get on tenants/<tenant>', async () => {
