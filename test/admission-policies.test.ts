@@ -202,4 +202,20 @@ describe("the chart's admission policies", () => {
     expect((await debug('tollgate-sidecar', 'peek')).stderr).toContain('may not target the Tollgate sidecar')
     expect((await debug('app', 'look')).code).toBe(0)
   })
+
+  it('let the exempt group (system:masters: the cluster admin, who could delete them) exec into the sidecar', async () => {
+    await f.injectedPod('break-glass', {}, { token: false })
+    const exec = await kubectl(stack, [
+      '-n',
+      f.namespace,
+      'exec',
+      'break-glass',
+      '-c',
+      'tollgate-sidecar',
+      '--',
+      'true',
+    ])
+    // Past admission, it only finds that no kubelet runs here.
+    expect(exec.stderr).toContain('does not have a host assigned')
+  })
 })

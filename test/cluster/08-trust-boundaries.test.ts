@@ -388,22 +388,47 @@ describe('admission', () => {
     expect(env).toContain('OPENAI_BASE_URL')
   })
 
-  it('refuses exec into the sidecar, and allows it into the app', async () => {
-    const [app] = await appPods(k)
-    const sidecar = await k.result(
-      '-n',
-      demo.namespace,
-      'exec',
-      app as string,
-      '-c',
-      'tollgate-sidecar',
-      '--',
-      'true',
+  it('refuses a developer of the namespace exec into the sidecar, and allows it into the app', async () => {
+    // What the built-in edit role grants for exec, to a ServiceAccount of the tenant's namespace.
+    await k.apply(
+      [
+        {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'trust-developer', namespace: demo.namespace },
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: 'trust-developer', namespace: demo.namespace },
+          rules: [
+            { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+            { apiGroups: [''], resources: ['pods/exec', 'pods/attach'], verbs: ['create', 'get'] },
+          ],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'trust-developer', namespace: demo.namespace },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'trust-developer' },
+          subjects: [{ kind: 'ServiceAccount', name: 'trust-developer', namespace: demo.namespace }],
+        },
+      ]
+        .map((d) => stringify(d))
+        .join('---\n'),
     )
-    expect(sidecar.code).not.toBe(0)
-    expect(sidecar.stderr).toContain('exec and attach into the Tollgate sidecar are not allowed')
-    const inApp = await k.result('-n', demo.namespace, 'exec', app as string, '-c', 'app', '--', 'true')
-    expect(inApp.code).toBe(0)
+    try {
+      const [app] = await appPods(k)
+      const as = `--as=system:serviceaccount:${demo.namespace}:trust-developer`
+      const exec = (container: string) =>
+        k.result(as, '-n', demo.namespace, 'exec', app as string, '-c', container, '--', 'true')
+      const sidecar = await exec('tollgate-sidecar')
+      expect(sidecar.code).not.toBe(0)
+      expect(sidecar.stderr).toContain('exec and attach into the Tollgate sidecar are not allowed')
+      expect((await exec('app')).code).toBe(0)
+    } finally {
+      await k.result('-n', demo.namespace, 'delete', 'rolebinding,role,serviceaccount', 'trust-developer')
+    }
   })
 })
 
