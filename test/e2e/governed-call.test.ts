@@ -37,7 +37,7 @@ beforeAll(async () => {
   const injectionConfigFile = join(await mkdtemp(join(tmpdir(), 'tollgate-e2e-')), 'injection.yaml')
   await writeFile(
     injectionConfigFile,
-    stringify({ image: 'tollgate-sidecar:e2e', redis: { url: stack.redisUrl } }),
+    stringify({ image: 'tollgate-sidecar:e2e', redis: { url: stack.redisSidecarUrl } }),
   )
   await kubectlOK(
     stack,
