@@ -172,7 +172,8 @@ try {
 
   // 1. apply → Redis, one tenant at a time, measured at the pub/sub message.
   const arrived = new Map<string, number>()
-  await subscriber.psubscribe('tollgate:v1:{*}:config:changed')
+  // The operator's user may PSUBSCRIBE only the pattern its `&` rule names (Redis compares patterns literally).
+  await subscriber.psubscribe('tollgate:v1:*')
   subscriber.on('pmessage', (_p, channel: string) => {
     const name = /^tollgate:v1:\{(.+)\}:config:changed$/.exec(channel)?.[1]
     if (name && !arrived.has(name)) arrived.set(name, performance.now())
