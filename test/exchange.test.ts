@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type ExchangeFixture, exchangeFixture } from './support/exchange-fixture.ts'
 import { kubectlOK } from './support/kubectl.ts'
-import { type LockedRedis, lockedRedis } from './support/redis-acl.ts'
+import { redisUrlAs } from './support/redis.ts'
 
 // The credential exchange against the real API server: every token is a real ServiceAccount token
 // (TokenRequest), reviewed by the real TokenReview; every pod is stored by the real API server.
@@ -16,7 +16,6 @@ const KEY_A = 'sk-tenant-a-0123456789'
 const KEY_B = 'sk-tenant-b-9876543210'
 let a: ExchangeFixture
 let b: ExchangeFixture
-let redis: LockedRedis
 
 const spec = (secret: string) => (operatorNamespace: string) => ({
   tier: 'unlimited' as const,
@@ -31,22 +30,21 @@ const spec = (secret: string) => (operatorNamespace: string) => ({
 })
 
 beforeAll(async () => {
-  redis = await lockedRedis()
   // Each fixture has its own operator namespace; the references point into it.
   a = await exchangeFixture(stack, {
     spec: spec('openai-a'),
     secrets: { 'openai-a': { apiKey: KEY_A } },
-    redisUrl: redis.url,
+    redisUrl: stack.redisSidecarUrl,
   })
   b = await exchangeFixture(stack, {
     spec: spec('openai-b'),
     secrets: { 'openai-b': { apiKey: KEY_B } },
-    redisUrl: redis.url,
+    redisUrl: stack.redisSidecarUrl,
   })
-  const admin = new Redis(redis.operatorUrl)
-  await a.ensureAclUser(admin)
-  await b.ensureAclUser(admin)
-  admin.disconnect()
+  const operator = new Redis(stack.redisUrl)
+  await a.ensureAclUser(operator)
+  await b.ensureAclUser(operator)
+  operator.disconnect()
 }, 120_000)
 
 afterAll(async () => {
@@ -99,7 +97,13 @@ describe('the credential exchange', () => {
     expect(Date.parse(material.expiresAt)).toBeGreaterThan(Date.parse(material.refreshAfter))
     expect(JSON.stringify(material)).not.toContain(KEY_B)
     // The Redis password works, for that tenant's keys only.
-    const client = new Redis(redis.urlFor(material.redis.username, material.redis.password))
+    // No ready check: it sends INFO, which a tenant user may not.
+    const client = new Redis(
+      redisUrlAs(stack.redisSidecarUrl, material.redis.username, material.redis.password),
+      {
+        enableReadyCheck: false,
+      },
+    )
     try {
       await client.set(`tollgate:v1:{${a.tenant.metadata.name}}:cache:1:x`, 'v')
       await expect(client.get(`tollgate:v1:{${b.tenant.metadata.name}}:cache:1:x`)).rejects.toThrow(/NOPERM/)

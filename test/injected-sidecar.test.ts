@@ -28,7 +28,7 @@ beforeAll(async () => {
   // The fake checks one key; the Anthropic calls are checked through the recorded header.
   fake = await startFakeProvider()
   fixture = await exchangeFixture(stack, {
-    redisUrl: stack.redisUrl,
+    redisUrl: stack.redisSidecarUrl,
     secrets: { 'openai-key': { apiKey: REAL_OPENAI }, 'anthropic-key': { token: REAL_ANTHROPIC } },
     spec: (system) => ({
       tier: 'unlimited',

@@ -67,7 +67,7 @@ beforeAll(async () => {
   const injectionConfig = join(tmpdir(), `${run}-injection.yaml`)
   await writeFile(
     injectionConfig,
-    stringify({ image: 'tollgate-sidecar:test', redis: { url: stack.redisUrl } }),
+    stringify({ image: 'tollgate-sidecar:test', redis: { url: stack.redisSidecarUrl } }),
   )
   const databaseUrl = await createDatabase(stack.databaseUrl, 'opwh')
   operator = spawn(

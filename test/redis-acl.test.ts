@@ -1,4 +1,5 @@
-import { channels, keys, tenantAclUser } from '@tollgate/api'
+import { randomBytes } from 'node:crypto'
+import { channels, keys, OPERATOR_ACL_USER, tenantAclUser } from '@tollgate/api'
 import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
 import { Redis } from 'ioredis'
 import OpenAI from 'openai'
@@ -8,16 +9,23 @@ import { TenantAclUsers } from '../operator/src/redis/tenant-acl-users.ts'
 import { type FakeProvider, startFakeProvider } from './fake-provider/fake-provider.ts'
 import { PLACEHOLDER_KEY, REAL_KEY } from './sidecar/harness.ts'
 import { exchangeFixture } from './support/exchange-fixture.ts'
-import { type LockedRedis, lockedRedis } from './support/redis-acl.ts'
+import { redisUrlAs } from './support/redis.ts'
 
-// Redis answers only to whom it must. A private Redis runs as the chart will run it (default user
-// off, the operator's own user); the tenant users are the ones the operator's TenantAclUsers
-// creates. The attacks of issue 11: a client without a credential, and one with another tenant's,
-// reading, rewriting or hearing what is not theirs. The last test runs the real sidecar under its
-// tenant's user, so every command it sends (Lua scripts included) is one the rules allow.
+// Redis answers only to whom it must. The stack's Redis runs as the chart will run it (default user
+// off, the operator's own user, hack/stack/redis.ts); the tenant users are the ones the operator's
+// TenantAclUsers creates. The attacks of issue 11: a client without a credential, and one with
+// another tenant's, reading, rewriting or hearing what is not theirs. The last test runs the real
+// sidecar under its tenant's user, so every command it sends (Lua scripts included) is one the
+// rules allow. Tenant names are this file's own, since the Redis is shared.
 const stack = inject('stack')
 const HOUR = 3_600_000
-let redis: LockedRedis
+const id = randomBytes(3).toString('hex')
+const [ACME, GLOBEX, GONE, INITECH] = ['acme', 'globex', 'gone', 'initech'].map((t) => `${t}-${id}`) as [
+  string,
+  string,
+  string,
+  string,
+]
 let operator: Redis
 let passwords: RedisPasswords
 let users: TenantAclUsers
@@ -31,64 +39,81 @@ const client = (url: string) => {
   return c
 }
 const as = (tenant: string, when = at) =>
-  client(redis.urlFor(tenantAclUser(tenant), passwords.current(tenant, when)))
+  client(redisUrlAs(stack.redisSidecarUrl, tenantAclUser(tenant), passwords.current(tenant, when)))
 
 beforeAll(async () => {
-  redis = await lockedRedis()
-  operator = client(redis.operatorUrl)
+  operator = client(stack.redisUrl)
   passwords = new RedisPasswords(Buffer.alloc(32, 3), HOUR)
   users = new TenantAclUsers(operator, passwords)
-  await users.ensure('acme', at)
-  await users.ensure('globex', at)
-  await operator.set(keys.config('acme'), 'acme config')
-  await operator.set(keys.config('globex'), 'globex config')
-  await operator.set(keys.cache('globex', 1, 'digest'), 'a cached answer of globex')
+  await users.ensure(ACME, at)
+  await users.ensure(GLOBEX, at)
+  await operator.set(keys.config(ACME), 'acme config')
+  await operator.set(keys.config(GLOBEX), 'globex config')
+  await operator.set(keys.cache(GLOBEX, 1, 'digest'), 'a cached answer of globex')
 })
 
-afterAll(() => {
+afterAll(async () => {
+  for (const tenant of [ACME, GLOBEX]) await users?.remove(tenant)
   for (const c of opened) c.disconnect()
 })
 
 describe('Redis with the ACLs the operator creates', () => {
   it('refuses a client without a credential', async () => {
-    await expect(client(redis.url).get(keys.config('acme'))).rejects.toThrow(/NOAUTH/)
+    await expect(client(stack.redisSidecarUrl).get(keys.config(ACME))).rejects.toThrow(/NOAUTH/)
+    await expect(client(stack.redisSidecarUrl).ping()).rejects.toThrow(/NOAUTH/)
+  })
+
+  it('has its default user off, so no password (none, or a guess) logs in as it', async () => {
+    for (const password of ['', 'nopass', 'guess'])
+      await expect(client(redisUrlAs(stack.redisSidecarUrl, 'default', password)).ping()).rejects.toThrow(
+        /WRONGPASS|NOAUTH/,
+      )
+    const admin = client(stack.redisAdminUrl)
+    const flags = (user: string) => admin.call('ACL', 'GETUSER', user).then((u) => (u as unknown[])[1])
+    expect(await flags('default')).toContain('off')
+    expect(await flags('default')).not.toContain('nopass')
+    expect(await flags(OPERATOR_ACL_USER)).toContain('on')
   })
 
   it('refuses a wrong password and a password of another tenant', async () => {
-    await expect(client(redis.urlFor(tenantAclUser('acme'), 'guess')).ping()).rejects.toThrow(/WRONGPASS/)
-    const stolen = passwords.current('globex', at)
-    await expect(client(redis.urlFor(tenantAclUser('acme'), stolen)).ping()).rejects.toThrow(/WRONGPASS/)
+    await expect(
+      client(redisUrlAs(stack.redisSidecarUrl, tenantAclUser(ACME), 'guess')).ping(),
+    ).rejects.toThrow(/WRONGPASS/)
+    const stolen = passwords.current(GLOBEX, at)
+    await expect(
+      client(redisUrlAs(stack.redisSidecarUrl, tenantAclUser(ACME), stolen)).ping(),
+    ).rejects.toThrow(/WRONGPASS/)
   })
 
   it("lets a tenant read its config but not rewrite it, and not touch the operator's bookkeeping", async () => {
-    const acme = as('acme')
-    expect(await acme.get(keys.config('acme'))).toBe('acme config')
-    await expect(acme.set(keys.config('acme'), 'forged')).rejects.toThrow(/NOPERM/)
+    const acme = as(ACME)
+    expect(await acme.get(keys.config(ACME))).toBe('acme config')
+    await expect(acme.set(keys.config(ACME), 'forged')).rejects.toThrow(/NOPERM/)
     await expect(
-      acme.eval("return redis.call('SET', KEYS[1], 'forged')", 1, keys.config('acme')),
+      acme.eval("return redis.call('SET', KEYS[1], 'forged')", 1, keys.config(ACME)),
     ).rejects.toThrow(/NOPERM/)
-    await expect(acme.set(keys.configVersion('acme'), '999999')).rejects.toThrow(/NOPERM/)
-    await expect(acme.get(keys.cachePurge('acme'))).rejects.toThrow(/NOPERM/)
-    expect(await operator.get(keys.config('acme'))).toBe('acme config')
+    await expect(acme.set(keys.configVersion(ACME), '999999')).rejects.toThrow(/NOPERM/)
+    await expect(acme.get(keys.cachePurge(ACME))).rejects.toThrow(/NOPERM/)
+    expect(await operator.get(keys.config(ACME))).toBe('acme config')
   })
 
   it("keeps a tenant out of another tenant's keys, cache and channel", async () => {
-    const acme = as('acme')
-    await expect(acme.get(keys.config('globex'))).rejects.toThrow(/NOPERM/)
-    await expect(acme.get(keys.cache('globex', 1, 'digest'))).rejects.toThrow(/NOPERM/)
-    await expect(acme.set(keys.cache('globex', 1, 'digest'), 'a planted answer')).rejects.toThrow(/NOPERM/)
-    await expect(acme.hincrby(keys.usage('globex', '2026-12-01T10'), 'x', -100)).rejects.toThrow(/NOPERM/)
-    await expect(acme.subscribe(channels.config('globex'))).rejects.toThrow(/NOPERM/)
-    expect(await operator.get(keys.cache('globex', 1, 'digest'))).toBe('a cached answer of globex')
+    const acme = as(ACME)
+    await expect(acme.get(keys.config(GLOBEX))).rejects.toThrow(/NOPERM/)
+    await expect(acme.get(keys.cache(GLOBEX, 1, 'digest'))).rejects.toThrow(/NOPERM/)
+    await expect(acme.set(keys.cache(GLOBEX, 1, 'digest'), 'a planted answer')).rejects.toThrow(/NOPERM/)
+    await expect(acme.hincrby(keys.usage(GLOBEX, '2026-12-01T10'), 'x', -100)).rejects.toThrow(/NOPERM/)
+    await expect(acme.subscribe(channels.config(GLOBEX))).rejects.toThrow(/NOPERM/)
+    expect(await operator.get(keys.cache(GLOBEX, 1, 'digest'))).toBe('a cached answer of globex')
   })
 
   it('refuses the commands that would list keys, announce configs or administer Redis', async () => {
-    const acme = as('acme')
+    const acme = as(ACME)
     for (const command of [
       ['SCAN', '0'],
       ['KEYS', '*'],
       ['RANDOMKEY'],
-      ['PUBLISH', channels.config('acme'), '1'],
+      ['PUBLISH', channels.config(ACME), '1'],
       ['FLUSHALL'],
       ['CONFIG', 'GET', '*'],
       ['ACL', 'LIST'],
@@ -101,35 +126,38 @@ describe('Redis with the ACLs the operator creates', () => {
   })
 
   it('lets a tenant work its own counters, cache and channel', async () => {
-    const acme = as('acme')
-    await acme.set(keys.cache('acme', 1, 'd'), 'answer', 'PX', 60_000)
-    expect(await acme.get(keys.cache('acme', 1, 'd'))).toBe('answer')
-    expect(await acme.hincrby(keys.usage('acme', '2026-12-01T10'), 'openai|m|ns|requests', 1)).toBe(1)
-    expect(await acme.sadd(keys.usageHours('acme'), '2026-12-01T10')).toBe(1)
-    const sub = as('acme')
-    expect(await sub.subscribe(channels.config('acme'))).toBe(1)
+    const acme = as(ACME)
+    await acme.set(keys.cache(ACME, 1, 'd'), 'answer', 'PX', 60_000)
+    expect(await acme.get(keys.cache(ACME, 1, 'd'))).toBe('answer')
+    expect(await acme.hincrby(keys.usage(ACME, '2026-12-01T10'), 'openai|m|ns|requests', 1)).toBe(1)
+    expect(await acme.sadd(keys.usageHours(ACME), '2026-12-01T10')).toBe(1)
+    // what renew.lua does to a slot of a long call
+    const inflight = keys.inflight(ACME, 'tenant')
+    expect(await acme.eval("return redis.call('ZSCORE', KEYS[1], 'slot')", 1, inflight)).toBeNull()
+    const sub = as(ACME)
+    expect(await sub.subscribe(channels.config(ACME))).toBe(1)
   })
 
   it('rotates passwords by epoch: open connections stay, the next password works, an old one stops', async () => {
-    const before = as('acme')
+    const before = as(ACME)
     expect(await before.ping()).toBe('PONG')
     const later = new Date(at.getTime() + 2 * HOUR)
-    expect((await users.ensure('acme', later)).written).toBe(true)
+    expect((await users.ensure(ACME, later)).written).toBe(true)
     expect(await before.ping()).toBe('PONG')
-    expect(await as('acme', later).ping()).toBe('PONG')
+    expect(await as(ACME, later).ping()).toBe('PONG')
     // Handed out at `at`, accepted until two epochs later begin.
-    await expect(as('acme', at).ping()).rejects.toThrow(/WRONGPASS/)
-    expect((await users.ensure('acme', later)).written).toBe(false)
-    await users.ensure('acme', at)
+    await expect(as(ACME, at).ping()).rejects.toThrow(/WRONGPASS/)
+    expect((await users.ensure(ACME, later)).written).toBe(false)
+    await users.ensure(ACME, at)
   })
 
   it('closes the connections of a deleted tenant', async () => {
-    await users.ensure('gone', at)
-    const gone = as('gone')
+    await users.ensure(GONE, at)
+    const gone = as(GONE)
     expect(await gone.ping()).toBe('PONG')
-    await users.remove('gone')
+    await users.remove(GONE)
     await expect(gone.ping()).rejects.toThrow()
-    await expect(as('gone').ping()).rejects.toThrow(/WRONGPASS/)
+    await expect(as(GONE).ping()).rejects.toThrow(/WRONGPASS/)
   })
 
   it('lets the operator do its work under its own user: signed configs, announcements, clean-up', async () => {
@@ -141,7 +169,7 @@ describe('Redis with the ACLs the operator creates', () => {
       tenant: {
         apiVersion: 'tollgate.dev/v1alpha1',
         kind: 'Tenant',
-        metadata: { name: 'initech' },
+        metadata: { name: INITECH },
         spec: { providers: [{ name: 'openai', type: 'openai' }] },
       },
       policies: [],
@@ -150,9 +178,9 @@ describe('Redis with the ACLs the operator creates', () => {
       version: 0,
     })
     expect(await store.writeConfig(config)).toMatchObject({ written: true })
-    expect((await store.read('initech'))?.tenant).toBe('initech')
-    expect(await store.cacheGeneration('initech', 'purge-1')).toBe(1)
-    expect(await store.deleteTenant('initech')).toBeGreaterThan(0)
+    expect((await store.read(INITECH))?.tenant).toBe(INITECH)
+    expect(await store.cacheGeneration(INITECH, 'purge-1')).toBe(1)
+    expect(await store.deleteTenant(INITECH)).toBeGreaterThan(0)
     // ...and no more than that: other data of the same Redis is not the operator's.
     await expect(operator.call('FLUSHALL')).rejects.toThrow(/NOPERM/)
     await expect(operator.get('someone-else:key')).rejects.toThrow(/NOPERM/)
@@ -161,7 +189,7 @@ describe('Redis with the ACLs the operator creates', () => {
   it('lets the real sidecar do all its work under its tenant user: config, limits, cache, usage', async () => {
     const fake: FakeProvider = await startFakeProvider({ apiKey: REAL_KEY })
     const f = await exchangeFixture(stack, {
-      redisUrl: redis.url,
+      redisUrl: stack.redisSidecarUrl,
       secrets: { 'openai-key': { apiKey: REAL_KEY } },
       spec: (system) => ({
         tier: 'standard',

@@ -29,6 +29,7 @@ export const SIDECAR_COMMANDS = [
   'sadd',
   'zadd',
   'zcard',
+  'zscore',
   'zrem',
   'zremrangebyscore',
   'time',

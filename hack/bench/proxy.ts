@@ -8,7 +8,7 @@
 // Each measure runs in rounds that alternate the targets (--seconds and --ttft are totals split
 // over the rounds), so a busy neighbour on a shared machine weighs on every target alike.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
@@ -17,11 +17,14 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compileTenantConfig } from '@tollgate/api/compile.ts'
 import { DEFAULT_PRICES } from '@tollgate/api/prices.ts'
+import { tenantAclUser } from '@tollgate/api/redis-acl.ts'
 import { keys } from '@tollgate/api/redis-keys.ts'
 import { signConfig } from '@tollgate/api/signed-config.ts'
 import { DEFAULT_TIERS } from '@tollgate/api/tiers.ts'
 import { Redis } from 'ioredis'
 import { Client, Pool } from 'undici'
+import { RedisPasswords } from '../../operator/src/redis/redis-passwords.ts'
+import { TenantAclUsers } from '../../operator/src/redis/tenant-acl-users.ts'
 import { freePort } from '../stack/process.ts'
 import { startRedis } from '../stack/redis.ts'
 import { startExchangeStandIn } from './exchange-stand-in.ts'
@@ -263,12 +266,14 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
     })
     const { privateKey } = generateKeyPairSync('ed25519')
     await redis.set(keys.config('bench'), signConfig(config, privateKey))
-    // The private Redis has no ACLs: the default user takes any password.
+    // As the operator does: the tenant's Redis user, whose password the exchange hands out.
+    const passwords = new RedisPasswords(randomBytes(32), 24 * 3_600_000)
+    await new TenantAclUsers(redis, passwords).ensure('bench')
     const exchange = await startExchangeStandIn({
       tenant: 'bench',
       signingKey: privateKey,
       providers: [{ name: 'openai', origin: new URL(fakeUrl).origin, apiKey: KEY }],
-      redis: { username: 'default', password: 'unused' },
+      redis: { username: tenantAclUser('bench'), password: passwords.current('bench', new Date()) },
     })
     const tokenFile = join(dir, 'token')
     await writeFile(tokenFile, 'bench-token')
@@ -278,7 +283,7 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
     await startChild(t, [
       'sidecar/src/main.ts',
       '--redis',
-      redisService.url,
+      redisService.sidecarUrl,
       '--tenant',
       'bench',
       '--exchange-url',
@@ -511,7 +516,7 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) for (const t of targets) await ttft(t, Math.ceil(TTFT_RUNS / ROUNDS))
     process.stderr.write('ttft done\n')
     const totals = new Map<Target, { calls: number; ms: number; ticks: number; redisTicks: number }>()
-    const stats = redisService && new Redis(redisService.url)
+    const stats = redisService && new Redis(redisService.adminUrl) // server-wide INFO
     const redisPid = redisService?.pids()[0]
     for (let r = 0; r < ROUNDS; r++)
       for (const t of targets) await throughput(t, SECONDS / ROUNDS, totals, redisPid, stats)

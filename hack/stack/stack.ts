@@ -9,7 +9,12 @@ import { type RedisService, startRedis } from './redis.ts'
 export interface StackEnv {
   kubeconfig: string
   apiServerURL: string
+  /** redisUrl is the operator's Redis user (operatorAclRules); standalone sidecars use it too. */
   redisUrl: string
+  /** redisAdminUrl may do anything: for tests that list or kill clients, flush, or read any key. */
+  redisAdminUrl: string
+  /** redisSidecarUrl carries no credential: managed sidecars log in with their tenant's user. */
+  redisSidecarUrl: string
   databaseUrl: string
   /** Holds kubectl, helm and kube-apiserver. */
   binDir: string
@@ -78,13 +83,25 @@ export async function startStack(options: { dir: string; binDir?: string }): Pro
     kubeconfig: controlPlane.kubeconfig,
     apiServerURL: controlPlane.url,
     redisUrl: redis.url,
+    redisAdminUrl: redis.adminUrl,
+    redisSidecarUrl: redis.sidecarUrl,
     databaseUrl: postgres.url,
     binDir,
     dir,
   }
+  // The file holds the Redis passwords, so it is the user's alone.
   writeFileSync(
     join(dir, 'env'),
-    `KUBECONFIG=${env.kubeconfig}\nTOLLGATE_REDIS_URL=${env.redisUrl}\nTOLLGATE_DATABASE_URL=${env.databaseUrl}\nPATH=${binDir}:$PATH\n`,
+    [
+      `KUBECONFIG=${env.kubeconfig}`,
+      `TOLLGATE_REDIS_URL=${env.redisUrl}`,
+      `TOLLGATE_REDIS_ADMIN_URL=${env.redisAdminUrl}`,
+      `TOLLGATE_REDIS_SIDECAR_URL=${env.redisSidecarUrl}`,
+      `TOLLGATE_DATABASE_URL=${env.databaseUrl}`,
+      `PATH=${binDir}:$PATH`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
   )
   return {
     env,

@@ -37,7 +37,7 @@ beforeAll(async () => {
   const injectionConfigFile = join(await mkdtemp(join(tmpdir(), 'tollgate-e2e-')), 'injection.yaml')
   await writeFile(
     injectionConfigFile,
-    stringify({ image: 'tollgate-sidecar:e2e', redis: { url: stack.redisUrl } }),
+    stringify({ image: 'tollgate-sidecar:e2e', redis: { url: stack.redisSidecarUrl } }),
   )
   await kubectlOK(
     stack,
@@ -107,6 +107,8 @@ describe('a governed call, end to end', () => {
               type: 'openai',
               baseURL: fake.url,
               credentialsSecretRef: { namespace: systemNamespace, name: 'openai-key', key: 'apiKey' },
+              // The fake's control headers (the audio call below), which the allow-list keeps back.
+              forwardHeaders: ['x-fake-*'],
             },
           ],
           budgets: [{ period: 'day', limitUSD: '10' }],

@@ -102,7 +102,9 @@ export async function startTestOperator(o: TestOperatorOptions) {
 export async function watchConfigChannel(redisUrl: string) {
   const subscriber = new Redis(redisUrl)
   const messages: string[] = []
-  await subscriber.psubscribe('tollgate:v1:{*}:config:changed')
+  // PSUBSCRIBE passes an ACL only with a pattern the user's `&` rules name literally: the
+  // operator's user has `&tollgate:v1:*`, so that is the pattern, and the channel is filtered here.
+  await subscriber.psubscribe('tollgate:v1:*')
   subscriber.on('pmessage', (_pattern, channel: string) => {
     const tenant = /^tollgate:v1:\{(.+)\}:config:changed$/.exec(channel)?.[1]
     if (tenant) messages.push(tenant)

@@ -7,20 +7,22 @@ import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-prov
 import { type Harness, REAL_KEY, startHarness } from './harness.ts'
 import { freshMinute, uniqueTenant } from './policy.ts'
 
-const { redisUrl } = inject('stack')
+// The sidecars run standalone, so with the operator's Redis user (every Tollgate key, no admin
+// command); listing keys (KEYS) is the admin's.
+const { redisUrl, redisAdminUrl } = inject('stack')
 const CACHE = 'cache: { enabled: true, ttl: 1h }'
 
 let fake: FakeProvider
-let redis: Redis
+let admin: Redis
 const harnesses: Harness[] = []
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: REAL_KEY })
-  redis = new Redis(redisUrl)
+  admin = new Redis(redisAdminUrl)
 })
 afterAll(async () => {
   for (const h of harnesses) await h.close()
-  redis.disconnect()
+  admin.disconnect()
   await fake?.close()
 })
 
@@ -38,7 +40,7 @@ const question = (tag: string) => ({
 
 /** cacheKeys lists the tenant's cache entries in Redis. */
 const cacheKeys = (tenant: string) =>
-  redis.keys(`${keys.tenantPrefix(tenant).replace(/[{}]/g, '\\$&')}cache:*`)
+  admin.keys(`${keys.tenantPrefix(tenant).replace(/[{}]/g, '\\$&')}cache:*`)
 
 interface RawResponse {
   head: string

@@ -29,11 +29,13 @@ afterAll(async () => fake?.close())
 
 /** Cut is a TCP relay to Redis that the test can cut (every connection dropped, new ones refused) and restore. */
 class Cut {
+  #target: URL
   #server: Server
   #sockets = new Set<Socket>()
   #open = true
   port = 0
   constructor(target: URL) {
+    this.#target = target
     this.#server = createServer((client) => {
       if (!this.#open) return client.destroy()
       const upstream = connect(Number(target.port), target.hostname)
@@ -52,7 +54,11 @@ class Cut {
   async listen() {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve))
     this.port = (this.#server.address() as { port: number }).port
-    return `redis://127.0.0.1:${this.port}`
+    // The target's URL with the relay's port: its user and password are what Redis asks for.
+    const url = new URL(this.#target)
+    url.hostname = '127.0.0.1'
+    url.port = String(this.port)
+    return url.toString()
   }
   cut() {
     this.#open = false

@@ -44,10 +44,17 @@ function redisClient(url: string): Redis {
   return client
 }
 
+/** A Redis as the operator (`url`) and as a sidecar (`sidecarUrl`, no credential) reach it. */
+interface RedisUrls {
+  url: string
+  sidecarUrl: string
+}
+const shared: RedisUrls = { url: stack.redisUrl, sidecarUrl: stack.redisSidecarUrl }
+
 /** tenantOf starts the operator's side for one tenant whose sidecar talks to this Redis. */
-async function tenantOf(redisUrl: string, exchangeTtlMs?: number): Promise<ExchangeFixture> {
+async function tenantOf(redis: RedisUrls, exchangeTtlMs?: number): Promise<ExchangeFixture> {
   const f = await exchangeFixture(stack, {
-    redisUrl,
+    redisUrl: redis.sidecarUrl,
     ...(exchangeTtlMs && { exchangeTtlMs }),
     secrets: { 'openai-key': { apiKey: REAL_KEY } },
     spec: (system) => ({
@@ -63,7 +70,7 @@ async function tenantOf(redisUrl: string, exchangeTtlMs?: number): Promise<Excha
     }),
   })
   fixtures.push(f)
-  await f.ensureAclUser(redisClient(redisUrl))
+  await f.ensureAclUser(redisClient(redis.url))
   return f
 }
 
@@ -133,7 +140,7 @@ async function usageTotal(redis: Redis, tenant: string, counter: string): Promis
 describe('managed mode (config from Redis)', () => {
   it('loads its config, uses the key it exchanged for, and counts usage in Redis', async () => {
     const redis = redisClient(stack.redisUrl)
-    const f = await tenantOf(stack.redisUrl)
+    const f = await tenantOf(shared)
     const tenant = f.tenant.metadata.name
     await writeConfig(redis, f, 1, {}, false)
     const sidecar = await managed(f)
@@ -151,7 +158,7 @@ describe('managed mode (config from Redis)', () => {
   })
 
   it('is not ready and answers 503 until its tenant has a config', async () => {
-    const f = await tenantOf(stack.redisUrl)
+    const f = await tenantOf(shared)
     const sidecar = await managed(f)
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(503)
     const res = await fetch(`${sidecar.proxyUrl}/openai/v1/models`)
@@ -165,7 +172,7 @@ describe('managed mode (config from Redis)', () => {
 
   it('reloads on a publish naming its tenant and never goes back to a lower version', async () => {
     const redis = redisClient(stack.redisUrl)
-    const f = await tenantOf(stack.redisUrl)
+    const f = await tenantOf(shared)
     await writeConfig(redis, f, 1, {}, false)
     const sidecar = await managed(f)
     await sidecar.config.loaded
@@ -188,19 +195,21 @@ describe('managed mode (config from Redis)', () => {
 
   it('reloads when its subscription reconnects, so a publish it missed is not lost', async () => {
     const redis = redisClient(stack.redisUrl)
-    const f = await tenantOf(stack.redisUrl)
+    const f = await tenantOf(shared)
     const tenant = f.tenant.metadata.name
     await writeConfig(redis, f, 1, {}, false)
     const sidecar = await managed(f)
     await sidecar.config.loaded
     await writeConfig(redis, f, 3, {}, false)
-    const list = (await redis.client('LIST')) as string
+    // Listing and killing clients is the admin's (the operator's user may not).
+    const admin = redisClient(stack.redisAdminUrl)
+    const list = (await admin.client('LIST')) as string
     const id = list
       .split('\n')
       .find((line) => line.includes(`name=tollgate-sidecar-sub:${tenant} `))
       ?.match(/id=(\d+)/)?.[1]
     expect(id).toBeDefined()
-    await redis.client('KILL', 'ID', id as string)
+    await admin.client('KILL', 'ID', id as string)
     await vi.waitFor(async () => expect(await version(sidecar)).toBe(3), { timeout: 10_000 })
   })
 
@@ -209,7 +218,7 @@ describe('managed mode (config from Redis)', () => {
     const own = await startRedis({ dir })
     try {
       const redis = redisClient(own.url)
-      const f = await tenantOf(own.url)
+      const f = await tenantOf(own)
       const tenant = f.tenant.metadata.name
       await writeConfig(redis, f, 1, {}, false)
       const sidecar = await managed(f)
@@ -219,9 +228,8 @@ describe('managed mode (config from Redis)', () => {
       expect(answer.choices[0]?.message.content).toBeTruthy()
       expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200)
       await own.start()
-      // This Redis keeps nothing across a restart, ACL users included: the operator writes the
-      // tenant's user again when it reconnects (operator.ts), as the fixture does here.
-      await f.ensureAclUser(redis)
+      // The tenant's user is still there: ensureAclUser saved it to the ACL file (ACL SAVE). A
+      // Redis without one loses it, and the operator writes it again when it reconnects.
       await vi.waitFor(async () => expect(await usageTotal(redis, tenant, 'requests')).toBe(1), {
         timeout: 20_000,
         interval: 200,
@@ -234,7 +242,7 @@ describe('managed mode (config from Redis)', () => {
 
   it('is not ready before its first exchange, and loads nothing without it', async () => {
     const redis = redisClient(stack.redisUrl)
-    const f = await tenantOf(stack.redisUrl)
+    const f = await tenantOf(shared)
     await writeConfig(redis, f, 1, {})
     // A token the exchange refuses: it is bound to a pod that has no sidecar.
     const bare = await f.createPod({
@@ -255,7 +263,7 @@ describe('managed mode (config from Redis)', () => {
   // password, say) rewrites the tenant's config to send its key and prompts elsewhere.
   it('refuses a config that is not signed by the operator, keeps the last good one, and counts it', async () => {
     const redis = redisClient(stack.redisUrl)
-    const f = await tenantOf(stack.redisUrl)
+    const f = await tenantOf(shared)
     const tenant = f.tenant.metadata.name
     await writeConfig(redis, f, 1, {})
     const log: string[] = []
@@ -301,7 +309,7 @@ describe('managed mode (config from Redis)', () => {
     const other = await startFakeProvider()
     try {
       const redis = redisClient(stack.redisUrl)
-      const f = await tenantOf(stack.redisUrl)
+      const f = await tenantOf(shared)
       const provider = f.tenant.spec.providers[0]
       await writeConfig(redis, f, 1, {
         providers: [{ ...(provider as NonNullable<typeof provider>), baseURL: other.url }],
@@ -320,7 +328,7 @@ describe('managed mode (config from Redis)', () => {
 
   it('keeps serving with what it has while the operator is away, and stops at the expiry', async () => {
     const redis = redisClient(stack.redisUrl)
-    const f = await tenantOf(stack.redisUrl, 6_000)
+    const f = await tenantOf(shared, 6_000)
     await writeConfig(redis, f, 1, {})
     const sidecar = await managed(f)
     await sidecar.config.loaded

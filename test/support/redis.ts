@@ -14,11 +14,20 @@ afterAll(async () => {
 
 /**
  * privateRedis starts a redis-server of the test's own, for tests that stop, pause or restart
- * it (the shared stack's Redis must stay up for everyone else). close() removes it; whatever a
- * test file leaves open is closed after its last test.
+ * it (the shared stack's Redis must stay up for everyone else). It has the stack's users: `url`
+ * is the operator's, `adminUrl` the admin's, `sidecarUrl` carries none. close() removes it;
+ * whatever a test file leaves open is closed after its last test.
  */
 export async function privateRedis(): Promise<RedisService> {
   const server = await startRedis({ dir: mkdtempSync(join(tmpdir(), 'tollgate-redis-')) })
   started.add(server)
   return server
+}
+
+/** redisUrlAs is a Redis URL with a user and password put in, as a sidecar logs in after its exchange. */
+export function redisUrlAs(url: string, user: string, password: string): string {
+  const u = new URL(url)
+  u.username = encodeURIComponent(user)
+  u.password = encodeURIComponent(password)
+  return u.toString()
 }

@@ -3,6 +3,10 @@ import { privateRedis } from '../../../test/support/redis.ts'
 import { lazily } from './lazily.ts'
 import { DataRedis, type RedisState, reconnectDelay } from './redis-client.ts'
 
+// The clients under test log in as a standalone sidecar does (privateRedis' `url`: the operator's
+// user, Tollgate's keys only); `admin` pauses the server and reads its stats.
+const KEY = 'tollgate:v1:{redis-client-test}:'
+
 describe('reconnectDelay', () => {
   it.each([
     [0, 0, 50],
@@ -39,11 +43,11 @@ describe('DataRedis', () => {
   it('times a command out when Redis stops answering instead of waiting for it', async () => {
     const server = await privateRedis()
     const redis = new DataRedis({ url: server.url, commandTimeoutMs: 200 })
-    const admin = new DataRedis({ url: server.url })
+    const admin = new DataRedis({ url: server.adminUrl })
     await Promise.all([redis.waitUntilUp(5_000), admin.waitUntilUp(5_000)])
     // CLIENT PAUSE makes the server hold every client's commands: a hung Redis, for real
     await admin.client.call('CLIENT', 'PAUSE', '3000', 'ALL')
-    await expect(redis.client.get('x')).rejects.toThrow(/timed out/i)
+    await expect(redis.client.get(`${KEY}x`)).rejects.toThrow(/timed out/i)
     await redis.close()
     await admin.close()
     await server.close()
@@ -71,13 +75,13 @@ describe('DataRedis', () => {
     it('sends the commands of one turn of the event loop in one write', async () => {
       const server = await privateRedis()
       const redis = new DataRedis({ url: server.url })
-      const admin = new DataRedis({ url: server.url })
+      const admin = new DataRedis({ url: server.adminUrl })
       await Promise.all([redis.waitUntilUp(5_000), admin.waitUntilUp(5_000)])
       const together = await readsBy(admin, () =>
-        Promise.all(Array.from({ length: 10 }, (_, i) => redis.client.set(`k${i}`, String(i)))),
+        Promise.all(Array.from({ length: 10 }, (_, i) => redis.client.set(`${KEY}k${i}`, String(i)))),
       )
       const apart = await readsBy(admin, async () => {
-        for (let i = 0; i < 10; i++) await redis.client.get(`k${i}`)
+        for (let i = 0; i < 10; i++) await redis.client.get(`${KEY}k${i}`)
       })
       expect(together).toBe(1)
       expect(apart).toBe(10)
@@ -89,13 +93,13 @@ describe('DataRedis', () => {
     it('holds a lazy command for the next urgent one, keeping their order', async () => {
       const server = await privateRedis()
       const redis = new DataRedis({ url: server.url, lazyWriteMs: 5_000 })
-      const admin = new DataRedis({ url: server.url })
+      const admin = new DataRedis({ url: server.adminUrl })
       await Promise.all([redis.waitUntilUp(5_000), admin.waitUntilUp(5_000)])
       const reads = await readsBy(admin, async () => {
-        const written = lazily(redis.client, () => redis.client.set('lazy', 'v'))
+        const written = lazily(redis.client, () => redis.client.set(`${KEY}lazy`, 'v'))
         await new Promise((r) => setTimeout(r, 50))
-        expect(await admin.client.get('lazy')).toBeNull()
-        expect(await redis.client.get('lazy')).toBe('v')
+        expect(await admin.client.get(`${KEY}lazy`)).toBeNull()
+        expect(await redis.client.get(`${KEY}lazy`)).toBe('v')
         expect(await written).toBe('OK')
       })
       // the lazy SET and the urgent GET arrived together; the admin's own GET is the other read
@@ -109,8 +113,8 @@ describe('DataRedis', () => {
       const server = await privateRedis()
       const redis = new DataRedis({ url: server.url, lazyWriteMs: 20 })
       await redis.waitUntilUp(5_000)
-      expect(await lazily(redis.client, () => redis.client.set('alone', 'v'))).toBe('OK')
-      expect(await redis.client.get('alone')).toBe('v')
+      expect(await lazily(redis.client, () => redis.client.set(`${KEY}alone`, 'v'))).toBe('OK')
+      expect(await redis.client.get(`${KEY}alone`)).toBe('v')
       await redis.close()
       await server.close()
     })
