@@ -223,7 +223,7 @@ describe('redis', () => {
       "printf 'user default off\\nuser tollgate-operator on >pw ~* &* +@all\\n' > /data/users.acl",
       'docker-entrypoint.sh "$@" >/dev/null &',
       `until [ "$(${admin} ping 2>/dev/null)" = PONG ]; do sleep 0.1; done`,
-      'redis-cli ping 2>&1 | cut -d" " -f1',
+      'redis-cli ping 2>&1 | grep -o NOAUTH | head -1',
       `${admin} config get protected-mode | tail -1`,
       `${admin} config get appendonly | tail -1`,
       'id -u',
