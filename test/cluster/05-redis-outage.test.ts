@@ -7,9 +7,9 @@ import {
   eventually,
   type Kube,
   kube,
-  nameOf,
   pod,
   podsOf,
+  redisCli,
 } from './support.ts'
 
 // The demo policy says failureMode: open. With its Redis pod gone, a sidecar admits calls against
@@ -22,22 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await k?.('-n', demo.systemNamespace, 'scale', `statefulset/${demo.release}-redis`, '--replicas=1')
 })
-
-const redisCli = async (...args: string[]) => {
-  const [redis] = await podsOf(k, 'redis')
-  // As the operator's user: the pod's REDISCLI_AUTH holds its password, and the default user is off.
-  return k(
-    '-n',
-    demo.systemNamespace,
-    'exec',
-    nameOf(redis),
-    '--',
-    'redis-cli',
-    '--user',
-    'tollgate-operator',
-    ...args,
-  )
-}
 
 describe('the Redis pod goes away', () => {
   it('sidecars keep serving under failureMode open, and recover when Redis is back', async () => {
@@ -76,7 +60,7 @@ describe('the Redis pod goes away', () => {
           prompt: `back ${Date.now()}`,
         })
         if (result?.status !== 200) throw new Error(`call answered ${result?.status}`)
-        return (await redisCli('--scan', '--pattern', `tollgate:v1:{${demo.tenant}}:usage*`)).trim() !== ''
+        return (await redisCli(k, '--scan', '--pattern', `tollgate:v1:{${demo.tenant}}:usage*`)).trim() !== ''
       },
       60_000,
       'usage counted in the new Redis',

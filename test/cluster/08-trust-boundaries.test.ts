@@ -15,7 +15,7 @@ import {
   type Kube,
   kube,
   nameOf,
-  podsOf,
+  redisCli,
   tenantKeyUsage,
 } from './support.ts'
 
@@ -155,22 +155,6 @@ async function tenantRedisPassword(tenant: string): Promise<string> {
   return new RedisPasswords(derived, 24 * 3_600_000).current(tenant, new Date())
 }
 
-/** redisAsOperator runs redis-cli in the Redis pod as the operator's user (its password is in the pod's env). */
-async function redisAsOperator(...args: string[]): Promise<string> {
-  const [redis] = await podsOf(k, 'redis')
-  return k(
-    '-n',
-    demo.systemNamespace,
-    'exec',
-    nameOf(redis),
-    '--',
-    'redis-cli',
-    '--user',
-    'tollgate-operator',
-    ...args,
-  )
-}
-
 describe('Redis answers only to whom it must', () => {
   it('refuses an app container that connects without a credential', async () => {
     const result = await redisFrom(await appContainer(), ['PING'], ['GET', keys.config(demo.tenant)])
@@ -213,7 +197,7 @@ describe('Redis answers only to whom it must', () => {
 describe('config integrity', () => {
   it('a config forged with the operator credential is refused by the sidecar, which keeps its last good one', async () => {
     const key = keys.config(demo.tenant)
-    const original = (await redisAsOperator('GET', key)).replace(/\n$/, '')
+    const original = (await redisCli(k, 'GET', key)).replace(/\n$/, '')
     const stored = JSON.parse(original)
     expect(stored.signature).toBeTruthy()
     const metricsOf = async () =>
@@ -231,8 +215,8 @@ describe('config integrity', () => {
       p.baseURL = 'http://attacker.monitoring.svc'
     const forged = JSON.stringify({ ...stored, config: JSON.stringify(config) })
     try {
-      await redisAsOperator('SET', key, forged)
-      await redisAsOperator('PUBLISH', channels.config(demo.tenant), String(config.version))
+      await redisCli(k, 'SET', key, forged)
+      await redisCli(k, 'PUBLISH', channels.config(demo.tenant), String(config.version))
       await eventually(
         async () => rejected(await metricsOf()) > before,
         30_000,
@@ -250,8 +234,8 @@ describe('config integrity', () => {
       expect(result?.status).toBe(200)
       expect(tenantKeyUsage(await fakeUsage(k)).calls).toBeGreaterThan(served)
     } finally {
-      await redisAsOperator('SET', key, original)
-      await redisAsOperator('PUBLISH', channels.config(demo.tenant), String(version))
+      await redisCli(k, 'SET', key, original)
+      await redisCli(k, 'PUBLISH', channels.config(demo.tenant), String(version))
     }
   })
 })

@@ -163,6 +163,25 @@ export async function podsOf(k: Kube, component: string): Promise<V1Pod[]> {
   return pods.items
 }
 
+/**
+ * redisCli runs redis-cli in the bundled Redis pod as the operator's user: the pod's REDISCLI_AUTH
+ * holds its password, and the default user is off.
+ */
+export async function redisCli(k: Kube, ...args: string[]): Promise<string> {
+  const [redis] = await podsOf(k, 'redis')
+  return k(
+    '-n',
+    demo.systemNamespace,
+    'exec',
+    nameOf(redis),
+    '--',
+    'redis-cli',
+    '--user',
+    'tollgate-operator',
+    ...args,
+  )
+}
+
 /** psql runs a query in the bundled Postgres and returns its rows, tab separated. */
 export async function psql(k: Kube, query: string): Promise<string[][]> {
   const [postgres] = await podsOf(k, 'postgres')
