@@ -84,7 +84,12 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
     {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: demo.namespace, labels: { 'tollgate.dev/inject': 'enabled' } },
+      metadata: {
+        name: demo.namespace,
+        // Pod Security baseline, as docs/security.md asks of tenant namespaces: no privileged,
+        // hostPID or hostPath pod that could read the sidecar's memory.
+        labels: { 'tollgate.dev/inject': 'enabled', 'pod-security.kubernetes.io/enforce': 'baseline' },
+      },
     },
     {
       apiVersion: 'tollgate.dev/v1alpha1',

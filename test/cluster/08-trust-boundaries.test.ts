@@ -15,7 +15,9 @@ import {
   type Kube,
   kube,
   nameOf,
+  psql,
   redisCli,
+  tenant,
   tenantKeyUsage,
 } from './support.ts'
 
@@ -351,6 +353,18 @@ describe('admission', () => {
     )
   })
 
+  it("refuses a privileged pod, which could read the sidecar's memory (Pod Security baseline)", async () => {
+    const result = await k.applyResult(
+      testPod('privileged', {
+        containers: [
+          { name: 'app', image: appImage, command: ['sleep', '1'], securityContext: { privileged: true } },
+        ],
+      }),
+    )
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('violates PodSecurity "baseline')
+  })
+
   it('injects a pod that carries a forged tollgate.dev/injected annotation, and replaces the annotation', async () => {
     const [app] = await appPods(k)
     const real = (
@@ -545,5 +559,47 @@ describe('no provider key in a tenant namespace', () => {
     const secrets = await k.json<V1SecretList>('-n', demo.namespace, 'get', 'secrets')
     const key = Buffer.from(demo.providerKey).toString('base64')
     for (const s of secrets.items) expect(Object.values(s.data ?? {}), nameOf(s)).not.toContain(key)
+  })
+})
+
+describe('budget alerts', () => {
+  it('are never sent to the cloud metadata address a Tenant author names', async () => {
+    const before = await tenant(k)
+    await k.apply(
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'trust-alert-url', namespace: demo.systemNamespace },
+        stringData: { url: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' },
+      }),
+    )
+    // A budget the day's spend is already past, so both thresholds fire at the next flush.
+    const patch = {
+      spec: {
+        budgets: [{ period: 'day', limitUSD: '0.000000001', timezone: 'UTC', alertAt: [0.8, 1.0] }],
+        alerts: {
+          webhookSecretRef: { namespace: demo.systemNamespace, name: 'trust-alert-url', key: 'url' },
+        },
+      },
+    }
+    await k('patch', 'tenant', demo.tenant, '--type=merge', '-p', JSON.stringify(patch))
+    try {
+      await eventually(
+        async () => {
+          const rows = await psql(
+            k,
+            `SELECT last_error FROM alerts_sent WHERE tenant = '${demo.tenant}' AND last_error IS NOT NULL`,
+          )
+          return rows.some(([error]) => error?.includes('not sent to 169.254.169.254: not a public address'))
+        },
+        60_000,
+        'the alert refused for its address',
+        1000,
+      )
+    } finally {
+      const restore = { spec: { budgets: before.spec.budgets ?? null, alerts: before.spec.alerts ?? null } }
+      await k('patch', 'tenant', demo.tenant, '--type=merge', '-p', JSON.stringify(restore))
+      await k.result('-n', demo.systemNamespace, 'delete', 'secret', 'trust-alert-url')
+    }
   })
 })
