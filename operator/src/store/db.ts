@@ -79,6 +79,13 @@ export class Db {
       throw this.#wrap(error)
     }
     let broken = false
+    // Between two statements a checked-out client has no listener of the pool's: a server that goes
+    // away then (a restart, pg_terminate_backend) would emit an error that ends the process.
+    const lost = (error: Error) => {
+      broken = true
+      this.#logger.warn({ err: error }, 'postgres connection lost in a transaction')
+    }
+    client.on('error', lost)
     try {
       await client.query('BEGIN')
       const result = await fn(client)
@@ -89,6 +96,7 @@ export class Db {
       if (!broken) await client.query('ROLLBACK').catch(() => {})
       throw this.#wrap(error)
     } finally {
+      client.off('error', lost)
       client.release(broken)
     }
   }

@@ -51,6 +51,33 @@ describe('migrations', () => {
   })
 })
 
+describe('Db', () => {
+  it('rejects a transaction whose connection is cut between two statements, and does not crash', async () => {
+    const url = await createDatabase(stack.databaseUrl, 'db')
+    const db = new Db({ url, logger })
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    const uncaught: unknown[] = []
+    const record = (error: unknown) => uncaught.push(error)
+    process.on('uncaughtException', record)
+    try {
+      const outcome = db.transaction(async (client) => {
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid])
+        // The server's goodbye arrives while the transaction waits on something else.
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        await client.query('SELECT 1')
+      })
+      await expect(outcome).rejects.toThrow()
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', record)
+      await admin.end()
+      await db.pool.end()
+    }
+  })
+})
+
 describe('the ledger', () => {
   let db: Db
   beforeAll(async () => {
