@@ -576,7 +576,7 @@ describe('budget alerts', () => {
     // A budget the day's spend is already past, so both thresholds fire at the next flush.
     const patch = {
       spec: {
-        budgets: [{ period: 'day', limitUSD: '0.000000001', timezone: 'UTC', alertAt: [0.8, 1.0] }],
+        budgets: [{ period: 'day', limitUSD: '0.000001', timezone: 'UTC', alertAt: [0.8, 1.0] }],
         alerts: {
           webhookSecretRef: { namespace: demo.systemNamespace, name: 'trust-alert-url', key: 'url' },
         },
