@@ -45,7 +45,7 @@ beforeAll(async () => {
     await k('-n', demo.namespace, 'get', 'pod', app as string, '-o', 'jsonpath={.spec.containers[0].image}')
   ).trim()
   await k.apply(
-    [
+    manifests(
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: outsider.namespace } },
       {
         apiVersion: 'v1',
@@ -63,9 +63,7 @@ beforeAll(async () => {
           terminationGracePeriodSeconds: 0,
         },
       },
-    ]
-      .map((d) => stringify(d))
-      .join('---\n'),
+    ),
   )
   await k('-n', outsider.namespace, 'wait', '--for=condition=Ready', `pod/${outsider.pod}`, '--timeout=120s')
 }, 180_000)
@@ -74,6 +72,9 @@ afterAll(async () => {
   await k?.result('delete', 'namespace', outsider.namespace, '--wait=false')
   await k?.result('delete', 'tenant', 'thief', '--ignore-not-found')
 })
+
+/** manifests is documents as one YAML stream, for kubectl apply. */
+const manifests = (...docs: object[]) => docs.map((d) => stringify(d)).join('---\n')
 
 /** inPod runs a Node script in a container; its arguments arrive as process.argv[1..]. */
 const inPod = (namespace: string, pod: string, container: string, script: string, ...args: string[]) =>
@@ -294,7 +295,7 @@ describe('admission', () => {
   it('refuses a pod that mounts a Secret a Tenant keeps its provider key in', async () => {
     // A team lends its own key to a Tenant with a CredentialGrant; its pods still may not read it.
     await k.apply(
-      [
+      manifests(
         {
           apiVersion: 'v1',
           kind: 'Secret',
@@ -326,9 +327,7 @@ describe('admission', () => {
             ],
           },
         },
-      ]
-        .map((d) => stringify(d))
-        .join('---\n'),
+      ),
     )
     const pod = testPod('secret-reader', {
       containers: [
@@ -389,7 +388,7 @@ describe('admission', () => {
   it('refuses a developer of the namespace exec into the sidecar, and allows it into the app', async () => {
     // What the built-in edit role grants for exec, to a ServiceAccount of the tenant's namespace.
     await k.apply(
-      [
+      manifests(
         {
           apiVersion: 'v1',
           kind: 'ServiceAccount',
@@ -411,9 +410,7 @@ describe('admission', () => {
           roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'trust-developer' },
           subjects: [{ kind: 'ServiceAccount', name: 'trust-developer', namespace: demo.namespace }],
         },
-      ]
-        .map((d) => stringify(d))
-        .join('---\n'),
+      ),
     )
     try {
       const [app] = await appPods(k)
