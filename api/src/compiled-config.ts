@@ -10,7 +10,14 @@ import type { BudgetPeriod, ProviderType, Tier } from './tenant.ts'
 export interface CompiledConfig {
   schema: 1
   tenant: string
-  /** Monotonic per tenant; a sidecar never replaces a config with an older version. */
+  /**
+   * When the tenant's config history in this Redis began (ms since the epoch). Redis can lose its
+   * data (a restart without persistence, a failover to an empty replica, FLUSHALL), and the version
+   * counter with it; the operator then starts a new epoch, and a sidecar takes any version of a
+   * newer epoch. Absent in configs of older operators: 0.
+   */
+  epoch?: number
+  /** Monotonic per tenant within an epoch; a sidecar never replaces a config with an older one. */
   version: number
   /** sha256 of the compiled content without version; equal hashes mean nothing changed. */
   hash: string
@@ -153,4 +160,16 @@ export interface Price {
     cacheWrite5mNano: number
     cacheWrite1hNano: number
   }
+}
+
+/**
+ * isNewerConfig orders configs by epoch, then version: what a sidecar holds is replaced only by
+ * a later one, so a replayed old config (signed, but superseded) is never taken again.
+ */
+export function isNewerConfig(
+  candidate: Pick<CompiledConfig, 'epoch' | 'version'>,
+  held: Pick<CompiledConfig, 'epoch' | 'version'>,
+): boolean {
+  const [a, b] = [candidate.epoch ?? 0, held.epoch ?? 0]
+  return a !== b ? a > b : candidate.version > held.version
 }

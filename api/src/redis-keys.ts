@@ -23,6 +23,11 @@ export const keys = {
    * (with a TTL) so a re-created tenant's versions keep rising past what sidecars hold.
    */
   configVersion: (tenant: string) => `${t(tenant)}config:version`,
+  /**
+   * The epoch of the tenant's config history (CompiledConfig.epoch), kept beside the counter. Both
+   * gone means Redis lost the tenant's data: the operator starts a new epoch.
+   */
+  configEpoch: (tenant: string) => `${t(tenant)}config:epoch`,
   /** Operator bookkeeping of the cache-purge annotation: JSON `{ value, generation }`. */
   cachePurge: (tenant: string) => `${t(tenant)}cache-purge`,
   /** Prefix of every key of the tenant (for clean-up with SCAN). */

@@ -1,8 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { nanoToUsd } from '@tollgate/api'
+import { keys, nanoToUsd } from '@tollgate/api'
 import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
+import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
@@ -211,5 +212,55 @@ describe('a governed call, end to end', () => {
 
     const row = (await kubectlOK(stack, ['get', 'tenants', id, '--no-headers'])).trim().split(/\s+/)
     expect(row.slice(0, 5)).toEqual([id, 'pro', cost, '10', 'True'])
+  })
+
+  it("keeps following the Tenant after Redis lost the tenant's data, under load", async () => {
+    const client = new OpenAI({
+      apiKey: 'placeholder',
+      baseURL: `${sidecar.proxyUrl}/openai/v1`,
+      maxRetries: 0,
+    })
+    const ask = () =>
+      client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'load' }] })
+        .then(
+          () => 200,
+          (error: { status?: number }) => error.status ?? 0,
+        )
+    let loading = true
+    const statuses: number[] = []
+    const load = Promise.all(
+      [1, 2, 3].map(async () => {
+        while (loading) statuses.push(await ask())
+      }),
+    )
+    try {
+      // What a restart without persistence, a failover to an empty replica or a FLUSHALL does to
+      // the tenant: every key gone, the version counter too (only this tenant's: Redis is shared).
+      const admin = new Redis(stack.redisAdminUrl)
+      let cursor = '0'
+      do {
+        const [next, batch] = await admin.scan(cursor, 'MATCH', `${keys.tenantPrefix(id)}*`, 'COUNT', 500)
+        cursor = next
+        if (batch.length > 0) await admin.del(...batch)
+      } while (cursor !== '0')
+      expect(await admin.exists(keys.config(id), keys.configVersion(id))).toBe(0)
+      admin.disconnect()
+
+      const changed = Date.now()
+      await kubectlOK(stack, ['patch', 'tenant', id, '--type=merge', '-p', '{"spec":{"suspended":true}}'])
+      const suspended = await eventually(
+        async () => (await ask()) === 403 && Date.now(),
+        5_000,
+        'the suspension',
+      )
+      console.log(`the change reached the running sidecar ${suspended - changed} ms after kubectl patch`)
+    } finally {
+      loading = false
+      await load
+      await kubectlOK(stack, ['patch', 'tenant', id, '--type=merge', '-p', '{"spec":{"suspended":false}}'])
+    }
+    // Under load, every call was served or refused as suspended; none failed otherwise.
+    expect(new Set(statuses.filter((status) => status !== 200 && status !== 403))).toEqual(new Set())
   })
 })

@@ -81,6 +81,7 @@ async function writeConfig(
   version: number,
   spec: Partial<TenantSpec>,
   announce = true,
+  epoch?: number,
 ) {
   const doc: Tenant = { ...f.tenant, spec: { ...f.tenant.spec, ...spec } }
   const { config } = compileTenantConfig({
@@ -90,7 +91,7 @@ async function writeConfig(
     prices: DEFAULT_PRICES,
     version,
   })
-  await f.storeConfig(redis, config, announce)
+  await f.storeConfig(redis, epoch === undefined ? config : { ...config, epoch }, announce)
 }
 
 /** managed starts a sidecar with the environment the webhook injects and the pod's projected token. */
@@ -191,6 +192,29 @@ describe('managed mode (config from Redis)', () => {
       { timeout: 10_000 },
     )
     expect(await version(sidecar)).toBe(2)
+  })
+
+  it('takes any version of a newer epoch (Redis lost its data), and never again one of an older epoch', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(shared)
+    await writeConfig(redis, f, 5, {}, false, 1_000)
+    const sidecar = await managed(f)
+    await sidecar.config.loaded
+    // The counter started again at 1, in the epoch the operator began when it found the keys gone.
+    await writeConfig(redis, f, 1, { models: { deny: ['gpt-4o-mini'] } }, true, 2_000)
+    await vi.waitFor(async () => expect(await version(sidecar)).toBe(1), { timeout: 10_000 })
+    await expect(openai(sidecar).chat.completions.create(ask)).rejects.toMatchObject({ status: 403 })
+    const unchanged = async () =>
+      Number(
+        /tollgate_config_loads_total\{result="unchanged"[^}]*\} (\d+)/.exec(
+          await (await fetch(`${sidecar.adminUrl}/metrics`)).text(),
+        )?.[1] ?? 0,
+      )
+    const before = await unchanged()
+    // The old epoch's config replayed, signed but superseded, with a higher version.
+    await writeConfig(redis, f, 9, {}, true, 1_000)
+    await vi.waitFor(async () => expect(await unchanged()).toBeGreaterThan(before), { timeout: 10_000 })
+    expect(await version(sidecar)).toBe(1)
   })
 
   it('reloads when its subscription reconnects, so a publish it missed is not lost', async () => {

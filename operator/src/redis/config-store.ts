@@ -28,9 +28,11 @@ export class ConfigStore {
   readonly #redis: Redis
   readonly #signingKey: KeyObject
   readonly #trusted: Map<string, KeyObject>
+  readonly #now: () => number
 
-  constructor(redis: Redis, signingKey: KeyObject) {
+  constructor(redis: Redis, signingKey: KeyObject, now: () => number = Date.now) {
     this.#redis = redis
+    this.#now = now
     this.#signingKey = signingKey
     const publicKey = createPublicKey(signingKey)
     this.#trusted = new Map([[configKeyId(publicKey), publicKey]])
@@ -55,13 +57,16 @@ export class ConfigStore {
   /**
    * writeConfig signs and stores the config under a new version and publishes the version on the
    * tenant's channel, unless the stored config is ours with the same hash (then nothing is written
-   * and the stored version stands). Versions only rise: a new one is above both the counter and
-   * the stored config's version.
+   * and the stored version stands). Versions only rise within an epoch: a new one is above both the
+   * counter and the stored config's version. When the stored config and the epoch are both gone,
+   * Redis lost the tenant's data (and the counter restarts at 1): a new epoch begins, which
+   * sidecars holding a config of the old one take whatever its version.
    */
   async writeConfig(config: CompiledConfig): Promise<ConfigWrite> {
     const tenant = config.tenant
     const current = await this.read(tenant)
     if (current && current.hash === config.hash) return { version: current.version, written: false }
+    const epoch = current?.epoch ?? (await this.#epoch(tenant))
     let version = await this.#redis.incr(keys.configVersion(tenant))
     if (current && version <= current.version) {
       version = current.version + 1
@@ -70,11 +75,21 @@ export class ConfigStore {
     await this.#redis
       .multi()
       .persist(keys.configVersion(tenant))
-      .set(keys.config(tenant), signConfig({ ...config, version }, this.#signingKey))
+      .set(keys.configEpoch(tenant), epoch)
+      .set(keys.config(tenant), signConfig({ ...config, epoch, version }, this.#signingKey))
       .publish(channels.config(tenant), String(version))
       .exec()
       .then(throwOnExecError)
     return { version, written: true }
+  }
+
+  /**
+   * #epoch is the tenant's stored epoch, or a new one. Epochs are the operator's clock, so a new
+   * one is later than any before it as long as that clock does not run back past the last epoch.
+   */
+  async #epoch(tenant: string): Promise<number> {
+    const stored = Number(await this.#redis.get(keys.configEpoch(tenant)))
+    return Number.isSafeInteger(stored) && stored > 0 ? stored : this.#now()
   }
 
   /**
@@ -92,22 +107,22 @@ export class ConfigStore {
 
   /**
    * deleteTenant removes every key of the tenant (SCAN over its prefix) except the version
-   * counter, which expires later, and announces it on the tenant's channel (when it removed
+   * counter and the epoch, which expire later (a re-created tenant's versions keep rising), and announces it on the tenant's channel (when it removed
    * anything) so sidecars look again.
    * Returns how many keys it removed.
    */
   async deleteTenant(tenant: string): Promise<number> {
-    const keep = keys.configVersion(tenant)
+    const keep = new Set([keys.configVersion(tenant), keys.configEpoch(tenant)])
     const pattern = `${escapeGlob(keys.tenantPrefix(tenant))}*`
     let removed = 0
     let cursor = '0'
     do {
       const [next, batch] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
       cursor = next
-      const doomed = batch.filter((key) => key !== keep)
+      const doomed = batch.filter((key) => !keep.has(key))
       if (doomed.length > 0) removed += await this.#redis.unlink(...doomed)
     } while (cursor !== '0')
-    await this.#redis.expire(keep, VERSION_TTL_SECONDS)
+    for (const key of keep) await this.#redis.expire(key, VERSION_TTL_SECONDS)
     // Sidecars hear of it once; a repeated clean-up finds nothing and says nothing.
     if (removed > 0) await this.#redis.publish(channels.config(tenant), 'deleted')
     return removed

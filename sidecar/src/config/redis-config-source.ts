@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { CompiledConfig } from '@tollgate/api'
+import { type CompiledConfig, isNewerConfig } from '@tollgate/api/compiled-config.ts'
 import { channels, keys } from '@tollgate/api/redis-keys.ts'
 import { ConfigSignatureError, openSignedConfig } from '@tollgate/api/signed-config.ts'
 import type { Redis } from 'ioredis'
@@ -21,7 +21,7 @@ export interface ConfigEvents {
  * connect, on every reconnect (pub/sub is lossy: a publish sent while disconnected is gone) and
  * on each message on the tenant's channel. It applies only a config signed by a key the exchange
  * gave it (anything else is refused, counted as `rejected` and logged), never goes back to a
- * lower version, and keeps the last good config whenever Redis is gone or holds something
+ * config of an earlier epoch or a lower version of its own (isNewerConfig), and keeps the last good config whenever Redis is gone or holds something
  * unusable.
  */
 export class RedisConfigSource implements ConfigSource {
@@ -121,15 +121,15 @@ export class RedisConfigSource implements ConfigSource {
       this.#events?.onLoad('invalid', this.#current?.compiled.version)
       return
     }
-    const inForce = this.#current?.compiled.version
-    if (inForce !== undefined && compiled.version <= inForce) {
-      this.#events?.onLoad('unchanged', inForce)
+    const inForce = this.#current?.compiled
+    if (inForce && !isNewerConfig(compiled, inForce)) {
+      this.#events?.onLoad('unchanged', inForce.version)
       return
     }
     await this.#credentials.refresh(compiled.providers)
-    // another load may have applied a newer version while the credentials were read
-    const now = this.#current?.compiled.version
-    if (now !== undefined && compiled.version <= now) return
+    // another load may have applied a newer config while the credentials were read
+    const now = this.#current?.compiled
+    if (now && !isNewerConfig(compiled, now)) return
     this.#current = new RuntimeConfig(compiled, this.#credentials)
     this.#log.info({ reason, version: compiled.version, hash: compiled.hash }, 'config in force')
     this.#events?.onLoad('applied', compiled.version)
@@ -150,6 +150,8 @@ export function parseCompiled(raw: string, tenant: string): CompiledConfig {
   if (value.schema !== 1) throw new Error(`unsupported compiled config schema ${String(value.schema)}`)
   if (value.tenant !== tenant) throw new Error(`compiled config is for tenant ${value.tenant}, not ${tenant}`)
   if (!Number.isSafeInteger(value.version)) throw new Error('compiled config has no integer version')
+  if (value.epoch !== undefined && !Number.isSafeInteger(value.epoch))
+    throw new Error('compiled config has an epoch that is not an integer')
   if (!Array.isArray(value.providers)) throw new Error('compiled config has no providers')
   for (const p of value.providers) new URL(p.baseURL)
   return value
