@@ -14,7 +14,6 @@ import type { Limiter } from './limits/limiter.ts'
 import { MemoryLimiter } from './limits/memory-limiter.ts'
 import { ProxyServer } from './proxy-server.ts'
 import { BreakerRegistry } from './resilience/breaker-registry.ts'
-import { BREAKER_STATE_VALUE } from './resilience/circuit-breaker.ts'
 import type { DataRedis } from './resilience/redis-client.ts'
 import type { Sidecar } from './sidecar.ts'
 import type { Lifecycle } from './stages/drain-stage.ts'
@@ -219,10 +218,8 @@ async function dataPlane(
   cacheMemoryBytes: number,
   waitForRedis: boolean,
 ) {
-  const breakers = new BreakerRegistry({
-    onStateChange: ({ provider, model }, _from, to) =>
-      metrics.breakerState.set({ provider, model: metrics.models.value(model) }, BREAKER_STATE_VALUE[to]),
-  })
+  const breakers = new BreakerRegistry()
+  metrics.observeBreakers(() => breakers.snapshot())
   const local = new MemoryLimiter()
   if (!data) {
     return {

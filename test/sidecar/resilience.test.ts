@@ -119,6 +119,8 @@ describe('circuit breaker', () => {
     expect(await metricValue(h.sidecar.adminUrl, 'tollgate_circuit_breaker_state', state)).toBe(2)
 
     await sleep(1_100) // openFor
+    // Idle, it tells the truth when scraped: half-open now, though no call came to change it.
+    expect(await metricValue(h.sidecar.adminUrl, 'tollgate_circuit_breaker_state', state)).toBe(1)
     // one probe goes through; it fails, and the breaker opens again at once
     const probe = apiError(
       await h.openai.chat.completions.create({ model: 'gpt-4o-mini', ...chat }, failing).catch((e) => e),

@@ -5,8 +5,6 @@ import { type BreakerState, CircuitBreaker } from './circuit-breaker.ts'
 
 export interface BreakerRegistryOptions {
   clock?: Clock
-  /** For logs and the state metric. */
-  onStateChange?: (target: { provider: string; model: string }, from: BreakerState, to: BreakerState) => void
   /** Most breakers kept; the least recently used is forgotten beyond it. Default 1024. */
   maxBreakers?: number
 }
@@ -38,16 +36,12 @@ export class BreakerRegistry {
       }
       return held.breaker
     }
-    const onStateChange = this.#options.onStateChange
-    const breaker = new CircuitBreaker(config, {
-      ...(this.#options.clock && { clock: this.#options.clock }),
-      ...(onStateChange && { onStateChange: (from, to) => onStateChange({ provider, model }, from, to) }),
-    })
+    const breaker = new CircuitBreaker(config, this.#options.clock ? { clock: this.#options.clock } : {})
     this.#breakers.set(key, { breaker, config, provider, model })
     return breaker
   }
 
-  /** snapshot lists every breaker's state, for the `tollgate_circuit_breaker_state` gauge. */
+  /** snapshot lists every breaker's state now, for the `tollgate_circuit_breaker_state` gauge (read at each scrape). */
   snapshot(): { provider: string; model: string; state: BreakerState }[] {
     return [...this.#breakers.values()].map(({ breaker, provider, model }) => ({
       provider,

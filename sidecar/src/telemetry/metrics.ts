@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { BREAKER_STATE_VALUE, type BreakerState } from '../resilience/circuit-breaker.ts'
 
 /** Buckets for whole LLM calls and time to first token: 50 ms to 2 minutes. */
 export const LLM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120]
@@ -44,9 +45,18 @@ export interface CallSeries {
 }
 
 /** SidecarMetrics are the Prometheus series of one sidecar, served on the admin port. */
+/** BreakerSnapshot is one breaker as the gauge reports it. */
+export interface BreakerSnapshot {
+  provider: string
+  model: string
+  state: BreakerState
+}
+
 export class SidecarMetrics {
   readonly registry = new Registry()
   readonly models = new LabelLimiter()
+  /** Where the breaker gauge reads its states from when scraped (observeBreakers). */
+  #breakers: () => readonly BreakerSnapshot[] = () => []
   readonly requests: Counter<'provider' | 'model' | 'status'>
   readonly duration: Histogram<'provider' | 'model'>
   readonly ttft: Histogram<'provider' | 'model'>
@@ -150,12 +160,23 @@ export class SidecarMetrics {
       labelNames: ['provider', 'reason'],
       registers,
     })
-    this.breakerState = new Gauge({
+    const breakerState: Gauge<'provider' | 'model'> = new Gauge({
       name: 'tollgate_circuit_breaker_state',
       help: 'Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open.',
       labelNames: ['provider', 'model'],
       registers,
+      // Read when scraped: an open breaker turns half-open with time, not with traffic, and an idle
+      // pod must not report "open" forever.
+      collect: () => {
+        breakerState.reset()
+        for (const b of this.#breakers())
+          breakerState.set(
+            { provider: b.provider, model: this.models.value(b.model) },
+            BREAKER_STATE_VALUE[b.state],
+          )
+      },
     })
+    this.breakerState = breakerState
     this.redisUp = new Gauge({
       name: 'tollgate_redis_up',
       help: 'Whether the data-plane Redis connection (limits, cache) is up: 1 or 0.',
@@ -235,5 +256,10 @@ export class SidecarMetrics {
       this.#series.set(id, series)
     }
     return series
+  }
+
+  /** observeBreakers makes the breaker gauge report these breakers, read at each scrape. */
+  observeBreakers(source: () => readonly BreakerSnapshot[]): void {
+    this.#breakers = source
   }
 }
