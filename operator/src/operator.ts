@@ -239,6 +239,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         grants: () => informers.grants.list(),
       }),
       target: alertTarget,
+      tenant: (name) => informers.tenants.get(name),
       logger,
       metrics,
     })

@@ -15,7 +15,7 @@ import { periodBounds } from '../../operator/src/usage/periods.ts'
 import { createDatabase } from '../support/postgres.ts'
 import { eventually, uniqueName } from './support.ts'
 
-// Budget alerts go where a Tenant author points them. The attacks of issue 11: the cloud metadata
+// Budget alerts go where a Tenant author points them, and reach a receiver that was away. The attacks of issue 11: the cloud metadata
 // address or a loopback service as the alert URL, and a receiver that never answers, which used
 // to hold up the usage loop. The alerter runs with the real ledger tables (Postgres) and Events
 // (API server); the receivers are real HTTP servers on loopback that count what reaches them.
@@ -74,12 +74,14 @@ const overBudget = (): BudgetUsage => ({
   limitNano: 1_000_000_000,
   alertAt: [1],
 })
-const alerter = (url: string, allowHosts: string[], timeoutMs = 2_000) =>
+/** alerter sends every alert to url; `only` limits the tenants it still knows (the others are gone). */
+const alerter = (url: string, allowHosts: string[], timeoutMs = 2_000, only?: string) =>
   new Alerter({
     alerts,
     events,
     webhookURL: async (): Promise<WebhookURL> => ({ url }),
     target: new AlertTarget({ allowHosts, timeoutMs }),
+    tenant: (name) => (only === undefined || name === only ? tenant(name) : undefined),
     logger,
     attempts: 2,
     retryBaseMs: 10,
@@ -135,5 +137,56 @@ describe('budget alert delivery', () => {
     await eventually(() => hung.length > 0, 5_000, 'the receiver to get the request')
     await a.close()
     expect(await lastError(name)).toBeTruthy()
+  })
+
+  it('keeps trying a receiver that is down, well past four tries, which then gets it once, with an idempotency key', async () => {
+    let refusals = 6
+    const seen: { key: string | undefined; body: string }[] = []
+    const flaky = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => {
+        body += chunk
+      })
+      req.on('end', () => {
+        if (refusals-- > 0) {
+          res.statusCode = 503
+          return void res.end('down')
+        }
+        seen.push({ key: req.headers['idempotency-key'] as string | undefined, body })
+        res.end('ok')
+      })
+    })
+    const url = await listen(flaky)
+    try {
+      const name = uniqueName('flaky')
+      // The outbox also holds the alerts of the tests above, which this one must not send here.
+      const a = alerter(url, ['127.0.0.1'], 2_000, name)
+      await a.check(tenant(name), overBudget())
+      // What the usage loop does at each flush: a round over the outbox.
+      await eventually(
+        () => {
+          a.deliver()
+          return seen.length > 0
+        },
+        20_000,
+        'the alert delivered',
+        50,
+      )
+      await a.close()
+      const { rows } = await db.query<{ id: string; attempts: number }>(
+        'SELECT id, attempts FROM alerts_sent WHERE tenant = $1 AND notified AND delivered_at IS NOT NULL',
+        [name],
+      )
+      expect(rows[0]?.attempts).toBe(7)
+      expect(seen).toEqual([
+        {
+          key: `tollgate-alert-${rows[0]?.id}`,
+          body: expect.stringContaining('has used up its $1 day budget'),
+        },
+      ])
+    } finally {
+      flaky.closeAllConnections()
+      flaky.close()
+    }
   })
 })

@@ -112,7 +112,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Opera
     }),
     alertsSent: new Counter({
       name: `${p}alerts_total`,
-      help: 'Budget alerts by result (delivered, failed).',
+      help: 'Budget alert webhook tries by result (delivered; retried: tried again later; failed: given up).',
       labelNames: ['result'],
       registers,
     }),

@@ -22,9 +22,12 @@ const counters = (values: Partial<Record<UsageCounter, number>>) =>
 describe('migrations', () => {
   it('go up, report status, go down and up again from the command line', async () => {
     const url = await createDatabase(stack.databaseUrl, 'migrate')
-    const [first] = migrationFiles()
-    expect((await cli('migrate', 'status', '--database', url)).stdout).toBe(`pending\t${first}\n`)
-    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe(`applied\t${first}\n`)
+    const files = migrationFiles()
+    const [first, last] = [files[0], files.at(-1)]
+    expect(files.length).toBeGreaterThan(1)
+    const lines = (verb: string, names: string[]) => names.map((n) => `${verb}\t${n}\n`).join('')
+    expect((await cli('migrate', 'status', '--database', url)).stdout).toBe(lines('pending', files))
+    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe(lines('applied', files))
     expect((await cli('migrate', 'status', '--database', url)).stdout).toMatch(
       new RegExp(`^applied\\t${first}\\t\\d{4}-`),
     )
@@ -37,11 +40,22 @@ describe('migrations', () => {
           `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'pgmigrations' ORDER BY 1`,
         )
       ).rows.map((r) => r.table_name)
+    const columns = async () =>
+      (
+        await client.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'alerts_sent' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.column_name)
     expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
-    expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${first}\n`)
+    expect(await columns()).toContain('next_attempt_at')
+    // Down reverts one at a time, the newest first.
+    expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${last}\n`)
+    expect(await columns()).not.toContain('next_attempt_at')
+    for (const name of files.slice(0, -1).reverse())
+      expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${name}\n`)
     expect(await tables()).toEqual([])
     await client.end()
-    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe(`applied\t${first}\n`)
+    expect((await cli('migrate', 'up', '--database', url)).stdout).toBe(lines('applied', files))
   }, 120_000)
 
   it('run once when replicas migrate at the same time (advisory lock)', async () => {

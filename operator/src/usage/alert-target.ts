@@ -104,13 +104,16 @@ export class AlertTarget {
     return url
   }
 
-  /** post checks the URL and POSTs the JSON body; it resolves with the status, throws on failure. */
-  async post(text: string, body: unknown): Promise<number> {
+  /**
+   * post checks the URL and POSTs the JSON body with the given headers (an idempotency key); it
+   * resolves with the status, throws on failure.
+   */
+  async post(text: string, body: unknown, headers: Record<string, string> = {}): Promise<number> {
     const url = await this.check(text)
     const response = await request(url, {
       method: 'POST',
       dispatcher: this.#agent,
-      headers: { 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       headersTimeout: this.#policy.timeoutMs,
       bodyTimeout: this.#policy.timeoutMs,

@@ -4,7 +4,7 @@ import { ERROR_CODES, hasCode, TollgateError } from '../errors.ts'
 import type { EventRecorder } from '../reconcile/events.ts'
 import { backoffDelay, sleep } from '../runtime/backoff.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
-import type { AlertsStore } from '../store/alerts-store.ts'
+import type { AlertsStore, PendingAlert } from '../store/alerts-store.ts'
 import type { AlertTarget } from './alert-target.ts'
 import { type BudgetUsage, crossedThresholds } from './budget-state.ts'
 
@@ -19,10 +19,19 @@ export interface AlerterDeps {
   target: AlertTarget
   logger: Logger
   metrics?: OperatorMetrics
-  /** Tries per delivery (webhook POST, Event). */
+  /** The tenant of an outbox entry as the operator knows it now; undefined once it is gone. */
+  tenant: (name: string) => Tenant | undefined
+  /** Tries of an Event. */
   attempts?: number
   retryBaseMs?: number
+  /** Longest wait between two tries of a webhook; default 10 minutes. */
+  retryMaxMs?: number
+  /** How long a webhook alert is tried before the operator gives up; default 24 hours. */
+  giveUpAfterMs?: number
 }
+
+/** IDEMPOTENCY_HEADER carries `tollgate-alert-<id>`: the same on every try of one alert. */
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key'
 
 const DEFAULT_COOLDOWN = '30m'
 
@@ -38,11 +47,14 @@ export function alertText(tenant: string, period: BudgetUsage, threshold: number
 }
 
 /**
- * Alerter turns threshold crossings into one webhook POST and one Event per tenant, budget
- * period and threshold. The alerts_sent row is claimed first (unique key), so a crossing is
- * acted on at most once even across restarts and replicas; delivery then retries with backoff,
- * in the background: `check` returns once the claim is made, so a slow or silent receiver never
- * holds up the usage loop (`close` waits for deliveries still under way).
+ * Alerter turns threshold crossings into one webhook alert and one Event per tenant, budget period
+ * and threshold. The alerts_sent row is claimed first (unique key), so a crossing is acted on once
+ * even across restarts and replicas. The webhook alert is then an outbox entry in Postgres, tried
+ * by `deliver` (each usage flush, on the leader) with backoff until the receiver accepts it, for up
+ * to `giveUpAfterMs`: a receiver down for an hour still hears of it. Every try of one alert carries
+ * the same `Idempotency-Key`; a crash between a POST and its record may send it twice, never not
+ * at all. Nothing here holds up the usage loop: `check` returns once the claim is made, `deliver`
+ * starts a round in the background (`close` waits for it).
  * When several thresholds are crossed in one step, one alert names the highest and the lower
  * ones are recorded as covered. The tenant's `alerts.cooldown` delays a further alert below 100%
  * that follows another within the cooldown; the 100% alert is never delayed.
@@ -52,6 +64,7 @@ export class Alerter {
   /** Claimed keys, so a steady state costs no query per flush. */
   readonly #known = new Set<string>()
   readonly #deliveries = new Set<Promise<void>>()
+  #round: Promise<void> | undefined
 
   constructor(deps: AlerterDeps) {
     this.#d = deps
@@ -82,21 +95,84 @@ export class Alerter {
         spendNano: period.totals.costNano,
         limitNano: period.limitNano ?? 0,
         notified: threshold === highest,
+        message: alertText(name, period, highest),
+        webhook: tenant.spec.alerts?.webhookSecretRef !== undefined,
       })),
     )
     for (const t of fresh) this.#known.add(key(t))
     const claim = won.find((c) => c.notified)
     if (!claim) return
-    const text = alertText(name, period, highest)
-    const delivery = Promise.all([
-      this.#sendWebhook(tenant, claim.id, text),
-      this.#sendEvent(tenant, claim.id, highest, text),
-    ]).then(
-      () => {},
-      (error) => this.#d.logger.warn({ tenant: name, err: error }, 'alert delivery failed'),
+    this.#background(
+      this.#sendEvent(tenant, claim.id, highest, alertText(name, period, highest)).catch((error) =>
+        this.#d.logger.warn({ tenant: name, err: error }, 'budget event failed'),
+      ),
     )
-    this.#deliveries.add(delivery)
-    void delivery.finally(() => this.#deliveries.delete(delivery))
+    this.deliver()
+  }
+
+  /** deliver starts a round over the outbox's due webhook alerts, unless one is under way. */
+  deliver(): void {
+    if (this.#round) return
+    this.#round = this.#deliverDue()
+      .catch((error) => this.#d.logger.warn({ err: error }, 'alert outbox round failed'))
+      .finally(() => {
+        this.#round = undefined
+      })
+    this.#background(this.#round)
+  }
+
+  async #deliverDue(): Promise<void> {
+    for (const alert of await this.#d.alerts.due()) await this.#deliverOne(alert)
+  }
+
+  async #deliverOne(alert: PendingAlert): Promise<void> {
+    const { logger, metrics, alerts } = this.#d
+    const attempts = alert.attempts + 1
+    const tenant = this.#d.tenant(alert.tenant)
+    const found: WebhookURL = !tenant?.spec.alerts?.webhookSecretRef
+      ? { problem: 'the tenant is gone or has no spec.alerts.webhookSecretRef any more' }
+      : await this.#d.webhookURL(tenant).catch((error: Error) => ({ problem: error.message }))
+    if ('problem' in found) {
+      logger.warn({ tenant: alert.tenant, problem: found.problem }, 'alert not sent')
+      await alerts.giveUp(alert.id, attempts, found.problem)
+      metrics?.alertsSent.inc({ result: 'failed' })
+      return
+    }
+    try {
+      const status = await this.#d.target.post(
+        found.url,
+        { text: alert.message },
+        { [IDEMPOTENCY_HEADER]: `tollgate-alert-${alert.id}` },
+      )
+      if (status >= 300)
+        throw new TollgateError(ERROR_CODES.ALERT_DELIVERY, `alert webhook answered ${status}`)
+    } catch (error) {
+      // The URL is a secret: the log names the tenant, never the address.
+      const message = (error as Error).message
+      logger.warn({ tenant: alert.tenant, err: { message } }, 'alert webhook failed')
+      const old = Date.now() - alert.createdAt.getTime() > (this.#d.giveUpAfterMs ?? 24 * 3_600_000)
+      // A refused destination stays refused: trying again would only knock on it again.
+      if (old || hasCode(error, ERROR_CODES.ALERT_TARGET_REFUSED)) {
+        await alerts.giveUp(alert.id, attempts, message)
+        metrics?.alertsSent.inc({ result: 'failed' })
+      } else {
+        const wait = backoffDelay(attempts - 1, {
+          baseMs: this.#d.retryBaseMs ?? 5_000,
+          maxMs: this.#d.retryMaxMs ?? 600_000,
+          jitter: 0.2,
+        })
+        await alerts.retryAt(alert.id, attempts, message, new Date(Date.now() + wait))
+        metrics?.alertsSent.inc({ result: 'retried' })
+      }
+      return
+    }
+    await alerts.markDelivered(alert.id, 'webhook', attempts)
+    metrics?.alertsSent.inc({ result: 'delivered' })
+  }
+
+  #background(work: Promise<void>): void {
+    this.#deliveries.add(work)
+    void work.finally(() => this.#deliveries.delete(work))
   }
 
   /** close waits for the deliveries under way. */
@@ -112,36 +188,6 @@ export class Alerter {
     }
   }
 
-  async #sendWebhook(tenant: Tenant, id: number, text: string): Promise<void> {
-    const ref = tenant.spec.alerts?.webhookSecretRef
-    if (!ref) return
-    const { logger, metrics } = this.#d
-    const found = await this.#d.webhookURL(tenant).catch((error: Error) => ({ problem: error.message }))
-    if ('problem' in found) {
-      logger.warn({ tenant: tenant.metadata.name, problem: found.problem }, 'alert not sent')
-      await this.#d.alerts.markFailed(id, 0, found.problem)
-      metrics?.alertsSent.inc({ result: 'failed' })
-      return
-    }
-    const { attempts, error } = await this.#retry(async () => {
-      const status = await this.#d.target.post(found.url, { text })
-      if (status >= 300)
-        throw new TollgateError(ERROR_CODES.ALERT_DELIVERY, `alert webhook answered ${status}`)
-    })
-    if (error) {
-      // The URL is a secret: the log names the tenant, never the address.
-      logger.warn(
-        { tenant: tenant.metadata.name, err: { message: (error as Error).message } },
-        'alert webhook failed',
-      )
-      await this.#d.alerts.markFailed(id, attempts, (error as Error).message).catch(() => {})
-      metrics?.alertsSent.inc({ result: 'failed' })
-      return
-    }
-    await this.#d.alerts.markDelivered(id, 'webhook', attempts).catch(() => {})
-    metrics?.alertsSent.inc({ result: 'delivered' })
-  }
-
   async #sendEvent(tenant: Tenant, id: number, threshold: number, text: string): Promise<void> {
     const target = {
       apiVersion: API_VERSION,
@@ -153,8 +199,8 @@ export class Alerter {
     const { attempts, error } = await this.#retry(() =>
       this.#d.events.create(target, 'Warning', reason, text),
     )
-    if (error) this.#d.logger.warn({ tenant: tenant.metadata.name, err: error }, 'budget event failed')
-    else await this.#d.alerts.markDelivered(id, 'event', attempts).catch(() => {})
+    if (error) throw error
+    await this.#d.alerts.markDelivered(id, 'event', attempts).catch(() => {})
   }
 
   async #retry(fn: () => Promise<void>): Promise<{ attempts: number; error?: unknown }> {
@@ -166,8 +212,6 @@ export class Alerter {
         return { attempts: attempt }
       } catch (e) {
         error = e
-        // A refused destination stays refused: trying again would only knock on it again.
-        if (hasCode(e, ERROR_CODES.ALERT_TARGET_REFUSED)) return { attempts: attempt, error }
         if (attempt < tries)
           await sleep(
             backoffDelay(attempt - 1, { baseMs: this.#d.retryBaseMs ?? 500, maxMs: 10_000, jitter: 0.2 }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  alertThresholds,
   crossedThresholds,
   exhaustedPeriods,
   type TenantUsage,
@@ -19,6 +20,33 @@ const usage = (costNano: number, limitNano?: number, alertAt: number[] = []): Te
       alertAt,
     },
   ],
+})
+
+describe('alert thresholds', () => {
+  it('alert a budget that names none when it is used up, and keep an explicit list, even an empty one', () => {
+    expect(alertThresholds({})).toEqual([1])
+    expect(alertThresholds({ alertAt: [1, 0.5] })).toEqual([0.5, 1])
+    expect(alertThresholds({ alertAt: [] })).toEqual([])
+    expect(alertThresholds(undefined)).toEqual([])
+    const [period] =
+      usageFromStatus(
+        [
+          {
+            period: 'day',
+            start: '2026-11-23T00:00:00.000Z',
+            resetsAt: '2026-11-24T00:00:00.000Z',
+            requests: 1,
+            inputTokens: 1,
+            outputTokens: 1,
+            costUSD: '6',
+            limitUSD: '5',
+          },
+        ],
+        [{ period: 'day', limitUSD: '5' }],
+        at,
+      )?.periods ?? []
+    expect(period && crossedThresholds(period)).toEqual([1])
+  })
 })
 
 describe('budget state', () => {

@@ -64,6 +64,16 @@ export function exhaustedPeriods(usage: TenantUsage): Partial<Record<BudgetPerio
   return result
 }
 
+/**
+ * DEFAULT_ALERT_AT are the thresholds of a budget that names none: it alerts when used up. A budget
+ * with `alertAt: []` alerts at nothing.
+ */
+export const DEFAULT_ALERT_AT: readonly number[] = [1]
+
+/** alertThresholds are a budget's alertAt, ascending, or the default when it names none. */
+export const alertThresholds = (budget: { alertAt?: number[] } | undefined): number[] =>
+  [...(budget?.alertAt ?? (budget ? DEFAULT_ALERT_AT : []))].sort((a, b) => a - b)
+
 /** crossedThresholds are the alertAt fractions the period's spend has reached, ascending. */
 export function crossedThresholds(period: BudgetUsage): number[] {
   if (period.limitNano === undefined) return []
@@ -99,7 +109,7 @@ export function usageFromStatus(
       bounds,
       totals,
       ...(budget && { limitNano: usdToNano(budget.limitUSD) }),
-      alertAt: budget?.alertAt ?? [],
+      alertAt: alertThresholds(budget),
     })
   }
   return { at, periods } satisfies TenantUsage

@@ -6,7 +6,13 @@ import type { Informer } from '../runtime/informer.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { Ledger } from '../store/ledger.ts'
 import type { Alerter } from './alerter.ts'
-import { type BudgetUsage, type TenantUsage, trackedPeriods, usageFromStatus } from './budget-state.ts'
+import {
+  alertThresholds,
+  type BudgetUsage,
+  type TenantUsage,
+  trackedPeriods,
+  usageFromStatus,
+} from './budget-state.ts'
 import { hourStart } from './periods.ts'
 import type { UsageState } from './usage-state.ts'
 
@@ -84,6 +90,8 @@ export class UsageFlusher {
     }
     await Promise.all(Array.from({ length: this.#d.concurrency ?? 8 }, worker))
     this.#d.alerter.forgetBefore(now)
+    // Alerts whose receiver was away are tried again from the outbox, whatever the usage did.
+    this.#d.alerter.deliver()
     end?.()
   }
 
@@ -154,7 +162,7 @@ export class UsageFlusher {
         bounds,
         totals: await this.#d.ledger.totals(name, range.from, range.to),
         ...(budget && { limitNano: usdToNano(budget.limitUSD) }),
-        alertAt: [...(budget?.alertAt ?? [])].sort((a, b) => a - b),
+        alertAt: alertThresholds(budget),
       })
     }
     this.#signatures.set(
