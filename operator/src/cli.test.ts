@@ -20,7 +20,13 @@ describe('parseCli', () => {
       retryPeriodMs: 2_000,
       leaseNamespace: 'tollgate-system',
       migrate: true,
+      alertDefaultAt: [1],
     })
+  })
+
+  it('takes the thresholds of budgets without alertAt, none included', () => {
+    expect(parseCli(['--alert-default-at', '1,0.8'], env)).toMatchObject({ alertDefaultAt: [0.8, 1] })
+    expect(parseCli(['--alert-default-at='], env)).toMatchObject({ alertDefaultAt: [] })
   })
 
   it.each([
@@ -34,6 +40,8 @@ describe('parseCli', () => {
     [['usage', '--tenant', 't', '--format', 'xml'], /csv or json/],
     [['migrate', 'up', '--redis', 'x'], /--redis is not a flag of migrate/],
     [['deploy'], /unknown command "deploy"/],
+    [['--alert-default-at', '1.5'], /--alert-default-at must be distinct fractions/],
+    [['--alert-default-at', '1,1'], /--alert-default-at must be distinct fractions/],
   ])('%j fails with one clear line', (args, message, e = env) => {
     expect(() => parseCli(args as string[], e)).toThrow(message)
   })

@@ -39,6 +39,7 @@ Flags of run:
   --redis-password-rotation D  period of each tenant's Redis password (default 24h, at least 1h)
   --alert-allow-hosts H,.. alert webhook hosts that may be http or resolve to internal addresses
   --alert-timeout D        deadline of one alert delivery (default 10s)
+  --alert-default-at F,..  thresholds of a budget that names no alertAt (default 1: when used up)
   --selector SELECTOR      manage only Tenants and RateLimitPolicies with matching labels
   --no-migrate             do not run database migrations when becoming leader
   --log-level LEVEL        pino level (default info; env TOLLGATE_LOG_LEVEL)
@@ -72,6 +73,8 @@ export interface RunConfig {
   redisPasswordRotationMs: number
   alertAllowHosts: string[]
   alertTimeoutMs: number
+  /** Thresholds of a budget without alertAt. */
+  alertDefaultAt: number[]
   selector?: string
   migrate: boolean
   logLevel: string
@@ -121,6 +124,7 @@ const OPTIONS = {
   'redis-password-rotation': { type: 'string' },
   'alert-allow-hosts': { type: 'string' },
   'alert-timeout': { type: 'string' },
+  'alert-default-at': { type: 'string' },
   selector: { type: 'string' },
   'no-migrate': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -154,6 +158,7 @@ const RUN_ONLY = [
   'redis-password-rotation',
   'alert-allow-hosts',
   'alert-timeout',
+  'alert-default-at',
   'no-migrate',
   ...Object.keys(WEBHOOK_OPTIONS),
 ]
@@ -252,6 +257,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
     alertTimeoutMs: duration('alert-timeout', '10s'),
+    alertDefaultAt: fractions('alert-default-at', values['alert-default-at'] ?? '1'),
     ...(values.selector && { selector: values.selector }),
     migrate: !values['no-migrate'],
     logLevel,
@@ -266,6 +272,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   if (webhook && webhook.exchangeTtlMs > config.redisPasswordRotationMs)
     throw invalid('--exchange-ttl must not be longer than --redis-password-rotation')
   return config
+}
+
+/** fractions parses a list like `0.8,1`: each in (0, 1], no repeats; empty is none. */
+function fractions(flag: string, text: string): number[] {
+  const list = text
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map(Number)
+  if (list.some((f) => !(f > 0 && f <= 1)) || new Set(list).size !== list.length)
+    throw invalid(`--${flag} must be distinct fractions in (0, 1], such as 0.8,1`)
+  return list.sort((a, b) => a - b)
 }
 
 const invalid = (message: string) => new TollgateError(ERROR_CODES.INVALID_CONFIG, message)

@@ -67,6 +67,8 @@ export interface OperatorOptions {
   redisPasswordRotationMs: number
   /** Where budget alerts may go. */
   alerts: AlertTargetPolicy
+  /** Thresholds of a budget without alertAt (--alert-default-at); default [1]. */
+  alertDefaultAt?: number[]
   redis: Redis
   db: Db
   /** Migrations run with their own connection (node-pg-migrate) at the start of each term. */
@@ -249,6 +251,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       ledger,
       usage,
       alerter,
+      ...(options.alertDefaultAt && { defaultAlertAt: options.alertDefaultAt }),
       onChange: (tenant) => tenantCtl.enqueue(tenant),
       intervalMs: options.usageIntervalMs,
       logger,

@@ -71,6 +71,7 @@ export async function startTestOperator(o: TestOperatorOptions) {
     redisPasswordRotationMs: 24 * 3_600_000,
     alertAllowHosts: o.alertAllowHosts ?? [],
     alertTimeoutMs: 2_000,
+    alertDefaultAt: [1],
     selector: o.selector,
     migrate: true,
     logLevel: process.env.TOLLGATE_TEST_LOG ?? 'silent',

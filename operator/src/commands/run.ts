@@ -37,6 +37,7 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
       keys,
       redisPasswordRotationMs: config.redisPasswordRotationMs,
       alerts: { allowHosts: config.alertAllowHosts, timeoutMs: config.alertTimeoutMs },
+      alertDefaultAt: config.alertDefaultAt,
       redis,
       db,
       databaseUrl: config.databaseUrl,

@@ -70,9 +70,11 @@ export function exhaustedPeriods(usage: TenantUsage): Partial<Record<BudgetPerio
  */
 export const DEFAULT_ALERT_AT: readonly number[] = [1]
 
-/** alertThresholds are a budget's alertAt, ascending, or the default when it names none. */
-export const alertThresholds = (budget: { alertAt?: number[] } | undefined): number[] =>
-  [...(budget?.alertAt ?? (budget ? DEFAULT_ALERT_AT : []))].sort((a, b) => a - b)
+/** alertThresholds are a budget's alertAt, ascending, or the defaults when it names none. */
+export const alertThresholds = (
+  budget: { alertAt?: number[] } | undefined,
+  defaults: readonly number[] = DEFAULT_ALERT_AT,
+): number[] => [...(budget?.alertAt ?? (budget ? defaults : []))].sort((a, b) => a - b)
 
 /** crossedThresholds are the alertAt fractions the period's spend has reached, ascending. */
 export function crossedThresholds(period: BudgetUsage): number[] {

@@ -32,6 +32,8 @@ export interface UsageFlusherDeps {
   concurrency?: number
   logger: Logger
   metrics?: OperatorMetrics
+  /** Thresholds of a budget without alertAt; default DEFAULT_ALERT_AT. */
+  defaultAlertAt?: readonly number[]
 }
 
 /**
@@ -162,7 +164,7 @@ export class UsageFlusher {
         bounds,
         totals: await this.#d.ledger.totals(name, range.from, range.to),
         ...(budget && { limitNano: usdToNano(budget.limitUSD) }),
-        alertAt: alertThresholds(budget),
+        alertAt: alertThresholds(budget, this.#d.defaultAlertAt),
       })
     }
     this.#signatures.set(
