@@ -1,45 +1,15 @@
 import type { V1Pod } from '@kubernetes/client-node'
-import type { Tenant } from '@tollgate/api'
 import { describe, expect, it } from 'vitest'
 import { SERVICE_ACCOUNT_MOUNT_PATH } from './attestation.ts'
-import { TEST_ATTESTOR, TEST_OPERATOR, TEST_TRUST } from './fixtures.test-support.ts'
-import { injectPod } from './inject.ts'
-import { DEFAULT_INJECTION_CONFIG } from './injection-config.ts'
-
-const tenant: Tenant = {
-  apiVersion: 'tollgate.dev/v1alpha1',
-  kind: 'Tenant',
-  metadata: { name: 'acme' },
-  spec: {
-    namespaces: ['acme-prod'],
-    providers: [
-      {
-        name: 'openai',
-        type: 'openai',
-        credentialsSecretRef: { namespace: 'tollgate-system', name: 'k', key: 'k' },
-      },
-    ],
-  },
-  status: {
-    conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', message: '', lastTransitionTime: '' }],
-  },
-} as Tenant
+import { injectedPod, readyTenant, TEST_ATTESTOR } from './fixtures.test-support.ts'
 
 /** injected is the pod as the webhook returns it. */
-function injected(): V1Pod {
-  const pod: V1Pod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'app:1' }] } }
-  const result = injectPod({
-    pod,
-    namespace: { name: 'acme-prod', labels: { 'tollgate.dev/inject': 'enabled' } },
-    tenants: [tenant],
-    config: DEFAULT_INJECTION_CONFIG,
-    trust: TEST_TRUST,
-    attestor: TEST_ATTESTOR,
-    operator: TEST_OPERATOR,
-  })
-  if (!result.decision.inject) throw new Error(`not injected: ${result.decision.message}`)
-  return result.pod
-}
+const injected = (): V1Pod =>
+  injectedPod(
+    { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+    { name: 'acme-prod', labels: {} },
+    readyTenant('acme', ['acme-prod']),
+  )
 
 /**
  * stored is what a real API server keeps of it: the ServiceAccount admission plugin, re-run after

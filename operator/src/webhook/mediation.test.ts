@@ -1,20 +1,11 @@
 import type { V1Pod } from '@kubernetes/client-node'
 import type { Tenant } from '@tollgate/api'
 import { describe, expect, it } from 'vitest'
-import { TEST_ATTESTOR, TEST_OPERATOR, TEST_TRUST } from './fixtures.test-support.ts'
-import { injectPod } from './inject.ts'
-import { DEFAULT_INJECTION_CONFIG } from './injection-config.ts'
+import { injectedPod, readyTenant, TEST_ATTESTOR } from './fixtures.test-support.ts'
 import { mediationStatus } from './mediation.ts'
 import type { NamespaceInfo } from './tenant-ownership.ts'
 
-const ready = [{ type: 'Ready', status: 'True' as const, reason: 'x', message: '', lastTransitionTime: '' }]
-const tenantOf = (name: string, namespaces: string[]): Tenant => ({
-  apiVersion: 'tollgate.dev/v1alpha1',
-  kind: 'Tenant',
-  metadata: { name },
-  spec: { namespaces, providers: [{ name: 'openai', type: 'openai' }] },
-  status: { conditions: ready },
-})
+const tenantOf = readyTenant
 const tenant = tenantOf('acme', ['prod', 'quiet'])
 const namespaces: NamespaceInfo[] = [
   { name: 'prod', labels: { 'tollgate.dev/inject': 'enabled' } },
@@ -33,20 +24,12 @@ const pod = (
 })
 
 /** injected is a pod as the webhook stores it: sidecar, token volume, attested record. */
-function injected(original: V1Pod, owner: Tenant = tenant): V1Pod {
-  const ns = namespaces.find((n) => n.name === original.metadata?.namespace) ?? { name: 'x' }
-  const result = injectPod({
-    pod: original,
-    namespace: { ...ns, labels: { ...ns.labels, 'tollgate.dev/inject': 'enabled' } },
-    tenants: [owner],
-    config: DEFAULT_INJECTION_CONFIG,
-    trust: TEST_TRUST,
-    attestor: TEST_ATTESTOR,
-    operator: TEST_OPERATOR,
-  })
-  if (!result.decision.inject) throw new Error(`not injected: ${result.decision.message}`)
-  return result.pod
-}
+const injected = (original: V1Pod, owner: Tenant = tenant): V1Pod =>
+  injectedPod(
+    original,
+    namespaces.find((n) => n.name === original.metadata?.namespace) ?? { name: 'x' },
+    owner,
+  )
 
 describe('mediationStatus', () => {
   it('counts running pods with the tenant sidecar and is True when none is missing', () => {
