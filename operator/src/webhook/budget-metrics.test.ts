@@ -5,7 +5,7 @@ import { BudgetMetrics } from './budget-metrics.ts'
 
 const tenant = (
   name: string,
-  usage: { period: 'day' | 'month'; costUSD: string; limitUSD?: string }[],
+  usage: { period: 'day' | 'month'; costUSD: string; limitUSD?: string; resetsAt?: string }[],
 ): Tenant => ({
   apiVersion: 'tollgate.dev/v1alpha1',
   kind: 'Tenant',
@@ -15,7 +15,7 @@ const tenant = (
     usage: usage.map((u) => ({
       ...u,
       start: '',
-      resetsAt: '',
+      resetsAt: u.resetsAt ?? '2026-11-24T00:00:00.000Z',
       requests: 1,
       inputTokens: 1,
       outputTokens: 1,
@@ -26,7 +26,7 @@ const tenant = (
 describe('BudgetMetrics', () => {
   it('exports spend over limit per tenant and period, and forgets tenants that are gone', async () => {
     const registry = new Registry()
-    const metrics = new BudgetMetrics(registry)
+    const metrics = new BudgetMetrics(registry, () => Date.parse('2026-11-23T15:00:00Z'))
     metrics.observe([
       tenant('acme', [
         { period: 'day', costUSD: '4.5', limitUSD: '5' },
@@ -40,5 +40,18 @@ describe('BudgetMetrics', () => {
     expect(text).not.toContain('free-rider')
     metrics.observe([])
     expect(await registry.getSingleMetricAsString('tollgate_budget_used_ratio')).not.toContain('acme')
+  })
+
+  it('reads 0 for a period that has reset since the status was written, without waiting for new data', async () => {
+    const registry = new Registry()
+    let now = Date.parse('2026-11-23T23:59:00Z')
+    const metrics = new BudgetMetrics(registry, () => now)
+    metrics.observe([
+      tenant('acme', [{ period: 'day', costUSD: '5', limitUSD: '5', resetsAt: '2026-11-24T00:00:00.000Z' }]),
+    ])
+    const ratio = async () => await registry.getSingleMetricAsString('tollgate_budget_used_ratio')
+    expect(await ratio()).toContain('tollgate_budget_used_ratio{tenant="acme",period="day"} 1')
+    now = Date.parse('2026-11-24T00:00:30Z')
+    expect(await ratio()).toContain('tollgate_budget_used_ratio{tenant="acme",period="day"} 0')
   })
 })
