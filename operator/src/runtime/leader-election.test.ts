@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import { isLeaseHeldByOther, nextLeaseRecord } from './leader-election.ts'
+import { ApiException, type CoordinationV1Api } from '@kubernetes/client-node'
+import { pino } from 'pino'
+import { describe, expect, it, vi } from 'vitest'
+import { isLeaseHeldByOther, LeaderElector, nextLeaseRecord } from './leader-election.ts'
 import { formatMicroTime, parseMicroTime } from './micro-time.ts'
 
 describe('MicroTime', () => {
@@ -53,5 +55,40 @@ describe('lease timing', () => {
     expect(taken.holderIdentity).toBe('b')
     expect(taken.acquireTime).toBe('2026-11-23T10:00:02.000000Z')
     expect(taken.leaseTransitions).toBe(1)
+  })
+})
+
+describe('LeaderElector', () => {
+  it('carries on campaigning when a request to the API server never answers', async () => {
+    let reads = 0
+    const api = {
+      // The first read hangs for good; then the Lease does not exist and this replica creates it.
+      readNamespacedLease: () => {
+        reads++
+        return reads === 1
+          ? new Promise(() => {})
+          : Promise.reject(new ApiException(404, 'not found', {}, {}))
+      },
+      createNamespacedLease: async () => ({}),
+    } as unknown as CoordinationV1Api
+    const elector = new LeaderElector({
+      api,
+      namespace: 'default',
+      name: 'stuck',
+      identity: 'me',
+      leaseDurationMs: 400,
+      renewDeadlineMs: 200,
+      retryPeriodMs: 50,
+      onStartedLeading: () => {},
+      onStoppedLeading: () => {},
+      logger: pino({ level: 'silent' }),
+    })
+    elector.start()
+    try {
+      await vi.waitFor(() => expect(elector.isLeader).toBe(true), { timeout: 2_000 })
+      expect(reads).toBeGreaterThan(1)
+    } finally {
+      await elector.stop()
+    }
   })
 })

@@ -119,7 +119,10 @@ export class LeaderElector {
     while (!this.#stop.signal.aborted) {
       let ok = false
       try {
-        ok = await this.#tryAcquireOrRenew()
+        // A request that never answers (a connection whose packets are dropped) must not stop the
+        // campaign: a leader must still step down in time, a candidate still take over. Each try
+        // gets half the renew deadline, as client-go bounds its tries by a deadline.
+        ok = await withDeadline(this.#tryAcquireOrRenew(), renewDeadlineMs / 2)
       } catch (error) {
         logger.warn({ err: error, lease: this.#options.name }, 'leader election: acquire or renew failed')
       }
@@ -256,4 +259,13 @@ function toRecord(lease: V1Lease): LeaseRecord {
     renewTime: time(spec.renewTime),
     leaseTransitions: spec.leaseTransitions as number | undefined,
   }
+}
+
+/** withDeadline rejects when work has not settled within ms (the work itself runs on). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the API server within ${ms} ms`)), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
