@@ -21,6 +21,7 @@ export const tenantAclUser = (tenant: string) => `tollgate-tenant-${tenant}`
 export const SIDECAR_COMMANDS = [
   'get',
   'set',
+  'del',
   'mget',
   'exists',
   'incrby',
@@ -59,7 +60,7 @@ export function tenantAclRules(tenant: string): string[] {
     'clearselectors',
     '-@all',
     ...SIDECAR_COMMANDS.map((c) => `+${c}`),
-    ...['limit', 'spend', 'usage', 'cache'].map((kind) => `~${prefix}${kind}:*`),
+    ...['limit', 'spend', 'usage', 'cache', 'deferred'].map((kind) => `~${prefix}${kind}:*`),
     `%R~${keys.config(tenant)}`,
     `&${channels.config(tenant)}`,
   ]

@@ -47,6 +47,11 @@ export const keys = {
   usage: (tenant: string, hour: string) => `${t(tenant)}usage:${hour}`,
   /** Set of hours that have usage not yet known to be in the ledger. */
   usageHours: (tenant: string) => `${t(tenant)}usage:hours`,
+  /**
+   * A deferred call (a governed batch or background Response) charged its estimate and waiting for
+   * its real usage (sidecar/src/deferred): hash of what was charged, deleted when settled.
+   */
+  deferred: (tenant: string, provider: string, id: string) => `${t(tenant)}deferred:${provider}:${id}`,
   /** One cached response; generation comes from the compiled config. */
   cache: (tenant: string, generation: number, digest: string) => `${t(tenant)}cache:${generation}:${digest}`,
 }

@@ -9,9 +9,11 @@ import { StaticCredentials } from './config/credentials.ts'
 import type { CredentialState } from './config/exchanged-credentials.ts'
 import { RuntimeConfig } from './config/runtime-config.ts'
 import type { StandaloneConfig } from './config/standalone-config.ts'
+import { type DeferredCalls, MemoryDeferredCalls, RedisDeferredCalls } from './deferred/deferred-calls.ts'
 import type { SidecarOptions } from './flags.ts'
 import type { Limiter } from './limits/limiter.ts'
 import { MemoryLimiter } from './limits/memory-limiter.ts'
+import { MemoryStore } from './limits/memory-store.ts'
 import { ProxyServer } from './proxy-server.ts'
 import { BreakerRegistry } from './resilience/breaker-registry.ts'
 import type { DataRedis } from './resilience/redis-client.ts'
@@ -129,7 +131,13 @@ export async function assembleSidecar(
   }
   const tracing = await startTracing(env)
   const pools = new UpstreamPools()
-  const { limiter, cache, breakers } = await dataPlane(data, metrics, options.cacheMemoryBytes, !managed)
+  const { limiter, cache, breakers, deferred } = await dataPlane(
+    data,
+    metrics,
+    usage,
+    options.cacheMemoryBytes,
+    !managed,
+  )
   const chain = buildChain({
     config,
     pools,
@@ -143,6 +151,7 @@ export async function assembleSidecar(
     maxBodyBytes: options.maxBodyBytes,
     bodyBudget: new BodyBudget(options.maxInflightBodyBytes),
     limiter,
+    deferred,
     cache,
     breakers,
   })
@@ -215,15 +224,18 @@ export async function assembleSidecar(
 async function dataPlane(
   data: DataRedis | undefined,
   metrics: SidecarMetrics,
+  usage: UsageRecorder,
   cacheMemoryBytes: number,
   waitForRedis: boolean,
 ) {
   const breakers = new BreakerRegistry()
   metrics.observeBreakers(() => breakers.snapshot())
-  const local = new MemoryLimiter()
+  const store = new MemoryStore()
+  const local = new MemoryLimiter({ store })
   if (!data) {
     return {
       limiter: local as Limiter,
+      deferred: new MemoryDeferredCalls(usage, store) as DeferredCalls,
       cache: new ResponseCache({ memoryMaxBytes: cacheMemoryBytes }),
       breakers,
     }
@@ -247,5 +259,10 @@ async function dataPlane(
   })
   // Managed mode serves nothing before its config, which comes over this Redis anyway.
   if (waitForRedis) await data.waitUntilUp(2_000).catch(() => {})
-  return { limiter: limiter as Limiter, cache, breakers }
+  return {
+    limiter: limiter as Limiter,
+    deferred: new RedisDeferredCalls(data.client) as DeferredCalls,
+    cache,
+    breakers,
+  }
 }

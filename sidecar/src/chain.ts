@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { BodyBudget } from './body/body-budget.ts'
 import type { ResponseCache } from './cache/response-cache.ts'
 import type { ConfigSource } from './config/config-source.ts'
+import type { DeferredCalls } from './deferred/deferred-calls.ts'
 import type { Limiter } from './limits/limiter.ts'
 import type { BreakerRegistry } from './resilience/breaker-registry.ts'
 import { compose, type Handler } from './stage.ts'
@@ -9,6 +10,7 @@ import { batchInputStage } from './stages/batch-input-stage.ts'
 import { bodyStage } from './stages/body-stage.ts'
 import { breakerStage } from './stages/breaker-stage.ts'
 import { cacheLookupStage, cacheStage } from './stages/cache-stage.ts'
+import { deferredStage } from './stages/deferred-stage.ts'
 import { drainStage, type Lifecycle } from './stages/drain-stage.ts'
 import { metricsStage } from './stages/metrics-stage.ts'
 import { quotaStage } from './stages/quota-stage.ts'
@@ -42,6 +44,7 @@ export interface Deps {
   bodyBudget: BodyBudget
   /** Redis (FailoverLimiter) or memory (standalone) limits and budgets. */
   limiter: Limiter
+  deferred: DeferredCalls
   cache: ResponseCache
   breakers: BreakerRegistry
 }
@@ -65,6 +68,7 @@ export const buildChain = (deps: Deps): Handler =>
       bodyStage(deps.maxBodyBytes, deps.bodyBudget), // read within bounds + parse body; 413, 503, 400; include_usage
       batchInputStage(deps.pools, deps.maxBodyBytes), // an OpenAI batch: its input file read and estimated
       tenantStage(), //                                 403 suspended; model 400 (missing, malformed), 403 (denied, unpriced)
+      deferredStage(deps.deferred, deps.log, deps.metrics), // batches, background Responses: settled when their usage is read
       usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
       cacheLookupStage(deps.cache), //                  start the lookup: its Redis read rides with the reservation
       quotaStage(deps.limiter, deps.metrics), //        reserve the estimate; 429 names the limit; settle after

@@ -3,10 +3,12 @@ import type { Price } from '@tollgate/api'
 import type { FormFields } from './body/form-fields.ts'
 import type { CacheLookup, CacheRequest } from './cache/response-cache.ts'
 import type { RuntimeConfig, RuntimeProvider } from './config/runtime-config.ts'
+import type { DeferredReport } from './deferred/deferred-report.ts'
 import type { Endpoint } from './endpoints/endpoint.ts'
 import type { TollgateError } from './errors.ts'
 import type { CallEstimate } from './limits/call-estimate.ts'
 import { emptyUsage, type Usage } from './usage/usage.ts'
+import type { UsageRecord } from './usage/usage-recorder.ts'
 
 /** Reply is a complete response held in memory (an upstream error body, a cache hit) not yet sent. */
 export interface Reply {
@@ -75,6 +77,14 @@ export class RequestContext {
   usage: Usage = emptyUsage()
   usageSource: UsageSource = 'reported'
   costNano = 0
+  /** What the usage stage recorded for the call. */
+  usageRecord: UsageRecord | undefined = undefined
+  /** The spend counters the call's estimate was charged to, and by which limiter backend. */
+  spendCharged: { backend: 'redis' | 'memory'; keys: readonly string[] } | undefined = undefined
+  /** The id the provider gave a deferred call (a governed batch or background Response) it accepted. */
+  deferredId: string | undefined = undefined
+  /** The final usage of a deferred call, read from a read of it (deferred/deferred-report.ts). */
+  report: DeferredReport | undefined = undefined
   /** HTTP status sent to the client; 0 until the head is written. */
   status = 0
   /** performance.now() of the response head from the provider and of its first body chunk. */

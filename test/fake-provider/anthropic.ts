@@ -13,7 +13,7 @@ export const ANTHROPIC_MODELS = [
 ]
 
 /** usage is Anthropic usage: input_tokens excludes cache reads and writes, which are reported apart. */
-const usage = (plan: CompletionPlan, outputTokens: number) => ({
+export const messageUsage = (plan: CompletionPlan, outputTokens: number) => ({
   input_tokens: plan.inputTokens,
   cache_creation_input_tokens: plan.cacheCreationTokens + plan.cacheCreation1hTokens,
   cache_read_input_tokens: plan.cachedTokens,
@@ -29,7 +29,7 @@ const usage = (plan: CompletionPlan, outputTokens: number) => ({
 const thinking = (plan: CompletionPlan) =>
   plan.reasoningTokens > 0 ? { output_tokens_details: { thinking_tokens: plan.reasoningTokens } } : {}
 
-const promptOf = (body: Record<string, unknown>) => {
+export const promptOf = (body: Record<string, unknown>) => {
   if (!Array.isArray(body.messages)) throw new ProviderError(400, 'messages: Field required')
   return [...collectText(body.system), ...collectText(body.messages)]
 }
@@ -62,7 +62,7 @@ export const messages: Handler = async (ex) => {
     return sendJson(
       ex,
       200,
-      message([{ type: 'text', text: plan.text }], stopReason, usage(plan, plan.outputTokens)),
+      message([{ type: 'text', text: plan.text }], stopReason, messageUsage(plan, plan.outputTokens)),
     )
   }
   const event = (type: string, fields: Record<string, unknown> = {}) => sseEvent(type, { type, ...fields })
@@ -70,7 +70,9 @@ export const messages: Handler = async (ex) => {
   // message_start carries a token or so of output like the real API; message_delta carries the
   // cumulative totals, which a reader must take instead of adding the two.
   await stream.event(
-    event('message_start', { message: message([], null, usage(plan, Math.min(1, plan.outputTokens))) }),
+    event('message_start', {
+      message: message([], null, messageUsage(plan, Math.min(1, plan.outputTokens))),
+    }),
   )
   await stream.event(event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }))
   await stream.event(event('ping'))

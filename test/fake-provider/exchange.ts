@@ -17,13 +17,18 @@ export interface Exchange {
   readonly raw: Buffer
   /** files are the uploads of this fake (POST /v1/files), by id, for GET /v1/files/{id}/content. */
   readonly files: Map<string, Buffer>
+  /** jobs are the batches and background Responses of this fake, by id, as their reads answer them once done. */
+  readonly jobs: Map<string, Record<string, unknown>>
   readonly behaviour: Behaviour
   /** signal aborts when the client goes away or the fake cuts the connection. */
   readonly signal: AbortSignal
   /** cut destroys the socket mid-response, the way a dying upstream does. */
   cut(): void
-  /** reportUsage adds the usage an answer reports to its key's tally (GET /_fake/usage); input includes cached. */
-  reportUsage(inputTokens: number, outputTokens: number, cachedInputTokens?: number): void
+  /**
+   * reportUsage adds the usage an answer reports to its key's tally (GET /_fake/usage); input
+   * includes cached. model defaults to the request body's (a batch names one per request).
+   */
+  reportUsage(inputTokens: number, outputTokens: number, cachedInputTokens?: number, model?: string): void
 }
 
 /** Handler answers one route. */

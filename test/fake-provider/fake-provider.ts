@@ -124,6 +124,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
   #usage = new UsageTally()
   #lastId = 0
   readonly #files = new Map<string, Buffer>()
+  readonly #jobs = new Map<string, Record<string, unknown>>()
 
   /** Use startFakeProvider; a FakeProvider built here does not listen yet. */
   constructor(options: FakeProviderOptions = {}) {
@@ -302,6 +303,7 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
       body: isObject(parsed) ? parsed : {},
       raw,
       files: this.#files,
+      jobs: this.#jobs,
       behaviour,
       signal: controller.signal,
       cut: () => {
@@ -309,8 +311,8 @@ export class FakeProvider extends EventEmitter<FakeProviderEvents> {
         res.destroy()
         controller.abort()
       },
-      reportUsage: (input, output, cached = 0) => {
-        const model = isObject(parsed) && typeof parsed.model === 'string' ? parsed.model : ''
+      reportUsage: (input, output, cached = 0, named) => {
+        const model = named ?? (isObject(parsed) && typeof parsed.model === 'string' ? parsed.model : '')
         this.#usage.report(tally, provider, model, { input, cached, output })
       },
     }

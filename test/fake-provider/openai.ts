@@ -23,7 +23,7 @@ export const OPENAI_MODELS = [
 const MODEL_CREATED = 1_700_000_000
 
 /** usage is chat/completions usage: cached tokens are part of prompt_tokens, reasoning part of completion_tokens. */
-const usage = (plan: CompletionPlan) => ({
+export const chatUsage = (plan: CompletionPlan) => ({
   prompt_tokens: plan.inputTokens + plan.cachedTokens + plan.audioInputTokens,
   completion_tokens: plan.outputTokens,
   total_tokens: plan.inputTokens + plan.cachedTokens + plan.audioInputTokens + plan.outputTokens,
@@ -77,7 +77,7 @@ export const chatCompletions: Handler = async (ex) => {
       ...head,
       object: 'chat.completion',
       choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
-      usage: usage(plan),
+      usage: chatUsage(plan),
     })
   }
   // With include_usage every chunk carries `usage: null` and one extra chunk with `choices: []` and
@@ -98,7 +98,7 @@ export const chatCompletions: Handler = async (ex) => {
   for (const piece of plan.pieces) await stream.word(chunk(choice({ content: piece })))
   await stream.wordsDone()
   await stream.event(chunk(choice({}, finishReason)))
-  if (withUsage) await streamUsage(ex, stream, plan, chunk([], usage(plan)))
+  if (withUsage) await streamUsage(ex, stream, plan, chunk([], chatUsage(plan)))
   await stream.event(SSE_DONE)
   stream.end()
 }
@@ -123,7 +123,7 @@ export const completions: Handler = async (ex) => {
   })
   if (ex.body.stream !== true) {
     reportPlan(ex, plan)
-    return sendJson(ex, 200, { ...head, choices: [choice(plan.text, finishReason)], usage: usage(plan) })
+    return sendJson(ex, 200, { ...head, choices: [choice(plan.text, finishReason)], usage: chatUsage(plan) })
   }
   const withUsage = includesUsage(ex.body)
   const chunk = (choices: unknown[], chunkUsage: unknown = null) =>
@@ -132,7 +132,7 @@ export const completions: Handler = async (ex) => {
   for (const piece of plan.pieces) await stream.word(chunk([choice(piece, null)]))
   await stream.wordsDone()
   await stream.event(chunk([choice('', finishReason)]))
-  if (withUsage) await streamUsage(ex, stream, plan, chunk([], usage(plan)))
+  if (withUsage) await streamUsage(ex, stream, plan, chunk([], chatUsage(plan)))
   await stream.event(SSE_DONE)
   stream.end()
 }
@@ -232,8 +232,12 @@ export const responses: Handler = async (ex) => {
     total_tokens: plan.inputTokens + plan.cachedTokens + plan.outputTokens,
   })
   // A background response is queued: its usage is known only once it ran.
-  if (ex.body.background === true)
+  // The fake runs it at once: a later GET /v1/responses/{id} finds it done, with its usage.
+  if (ex.body.background === true) {
+    ex.jobs.set(`resp_fake${ex.id}`, { ...(done as Record<string, unknown>), background: true })
+    reportPlan(ex, plan)
     return sendJson(ex, 200, { ...response('queued', [], null), background: true })
+  }
   if (ex.body.stream !== true) {
     reportPlan(ex, plan)
     return sendJson(ex, 200, done)

@@ -63,6 +63,22 @@ export const findRoute = (
   const provider = providerOf(pathname, headers)
   const content = /^\/v1\/files\/([^/]+)\/content$/.exec(pathname)
   if (content?.[1]) return { provider, post: false, handle: batches.fileContent(decode(content[1])) }
+  const job = /^\/v1\/(batches|responses|messages\/batches)\/([^/]+)(\/results)?$/.exec(pathname)
+  if (job?.[2]) {
+    const id = decode(job[2])
+    if (job[1] === 'messages/batches')
+      return {
+        provider: 'anthropic',
+        post: false,
+        handle: job[3] ? batches.messageBatchResults(id) : batches.retrieveMessageBatch(id),
+      }
+    if (!job[3])
+      return {
+        provider,
+        post: false,
+        handle: batches.retrieveJob(id, job[1] === 'batches' ? 'batch' : 'response'),
+      }
+  }
   const api = provider === 'anthropic' ? anthropic : openai
   if (pathname === '/v1/models') return { provider, post: false, handle: api.listModels }
   if (pathname.startsWith(MODEL_PREFIX) && pathname.length > MODEL_PREFIX.length) {

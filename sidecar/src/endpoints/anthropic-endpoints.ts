@@ -17,5 +17,7 @@ export const ANTHROPIC_ENDPOINTS: TableEntry[] = [
     model('messages.batches', { usage: 'none', estimate: 'anthropic-batch', batch: true }),
   ],
   ['POST /v1/messages/batches/{id}/cancel', free('messages.batches.cancel')],
+  // the results of a governed batch carry its final usage (deferred/)
+  ['GET /v1/messages/batches/{id}/results', { ...free('messages.batches.results'), report: 'batch-results' }],
   ['POST /v1/files', free('files.create')],
 ]

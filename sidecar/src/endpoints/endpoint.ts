@@ -36,6 +36,12 @@ export interface Endpoint {
   background?: boolean
   /** A free call that must name a model all the same (count_tokens), held to the model rules. */
   requiresModel?: boolean
+  /**
+   * A free read that may carry the final usage of a deferred call (sidecar/src/deferred): a
+   * finished batch or background Response (`final-object`: its top-level `id`, `status` and
+   * `usage`), or the JSONL results of an Anthropic message batch (`batch-results`).
+   */
+  report?: 'final-object' | 'batch-results'
 }
 
 const free = (name: string): Endpoint => ({

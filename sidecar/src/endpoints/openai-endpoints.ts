@@ -74,6 +74,9 @@ export const OPENAI_ENDPOINTS: TableEntry[] = [
   ['POST /v1/responses/{id}/cancel', free('responses.cancel')],
   ['POST /v1/chat/completions/{id}', free('chat.completions.update')],
   ['POST /v1/batches/{id}/cancel', free('batches.cancel')],
+  // reads that carry the final usage of a governed batch or background Response (deferred/)
+  ['GET /v1/batches/{id}', { ...free('batches.retrieve'), report: 'final-object' }],
+  ['GET /v1/responses/{id}', { ...free('responses.retrieve'), report: 'final-object' }],
   ['POST /v1/files', free('files.create')],
   ['POST /v1/uploads', free('uploads.create')],
   ['POST /v1/uploads/{id}/parts', free('uploads.parts')],

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest'
 // Redis checks the commands a script calls against the caller's ACL user, so a command a script
 // calls but the tenant's user lacks fails only in managed mode (standalone sidecars log in with a
 // wider user), and only when that script runs: renew.lua, for one, only for calls longer than a
-// lease.
-const dir = new URL('./', import.meta.url)
-const scripts = readdirSync(dir).filter((f) => f.endsWith('.lua'))
+// lease. Every script of the sidecar (limits/, deferred/) is checked.
+const dir = new URL('../', import.meta.url)
+const scripts = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lua'))
 
-describe('the Lua scripts of the limiter', () => {
+describe('the Lua scripts of the sidecar', () => {
   it('are found', () => expect(scripts.length).toBeGreaterThan(0))
 
   it.each(scripts)('%s calls only commands a tenant user may run (SIDECAR_COMMANDS)', (file) => {

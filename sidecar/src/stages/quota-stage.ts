@@ -56,6 +56,7 @@ async function reserveAndCall(
     })
   }
   for (const shadow of result.shadowTripped) metrics?.shadowExceeded.labels(shadow.id).inc()
+  ctx.spendCharged = { backend: result.backend, keys: result.charged.spend }
   try {
     await next(ctx)
   } finally {

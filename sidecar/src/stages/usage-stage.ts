@@ -1,6 +1,16 @@
+import type { UsageCounter } from '@tollgate/api/redis-keys.ts'
 import type { Stage } from '../stage.ts'
-import { costNano } from '../usage/usage.ts'
-import type { UsageRecorder } from '../usage/usage-recorder.ts'
+import { costNano, type Usage } from '../usage/usage.ts'
+import type { UsageRecord, UsageRecorder } from '../usage/usage-recorder.ts'
+
+/** usageCounters are the counters of what a call used and cost (not its request, hit or error counts). */
+export const usageCounters = (u: Usage, cost: number): Partial<Record<UsageCounter, number>> => ({
+  inputTokens: u.inputTokens,
+  outputTokens: u.outputTokens,
+  cachedInputTokens: u.cachedInputTokens,
+  reasoningTokens: u.reasoningTokens,
+  costNano: cost,
+})
 
 /**
  * usageStage prices what the upstream handler found the call used (the provider's report, or the
@@ -26,7 +36,7 @@ export const usageStage =
           const u = ctx.usage
           ctx.costNano = costNano(ctx.price, u, ctx.endpoint?.batch)
           const status = ctx.reply?.status ?? ctx.status
-          recorder.record({
+          const record: UsageRecord = {
             at: Date.now(),
             provider: provider.name,
             model,
@@ -34,14 +44,12 @@ export const usageStage =
             counters: {
               requests: 1,
               ...(ctx.cacheHit && { cacheHits: 1 }),
-              inputTokens: u.inputTokens,
-              outputTokens: u.outputTokens,
-              cachedInputTokens: u.cachedInputTokens,
-              reasoningTokens: u.reasoningTokens,
-              costNano: ctx.costNano,
+              ...usageCounters(u, ctx.costNano),
               errors: failed || status >= 400 ? 1 : 0,
             },
-          })
+          }
+          ctx.usageRecord = record
+          recorder.record(record)
         }
       }
     }

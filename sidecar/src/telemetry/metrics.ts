@@ -75,6 +75,7 @@ export class SidecarMetrics {
   readonly limiterFallbacks: Counter<'mode'>
   readonly shadowExceeded: Counter<'limit'>
   readonly settleErrors: Counter
+  readonly deferredCalls: Counter<'outcome'>
   readonly usageEstimated: Counter<'reason'>
   readonly credentialExchanges: Counter<'result'>
   readonly #series = new Map<string, CallSeries>()
@@ -197,6 +198,12 @@ export class SidecarMetrics {
     this.settleErrors = new Counter({
       name: 'tollgate_limiter_settle_errors_total',
       help: 'Reservations that could not be settled (the estimate stays counted until its window ends).',
+      registers,
+    })
+    this.deferredCalls = new Counter({
+      name: 'tollgate_deferred_calls_total',
+      help: 'Deferred calls (governed batches, background Responses) by outcome: kept (error), settled with their final usage, late (their hour was gone, only increases counted), gone (settled already), unknown (not deferred here)',
+      labelNames: ['outcome'],
       registers,
     })
     this.usageEstimated = new Counter({

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { RequestContext } from '../context.ts'
+import { BatchResultsReader, FinalObjectReader, type ReportReader } from '../deferred/deferred-report.ts'
+import { isDeferredSubmission, SUBMISSION_FIELDS } from '../deferred/deferred-submission.ts'
 import { TollgateError } from '../errors.ts'
 import { JsonFieldReader } from '../json/json-field-reader.ts'
 import { estimateFor } from '../limits/call-estimate.ts'
@@ -83,6 +85,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #heldHeaders: IncomingHttpHeaders | undefined = undefined
   #sse: SseUsageReader | undefined = undefined
   #json: JsonFieldReader | undefined = undefined
+  /** A read that may carry a deferred call's final usage (batch, background Response). */
+  #report: ReportReader | undefined = undefined
   #strip = false
   #streaming = false
   #deltas = 0
@@ -125,8 +129,11 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#strip = ctx.stripUsageChunk
       this.#sse = new SseUsageReader(this.#usage, this.#strip)
       this.#streaming = true
-    } else if (contentType.includes('json')) {
-      this.#json = new JsonFieldReader(USAGE_FIELDS)
+    } else if (ctx.endpoint?.report) {
+      this.#report = reportReader(ctx, contentType)
+    } else if (contentType.includes('json') && ctx.endpoint?.kind === 'model') {
+      // a free read (a finished batch, a stored Response) may carry usage: it bills nothing now
+      this.#json = new JsonFieldReader(isDeferredSubmission(ctx) ? SUBMISSION_FIELDS : USAGE_FIELDS)
     }
     ctx.status = statusCode
     const out = responseHeaders(headers, this.#strip)
@@ -148,7 +155,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#deltas += countDeltas(chunk)
       if (this.#strip) out = sse.filter(chunk)
       else sse.observe(chunk)
-    } else this.#json?.write(chunk)
+    } else if (this.#json) this.#json.write(chunk)
+    else this.#report?.write(chunk)
     if (out === undefined || out.length === 0) return
     ctx.tap?.chunk(out)
     if (!ctx.res.write(out)) {
@@ -186,7 +194,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
         json.values,
         USAGE_PATHS.some((path) => json.overflowed.has(path)),
       )
+      const id = json.values.get('id')
+      if (typeof id === 'string') ctx.deferredId = id
     }
+    if (this.#report) ctx.report = this.#report.end()
     this.#settle(true)
     ctx.res.end()
     this.#resolve()
@@ -246,6 +257,18 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     ctx.usageSource = !complete ? 'aborted' : acc.unreadable ? 'unreadable' : 'unreported'
     ctx.usage = atLeastEstimate(reported, acc.seen, estimateFor(ctx).usage, this.#deltas)
   }
+}
+
+/**
+ * reportReader reads the final usage of a deferred call from a read of it: a retrieved batch or
+ * Response (JSON), or an Anthropic batch's results (JSONL; its id is the segment before `results`).
+ */
+function reportReader(ctx: RequestContext, contentType: string): ReportReader | undefined {
+  if (ctx.endpoint?.report === 'final-object')
+    return contentType.includes('json') ? new FinalObjectReader() : undefined
+  const segments = (ctx.path.split('?')[0] ?? '').split('/')
+  const id = segments[segments.length - 2]
+  return id ? new BatchResultsReader(id) : undefined
 }
 
 /** atLeastEstimate is the usage of a call billed without a full report (see #settle). */
