@@ -194,6 +194,20 @@ export const retrieveMessageBatch =
     sendJson(ex, 200, batch)
   }
 
+/** listMessageBatches answers GET /v1/messages/batches with every message batch, newest first. */
+export const listMessageBatches: Handler = async (ex) => {
+  const data = [...ex.jobs.values()]
+    .filter((job) => job.type === 'message_batch')
+    .map(({ results: _, ...batch }) => batch)
+    .reverse()
+  sendJson(ex, 200, {
+    data,
+    has_more: false,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+  })
+}
+
 /** messageBatchResults answers GET /v1/messages/batches/{id}/results: one JSON line per request. */
 export const messageBatchResults =
   (id: string): Handler =>

@@ -63,6 +63,8 @@ export const findRoute = (
   const provider = providerOf(pathname, headers)
   const content = /^\/v1\/files\/([^/]+)\/content$/.exec(pathname)
   if (content?.[1]) return { provider, post: false, handle: batches.fileContent(decode(content[1])) }
+  if (pathname === '/v1/messages/batches')
+    return { provider: 'anthropic', post: false, handle: batches.listMessageBatches }
   const job = /^\/v1\/(batches|responses|messages\/batches)\/([^/]+)(\/results)?$/.exec(pathname)
   if (job?.[2]) {
     const id = decode(job[2])

@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk'
 import { compilePrice, DEFAULT_PRICES, keys, usageHour } from '@tollgate/api'
 import { Redis } from 'ioredis'
 import OpenAI from 'openai'
@@ -187,6 +188,46 @@ describe('deferred calls in a standalone sidecar', () => {
       () =>
         expect(h.usage('claude', 'claude-haiku-4-5')).toMatchObject({
           requests: 1,
+          inputTokens: billed.inputTokens,
+          outputTokens: billed.outputTokens,
+          costNano: listCost('anthropic', 'claude-haiku-4-5', billed, true),
+        }),
+      WAIT,
+    )
+  })
+})
+
+describe('an Anthropic message batch through the official SDK', () => {
+  it('reads its results through the sidecar (results_url points at it), and is settled by that read', async () => {
+    const h = await harness(uniqueTenant('batch-sdk'))
+    const claude = new Anthropic({
+      apiKey: PLACEHOLDER_KEY,
+      baseURL: clients(h).anthropicBase,
+      maxRetries: 0,
+    })
+    const created = await claude.messages.batches.create({
+      requests: [1, 2, 3].map((i) => ({
+        custom_id: `r${i}`,
+        params: { model: 'claude-haiku-4-5', max_tokens: 700, messages: question },
+      })),
+    })
+    expect(created.results_url).toBeNull()
+    const ended = await claude.messages.batches.retrieve(created.id)
+    expect(ended.processing_status).toBe('ended')
+    expect(ended.results_url).toBe(`${clients(h).anthropicBase}/v1/messages/batches/${created.id}/results`)
+    const listed = await claude.messages.batches.list()
+    expect(listed.data.find((b) => b.id === created.id)?.results_url).toBe(ended.results_url)
+
+    const billed = emptyUsage()
+    for await (const line of await claude.messages.batches.results(created.id)) {
+      if (line.result.type !== 'succeeded') throw new Error(`request ${line.custom_id} ${line.result.type}`)
+      billed.inputTokens += line.result.message.usage.input_tokens
+      billed.outputTokens += line.result.message.usage.output_tokens
+    }
+    expect(billed.outputTokens).toBeGreaterThan(0)
+    await vi.waitFor(
+      () =>
+        expect(h.usage('claude', 'claude-haiku-4-5')).toMatchObject({
           inputTokens: billed.inputTokens,
           outputTokens: billed.outputTokens,
           costNano: listCost('anthropic', 'claude-haiku-4-5', billed, true),

@@ -14,9 +14,12 @@ export const ANTHROPIC_ENDPOINTS: TableEntry[] = [
   ['POST /v1/messages/count_tokens', { ...free('messages.count_tokens'), requiresModel: true }],
   [
     'POST /v1/messages/batches',
-    model('messages.batches', { usage: 'none', estimate: 'anthropic-batch', batch: true }),
+    model('messages.batches', { usage: 'none', estimate: 'anthropic-batch', batch: true, resultsUrl: true }),
   ],
-  ['POST /v1/messages/batches/{id}/cancel', free('messages.batches.cancel')],
+  ['POST /v1/messages/batches/{id}/cancel', { ...free('messages.batches.cancel'), resultsUrl: true }],
+  // answers holding message batches: their results_url is pointed at the sidecar
+  ['GET /v1/messages/batches', { ...free('messages.batches.list'), resultsUrl: true }],
+  ['GET /v1/messages/batches/{id}', { ...free('messages.batches.retrieve'), resultsUrl: true }],
   // the results of a governed batch carry its final usage (deferred/)
   ['GET /v1/messages/batches/{id}/results', { ...free('messages.batches.results'), report: 'batch-results' }],
   ['POST /v1/files', free('files.create')],

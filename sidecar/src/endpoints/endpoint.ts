@@ -42,6 +42,8 @@ export interface Endpoint {
    * `usage`), or the JSONL results of an Anthropic message batch (`batch-results`).
    */
   report?: 'final-object' | 'batch-results'
+  /** The answer holds Anthropic message batches, whose `results_url` must point at the sidecar. */
+  resultsUrl?: boolean
 }
 
 const free = (name: string): Endpoint => ({

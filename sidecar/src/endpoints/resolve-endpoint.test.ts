@@ -105,6 +105,8 @@ const EXPECTED: Record<'openai' | 'anthropic', Record<string, string>> = {
     'POST /v1/messages/batches': 'refused 403 TOLLGATE_ERR_ENDPOINT_DISABLED',
     'POST /v1/messages/batches/{id}/cancel': 'free messages.batches.cancel',
     'GET /v1/messages/batches/{id}/results': 'free messages.batches.results',
+    'GET /v1/messages/batches': 'free messages.batches.list',
+    'GET /v1/messages/batches/{id}': 'free messages.batches.retrieve',
     'POST /v1/files': 'free files.create',
   },
 }

@@ -12,6 +12,7 @@ import type { Usage } from '../usage/usage.ts'
 import { USAGE_FIELDS, USAGE_PATHS, UsageAccumulator } from '../usage/usage-accumulator.ts'
 import { responseHeaders, upstreamHeaders } from './headers.ts'
 import type { UpstreamPools } from './pools.ts'
+import { MAX_REWRITE_BYTES, rewriteResultsUrls } from './results-url.ts'
 import { failureOf, upstreamError } from './upstream-errors.ts'
 
 /**
@@ -73,6 +74,13 @@ function countDeltas(chunk: Buffer): number {
   return n
 }
 
+/** HeldAnswer is a successful answer held until it ended, and the headers it will go out with. */
+interface HeldAnswer {
+  chunks: Buffer[]
+  size: number
+  headers: Record<string, string | string[]>
+}
+
 /** ProxyHandler is the undici dispatch handler of one call. */
 class ProxyHandler implements Dispatcher.DispatchHandler {
   readonly #ctx: RequestContext
@@ -85,6 +93,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #heldHeaders: IncomingHttpHeaders | undefined = undefined
   #sse: SseUsageReader | undefined = undefined
   #json: JsonFieldReader | undefined = undefined
+  /** A message batch answer held to point its results_url at the sidecar; its headers. */
+  #rewrite: HeldAnswer | undefined = undefined
   /** A read that may carry a deferred call's final usage (batch, background Response). */
   #report: ReportReader | undefined = undefined
   #strip = false
@@ -137,6 +147,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     ctx.status = statusCode
     const out = responseHeaders(headers, this.#strip)
+    if (ctx.endpoint?.resultsUrl && contentType.includes('json') && ctx.req.headers.host) {
+      this.#rewrite = { chunks: [], size: 0, headers: out }
+      return
+    }
     ctx.res.writeHead(statusCode, ctx.extraHeaders ? Object.assign(out, ctx.extraHeaders) : out)
     ctx.tap?.head(statusCode, headers)
     if (this.#streaming) ctx.res.flushHeaders()
@@ -149,6 +163,19 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     const ctx = this.#ctx
     if (ctx.firstChunkAt === 0) ctx.firstChunkAt = performance.now()
+    const rewrite = this.#rewrite
+    if (rewrite) {
+      rewrite.chunks.push(chunk)
+      rewrite.size += chunk.length
+      if (rewrite.size <= MAX_REWRITE_BYTES) return
+      // too large to hold: on as it came
+      this.#rewrite = undefined
+      ctx.res.writeHead(
+        ctx.status,
+        ctx.extraHeaders ? Object.assign(rewrite.headers, ctx.extraHeaders) : rewrite.headers,
+      )
+      chunk = Buffer.concat(rewrite.chunks)
+    }
     let out: Buffer | undefined = chunk
     const sse = this.#sse
     if (sse) {
@@ -189,6 +216,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     const json = this.#json
     if (json) {
+      for (const chunk of this.#rewrite?.chunks ?? []) json.write(chunk)
       json.end()
       this.#usage.absorb(
         json.values,
@@ -198,9 +226,31 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       if (typeof id === 'string') ctx.deferredId = id
     }
     if (this.#report) ctx.report = this.#report.end()
+    if (this.#rewrite) this.#sendRewritten(this.#rewrite)
     this.#settle(true)
     ctx.res.end()
     this.#resolve()
+  }
+
+  /** sendRewritten sends a held message batch answer with its results_url pointing at the sidecar. */
+  #sendRewritten(held: HeldAnswer): void {
+    const ctx = this.#ctx
+    const provider = ctx.provider
+    const raw = Buffer.concat(held.chunks)
+    const body = provider
+      ? rewriteResultsUrls(
+          raw,
+          provider.origin + provider.basePath,
+          `http://${ctx.req.headers.host}/${provider.name}`,
+        )
+      : raw
+    held.headers['content-length'] = String(body.length)
+    ctx.res.writeHead(
+      ctx.status,
+      ctx.extraHeaders ? Object.assign(held.headers, ctx.extraHeaders) : held.headers,
+    )
+    ctx.tap?.chunk(body)
+    ctx.res.write(body)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
