@@ -65,6 +65,16 @@ export const USAGE_COUNTERS = [
   'reasoningTokens',
   'costNano',
   'errors',
+  // the parts of the token totals billed at other rates, and the units of per-unit prices
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'audioInputTokens',
+  'audioOutputTokens',
+  'imageInputTokens',
+  'imageOutputTokens',
+  'images',
+  'audioSeconds',
+  'characters',
 ] as const
 export type UsageCounter = (typeof USAGE_COUNTERS)[number]
 

@@ -94,6 +94,8 @@ describe('every usage shape of the fake provider is priced at list price', () =>
       ).usage
     })
     expect(usage?.cache_creation?.ephemeral_1h_input_tokens).toBe(2000)
+    // the ledger keeps the classes apart, as parts of the input total
+    expect([d.cacheWrite5mTokens, d.cacheWrite1hTokens, d.cachedInputTokens]).toEqual([1000, 2000, 400])
     // claude-sonnet-4-5: $3 in, $3.75 5m write, $6 1h write, $0.30 read, $15 out
     expect(d.costNano).toBe(
       (usage?.input_tokens ?? 0) * 3_000 +
@@ -136,6 +138,7 @@ describe('every usage shape of the fake provider is priced at list price', () =>
     // gpt-4o-audio-preview: text $2.50 in / $10 out, audio $40 in / $80 out
     const text = (usage?.prompt_tokens ?? 0) - 1000
     const textOut = (usage?.completion_tokens ?? 0) - 2000
+    expect([d.audioInputTokens, d.audioOutputTokens]).toEqual([1000, 2000])
     expect(d.costNano).toBe(text * 2_500 + 1000 * 40_000 + textOut * 10_000 + 2000 * 80_000)
   })
 
@@ -152,6 +155,7 @@ describe('every usage shape of the fake provider is priced at list price', () =>
       h.openai.images.generate({ prompt: 'a toll gate', ...params }),
     )
     expect(d.costNano).toBe(nano)
+    expect(d.images).toBe(params.n)
   })
 
   it('gpt-image-1 priced by its text and image tokens', async () => {
@@ -163,6 +167,10 @@ describe('every usage shape of the fake provider is priced at list price', () =>
     })
     // gpt-image-1: text in $5, image in $10, image out $40
     const u = usage as NonNullable<typeof usage>
+    expect([d.imageInputTokens, d.imageOutputTokens]).toEqual([
+      u.input_tokens_details.image_tokens,
+      u.output_tokens,
+    ])
     expect(d.costNano).toBe(
       u.input_tokens_details.text_tokens * 5_000 +
         u.input_tokens_details.image_tokens * 10_000 +
@@ -176,6 +184,7 @@ describe('every usage shape of the fake provider is priced at list price', () =>
       h.openai.audio.speech.create({ model: 'tts-1', input, voice: 'alloy' }).then((r) => r.arrayBuffer()),
     )
     expect(d.costNano).toBe(input.length * 15_000)
+    expect(d.characters).toBe(input.length)
   })
 
   it('whisper-1 priced by the seconds it reports ($0.006 a minute)', async () => {
@@ -187,6 +196,7 @@ describe('every usage shape of the fake provider is priced at list price', () =>
     })
     expect(seconds).toBe(3)
     expect(d.costNano).toBe(3 * 100_000)
+    expect(d.audioSeconds).toBe(3)
   })
 
   it('gpt-4o-transcribe priced by its audio and text tokens', async () => {

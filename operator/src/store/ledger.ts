@@ -13,6 +13,15 @@ export const LEDGER_COLUMNS: [UsageCounter, string][] = [
   ['cachedInputTokens', 'cached_input_tokens'],
   ['reasoningTokens', 'reasoning_tokens'],
   ['costNano', 'cost_nano'],
+  ['cacheWrite5mTokens', 'cache_write_5m_tokens'],
+  ['cacheWrite1hTokens', 'cache_write_1h_tokens'],
+  ['audioInputTokens', 'audio_input_tokens'],
+  ['audioOutputTokens', 'audio_output_tokens'],
+  ['imageInputTokens', 'image_input_tokens'],
+  ['imageOutputTokens', 'image_output_tokens'],
+  ['images', 'images'],
+  ['audioSeconds', 'audio_seconds'],
+  ['characters', 'characters'],
 ]
 
 /** LedgerHour is the rows of one tenant and UTC hour, to be written as absolute totals. */
@@ -36,6 +45,15 @@ export interface LedgerRecord {
   cachedInputTokens: number
   reasoningTokens: number
   costNano: number
+  cacheWrite5mTokens: number
+  cacheWrite1hTokens: number
+  audioInputTokens: number
+  audioOutputTokens: number
+  imageInputTokens: number
+  imageOutputTokens: number
+  images: number
+  audioSeconds: number
+  characters: number
 }
 
 /** upsertSql writes n rows in one statement; totals replace (EXCLUDED), never add. */

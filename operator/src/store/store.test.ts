@@ -43,14 +43,16 @@ describe('migrations', () => {
     const columns = async () =>
       (
         await client.query(
-          `SELECT column_name FROM information_schema.columns WHERE table_name = 'alerts_sent' ORDER BY 1`,
+          `SELECT column_name FROM information_schema.columns WHERE table_name = 'usage_hourly' ORDER BY 1`,
         )
       ).rows.map((r) => r.column_name)
     expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
-    expect(await columns()).toContain('next_attempt_at')
+    // the newest migration added the ledger's token-class columns
+    expect(await columns()).toContain('cache_write_5m_tokens')
     // Down reverts one at a time, the newest first.
     expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${last}\n`)
-    expect(await columns()).not.toContain('next_attempt_at')
+    expect(await columns()).not.toContain('cache_write_5m_tokens')
+    expect(await columns()).toContain('cost_nano')
     for (const name of files.slice(0, -1).reverse())
       expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${name}\n`)
     expect(await tables()).toEqual([])

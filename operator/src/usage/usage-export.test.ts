@@ -18,11 +18,20 @@ describe('usage export', () => {
         cachedInputTokens: 0,
         reasoningTokens: 0,
         costNano: 75,
+        cacheWrite5mTokens: 3,
+        cacheWrite1hTokens: 0,
+        audioInputTokens: 0,
+        audioOutputTokens: 0,
+        imageInputTokens: 0,
+        imageOutputTokens: 0,
+        images: 0,
+        audioSeconds: 0,
+        characters: 0,
       },
     ])
     expect(csv.split('\r\n')).toEqual([
-      'tenant,hour,provider,model,namespace,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano',
-      'acme,2026-11-23T15:00:00.000Z,openai,"ft:gpt-4o:""x"",y",prod,2,1,0,10,5,0,0,75',
+      'tenant,hour,provider,model,namespace,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano,cache_write_5m_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,image_output_tokens,images,audio_seconds,characters',
+      'acme,2026-11-23T15:00:00.000Z,openai,"ft:gpt-4o:""x"",y",prod,2,1,0,10,5,0,0,75,3,0,0,0,0,0,0,0,0',
       '',
     ])
   })

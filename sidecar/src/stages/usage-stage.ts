@@ -10,6 +10,15 @@ export const usageCounters = (u: Usage, cost: number): Partial<Record<UsageCount
   cachedInputTokens: u.cachedInputTokens,
   reasoningTokens: u.reasoningTokens,
   costNano: cost,
+  cacheWrite5mTokens: u.cacheWrite5mTokens,
+  cacheWrite1hTokens: u.cacheWrite1hTokens,
+  audioInputTokens: u.audioInputTokens,
+  audioOutputTokens: u.audioOutputTokens,
+  imageInputTokens: u.imageInputTokens,
+  imageOutputTokens: u.imageOutputTokens,
+  images: u.images,
+  audioSeconds: u.seconds,
+  characters: u.characters,
 })
 
 /**
