@@ -46,10 +46,10 @@ describe('a model without a price', () => {
   it('is refused by default with a 403 naming the model and how to price it', async () => {
     const sent = h.fake.requests.length
     const error = (await h.anthropic.messages
-      .create({ model: 'claude-sonnet-5', max_tokens: 50, ...chat })
+      .create({ model: 'claude-fable-5-2', max_tokens: 50, ...chat })
       .catch((e) => e)) as InstanceType<typeof Anthropic.APIError>
     expect(error.status).toBe(403)
-    expect(error.message).toContain('claude-sonnet-5')
+    expect(error.message).toContain('claude-fable-5-2')
     expect(error.message).toContain('spec.pricing')
     expect(error.message).toContain('unpricedModels')
     expect((error.error as { error: { code: string } }).error.code).toBe('TOLLGATE_ERR_MODEL_UNPRICED')
@@ -64,8 +64,8 @@ describe('a model without a price', () => {
         baseURL: `${e.sidecar.proxyUrl}/anthropic`,
         maxRetries: 0,
       })
-      const r = await client.messages.create({ model: 'claude-sonnet-5', max_tokens: 50, ...chat })
-      const usage = e.usage('anthropic', 'claude-sonnet-5')
+      const r = await client.messages.create({ model: 'claude-fable-5-2', max_tokens: 50, ...chat })
+      const usage = e.usage('anthropic', 'claude-fable-5-2')
       // no Anthropic model in the table costs more than claude-opus-4: $15 in, $75 out
       expect(usage.costNano).toBeGreaterThanOrEqual(
         r.usage.input_tokens * 15_000 + r.usage.output_tokens * 75_000,
