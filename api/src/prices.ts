@@ -125,9 +125,10 @@ export const DEFAULT_PRICES: PriceRow[] = [
   // (Luna; Terra's input in its comparison) and .../ja-JP/api/docs/models/gpt-5.6-sol (Sol). Both
   // pages: >272K input at 2x input and 1.5x output for the full request; cache writes at 1.25x
   // uncached input. Sol's page shows a promotion ($4 / $0.40 / $20, "a 20% cut in input and 33%
-  // in output") promised only until 2026-11-21; the row keeps the list price it cut from
-  // ($5 / $0.50 / $30) so a lapsed promotion never prices Sol below its bill. Terra's cached and
-  // output rates ($0.20 / $12, cut on 2026-07-30) are cross-checked on OpenRouter and Vercel.
+  // in output") promised only until 2026-11-21; the row keeps the list price it was cut from
+  // ($5 / $0.50 / $30) so a lapsed promotion never prices Sol below its bill. Terra's own page was
+  // not found: its cached and output rates ($0.20 / $12, cut on 2026-07-30) are cross-checked on
+  // OpenRouter and Vercel, and it takes the family's 272K band and 1.25x cache writes.
   o('gpt-5.6-sol', '5', '0.5', '30', {
     cacheWrite5mPerMTok: '6.25',
     longContext: {
