@@ -15,7 +15,10 @@ export interface PriceRow {
   outputPerMTok: string
   /** Cache reads (OpenAI cached input, Anthropic cache_read_input_tokens). */
   cachedInputPerMTok?: string
-  /** Anthropic cache writes to the 5-minute cache (default 1.25x input). */
+  /**
+   * Cache writes: Anthropic's 5-minute cache (default 1.25x input) and OpenAI's
+   * `cache_write_tokens` (default the input rate; GPT-5.6 bills them at 1.25x).
+   */
   cacheWrite5mPerMTok?: string
   /** Anthropic cache writes to the 1-hour cache (default 2x input). */
   cacheWrite1hPerMTok?: string
@@ -32,7 +35,11 @@ export interface PriceRow {
   perMinute?: string
   /** USD per million characters of input text (tts-1). */
   perMCharacters?: string
-  /** Higher rates of the whole call once its input passes a size (Claude Sonnet 4 with 1M context). */
+  /**
+   * Higher rates of the whole call once its input (cache reads and writes included) passes
+   * `aboveInputTokens`: Claude Sonnet 4 and 4.5 over 200K, Claude Haiku 5.5 over 100K, GPT-5.4
+   * and GPT-5.6 over 272K. A call of exactly `aboveInputTokens` is billed at the base rates.
+   */
   longContext?: {
     aboveInputTokens: number
     inputPerMTok: string
@@ -96,15 +103,78 @@ const SONNET_LONG_CONTEXT = {
 }
 
 /**
+ * OPENAI_ABOVE_INPUT_TOKENS: OpenAI's GPT-5.6 model pages bill "prompts with >272K input tokens"
+ * at 2x input and 1.5x output for the full request (GPT-5.4 likewise, as resellers copy its
+ * page). Cache reads and writes are input and double with it: an upper bound where no page says.
+ */
+const OPENAI_ABOVE_INPUT_TOKENS = 272_000
+
+/**
  * DEFAULT_PRICES are the providers' list prices, standard tier, without the batch discount
- * (applied per call), taken from the OpenAI and Anthropic pricing pages as of December 2025.
- * Globs cover dated snapshots (`gpt-4o-2024-08-06`); rows are written so that no glob prices a
- * model of another price by accident (`gpt-5.1-mini` is not `gpt-5.1*`). Models the SDKs name
- * whose price was not published by then are in UNPRICED_SDK_MODELS instead; a tenant prices them
- * in `spec.pricing` or lets `spec.unpricedModels: estimate` charge them the highest rates.
+ * (applied per call). Rows up to GPT-5.2 and Claude 4.5 were taken from the OpenAI and Anthropic
+ * pricing pages in December 2025; every newer family was read on 2026-12-01 and names its source
+ * above its rows. Globs cover dated snapshots (`gpt-4o-2024-08-06`); rows are written so that no
+ * glob prices a model of another price by accident (`gpt-5.1-mini` is not `gpt-5.1*`, and no
+ * `claude-fable-5*` glob reaches `claude-fable-5-2`). Models the SDKs name whose price no
+ * official page gave are in UNPRICED_SDK_MODELS instead; a tenant prices them in `spec.pricing`
+ * or lets `spec.unpricedModels: estimate` charge them the highest rates.
  * The operator can load another table from a mounted file; a Tenant can override single rows.
  */
 export const DEFAULT_PRICES: PriceRow[] = [
+  // OpenAI GPT-5.6, read 2026-12-01: https://developers.openai.com/api/docs/models/gpt-5.6-luna
+  // (Luna; Terra's input in its comparison) and .../ja-JP/api/docs/models/gpt-5.6-sol (Sol). Both
+  // pages: >272K input at 2x input and 1.5x output for the full request; cache writes at 1.25x
+  // uncached input. Sol's page shows a promotion ($4 / $0.40 / $20, "a 20% cut in input and 33%
+  // in output") promised only until 2026-11-21; the row keeps the list price it was cut from
+  // ($5 / $0.50 / $30) so a lapsed promotion never prices Sol below its bill. Terra's own page was
+  // not found: its cached and output rates ($0.20 / $12, cut on 2026-07-30) are cross-checked on
+  // OpenRouter and Vercel, and it takes the family's 272K band and 1.25x cache writes.
+  o('gpt-5.6-sol', '5', '0.5', '30', {
+    cacheWrite5mPerMTok: '6.25',
+    longContext: {
+      aboveInputTokens: OPENAI_ABOVE_INPUT_TOKENS,
+      inputPerMTok: '10',
+      cachedInputPerMTok: '1',
+      cacheWrite5mPerMTok: '12.5',
+      outputPerMTok: '45',
+    },
+  }),
+  o('gpt-5.6-terra', '2', '0.2', '12', {
+    cacheWrite5mPerMTok: '2.5',
+    longContext: {
+      aboveInputTokens: OPENAI_ABOVE_INPUT_TOKENS,
+      inputPerMTok: '4',
+      cachedInputPerMTok: '0.4',
+      cacheWrite5mPerMTok: '5',
+      outputPerMTok: '18',
+    },
+  }),
+  o('gpt-5.6-luna', '0.2', '0.02', '1.2', {
+    cacheWrite5mPerMTok: '0.25',
+    longContext: {
+      aboveInputTokens: OPENAI_ABOVE_INPUT_TOKENS,
+      inputPerMTok: '0.4',
+      cachedInputPerMTok: '0.04',
+      cacheWrite5mPerMTok: '0.5',
+      outputPerMTok: '1.8',
+    },
+  }),
+  // OpenAI GPT-5.4, read 2026-12-01: .../ja-JP/api/docs/models/gpt-5.4-nano (nano, 400K context,
+  // at most 272K input: no long-context band); GPT-5.4's $2.50 and 5.4 mini's $0.75 input from
+  // the comparisons of the gpt-5.6-sol and gpt-5-nano pages, their cached and output rates and
+  // GPT-5.4's >272K band ($5 / $0.50 / $22.50) cross-checked on WaveSpeed, Vercel and Venice.
+  o('gpt-5.4', '2.5', '0.25', '15', {
+    longContext: {
+      aboveInputTokens: OPENAI_ABOVE_INPUT_TOKENS,
+      inputPerMTok: '5',
+      cachedInputPerMTok: '0.5',
+      outputPerMTok: '22.5',
+    },
+  }),
+  o('gpt-5.4-mini*', '0.75', '0.075', '4.5'),
+  o('gpt-5.4-nano*', '0.2', '0.02', '1.25'),
+  // read 2026-12-01: .../ja-JP/api/docs/models/gpt-5.3-chat-latest (deprecated there)
+  o('gpt-5.3-chat-latest', '1.75', '0.175', '14'),
   // OpenAI GPT-5 family
   o('gpt-5.2', '1.75', '0.175', '14'),
   o('gpt-5.2-2*', '1.75', '0.175', '14'),
@@ -213,7 +283,43 @@ export const DEFAULT_PRICES: PriceRow[] = [
   o('gpt-4o-mini-tts*', '0.6', undefined, '0', { audioOutputPerMTok: '12' }),
   o('gpt-4o-transcribe', '2.5', undefined, '10', { audioInputPerMTok: '6' }),
   o('gpt-4o-mini-transcribe*', '1.25', undefined, '5', { audioInputPerMTok: '3' }),
-  // Anthropic: input, 5-minute cache write, 1-hour cache write, cache read, output
+  // read 2026-12-01: https://developers.openai.com/api/docs/models/gpt-4o-transcribe-diarize.md
+  // (audio tokens $2.50 in, $10 out)
+  o('gpt-4o-transcribe-diarize', '2.5', undefined, '10'),
+  // Anthropic: input, 5-minute cache write, 1-hour cache write, cache read, output.
+  // Claude 4.6 to 5.5, read 2026-12-01: the model table of
+  // https://platform.claude.com/docs/en/about-claude/pricing (Fable and Mythos 5 and 5.1, Opus 5,
+  // 4.8, 4.7, 4.6) and the model pages https://platform.claude.com/docs/zh-CN/models/<model>/overview
+  // (opus-5-5, sonnet-5, sonnet-5-5, haiku-5-5, sonnet-4-6). These models have no dated
+  // snapshots, so their rows are exact names. The 1M context of Sonnet 4.6 and later is billed at
+  // the standard rates (no long-context band); Haiku 5.5 is the exception below.
+  a('claude-fable-5-1', '10', '12.5', '20', '0.25', '50'),
+  a('claude-mythos-5-1', '10', '12.5', '20', '0.25', '50'),
+  a('claude-fable-5', '10', '12.5', '20', '1', '50'),
+  a('claude-mythos-5', '10', '12.5', '20', '1', '50'),
+  a('claude-opus-5-5', '4', '5', '8', '0.2', '20'),
+  a('claude-opus-5', '5', '6.25', '10', '0.5', '25'),
+  a('claude-opus-4-8', '5', '6.25', '10', '0.5', '25'),
+  a('claude-opus-4-7', '5', '6.25', '10', '0.5', '25'),
+  a('claude-opus-4-6', '5', '6.25', '10', '0.5', '25'),
+  // Sonnet 5.5 cache reads were cut from $0.20 to $0.10 on 2026-10-07 (the stored copy of its
+  // model page predates the cut and still says $0.20).
+  a('claude-sonnet-5-5', '2', '2.5', '4', '0.1', '10'),
+  a('claude-sonnet-5', '2', '2.5', '4', '0.2', '10'),
+  a('claude-sonnet-4-6', '3', '3.75', '6', '0.3', '15'),
+  // Haiku 5.5: "for prompts up to 100,000 tokens" / "over 100,000 tokens", the prompt counting
+  // cache reads and writes, the higher rates on the whole request.
+  a('claude-haiku-5-5', '0.1', '0.125', '0.2', '0.01', '0.5', {
+    longContext: {
+      aboveInputTokens: 100_000,
+      inputPerMTok: '0.5',
+      cacheWrite5mPerMTok: '0.625',
+      cacheWrite1hPerMTok: '1',
+      cachedInputPerMTok: '0.05',
+      outputPerMTok: '2.5',
+    },
+  }),
+  // Claude 4.5 and older, December 2025
   a('claude-opus-4-5*', '5', '6.25', '10', '0.5', '25'),
   a('claude-opus-4-1*', '15', '18.75', '30', '1.5', '75'),
   a('claude-opus-4-0', '15', '18.75', '30', '1.5', '75'),
@@ -230,47 +336,24 @@ export const DEFAULT_PRICES: PriceRow[] = [
 ]
 
 /**
- * UNPRICED_SDK_MODELS are the models the SDKs of the lockfile name whose list price was not
- * published (or not known to us) when DEFAULT_PRICES was taken. They are refused under the
- * default `unpricedModels: deny` until a price is added; a test fails when the SDKs name a
- * model that is in neither list, or when a model here gets priced by a glob.
+ * UNPRICED_SDK_MODELS are the models the SDKs of the lockfile name whose list price no official
+ * page gave when DEFAULT_PRICES was last read (2026-12-01). They are refused under the default
+ * `unpricedModels: deny` until a price is added; a test fails when the SDKs name a model that is
+ * in neither list, or when a model here gets priced by a glob. Why each is here:
+ * - gpt-5.1-mini: no model or pricing page of OpenAI names it;
+ * - the GPT Image 1.5 and 2 models: no official page found, and resellers disagree;
+ * - Claude Fable and Mythos 5.2 (released 2026-11-09): the official model pages read do not give a
+ *   price (resellers quote $8 / $40);
+ * - Claude Mythos Preview: only press reports of a partner price ($25 / $125), no official page.
  */
 export const UNPRICED_SDK_MODELS: { provider: PriceFamily; model: string }[] = [
-  ...[
-    'gpt-5.6-sol',
-    'gpt-5.6-terra',
-    'gpt-5.6-luna',
-    'gpt-5.4',
-    'gpt-5.4-mini',
-    'gpt-5.4-nano',
-    'gpt-5.4-mini-2026-03-17',
-    'gpt-5.4-nano-2026-03-17',
-    'gpt-5.3-chat-latest',
-    'gpt-5.1-mini',
-    'gpt-image-1.5',
-    'gpt-image-2',
-    'gpt-image-2-2026-04-21',
-    'chatgpt-image-latest',
-    'gpt-4o-transcribe-diarize',
-  ].map((model) => ({ provider: 'openai' as const, model })),
-  ...[
-    'claude-fable-5-2',
-    'claude-mythos-5-2',
-    'claude-haiku-5-5',
-    'claude-sonnet-5-5',
-    'claude-fable-5-1',
-    'claude-opus-5-5',
-    'claude-mythos-5-1',
-    'claude-sonnet-5',
-    'claude-fable-5',
-    'claude-mythos-5',
-    'claude-opus-5',
-    'claude-opus-4-8',
-    'claude-opus-4-7',
-    'claude-mythos-preview',
-    'claude-opus-4-6',
-    'claude-sonnet-4-6',
-  ].map((model) => ({ provider: 'anthropic' as const, model })),
+  ...['gpt-5.1-mini', 'gpt-image-1.5', 'gpt-image-2', 'gpt-image-2-2026-04-21', 'chatgpt-image-latest'].map(
+    (model) => ({ provider: 'openai' as const, model }),
+  ),
+  ...['claude-fable-5-2', 'claude-mythos-5-2', 'claude-mythos-preview'].map((model) => ({
+    provider: 'anthropic' as const,
+    model,
+  })),
 ]
 
 /** NANO_PER_TOKEN: $1 per million tokens is 1,000 nano-dollars per token. */

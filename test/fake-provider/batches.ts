@@ -5,7 +5,7 @@ import { messageUsage, promptOf } from './anthropic.ts'
 import { ProviderError, requireModel } from './errors.ts'
 import { type Exchange, type Handler, nowSeconds, optionalCount, sendJson } from './exchange.ts'
 import { readForm } from './multipart.ts'
-import { chatUsage } from './openai.ts'
+import { chatUsage, promptTokens } from './openai.ts'
 import { planCompletion } from './plan.ts'
 import { collectText, lastUserText } from './words.ts'
 
@@ -92,7 +92,7 @@ function runOpenAiBatch(ex: Exchange, file: Buffer) {
       maxTokens: optionalCount(body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens),
       behaviour: ex.behaviour,
     })
-    const input = plan.inputTokens + plan.cachedTokens
+    const input = promptTokens(plan)
     usage.input_tokens += input
     usage.input_tokens_details.cached_tokens += plan.cachedTokens
     usage.output_tokens += plan.outputTokens

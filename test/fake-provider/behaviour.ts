@@ -26,7 +26,10 @@ export interface Behaviour {
   outputTokens?: number
   /** Cached prompt tokens, reported on top of the estimated prompt tokens. */
   cachedTokens?: number
-  /** Anthropic cache-write prompt tokens of the 5-minute cache, on top of the estimated prompt tokens. */
+  /**
+   * Cache-write prompt tokens, on top of the estimated prompt tokens: Anthropic's 5-minute cache,
+   * OpenAI's `cache_write_tokens` (chat and Responses).
+   */
   cacheCreationTokens?: number
   /** Anthropic cache-write prompt tokens of the 1-hour cache, on top of the estimated prompt tokens. */
   cacheCreation1hTokens?: number

@@ -60,7 +60,7 @@ describe('OpenAI chat completions', () => {
       prompt_tokens: PROMPT_TOKENS,
       completion_tokens: 12,
       total_tokens: PROMPT_TOKENS + 12,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0, audio_tokens: 0 },
       completion_tokens_details: {
         reasoning_tokens: 0,
         audio_tokens: 0,
@@ -145,6 +145,23 @@ describe('OpenAI chat completions', () => {
     })
     expect(newer.usage?.completion_tokens).toBe(12)
     expect(newer.choices[0]?.finish_reason).toBe('stop')
+  })
+
+  it('reports cache writes in the prompt and its details, chat and Responses alike', async () => {
+    const headers = { 'x-fake-cached-tokens': '40', 'x-fake-cache-creation-tokens': '300' }
+    const chat = await openai.chat.completions.create(
+      { model: 'gpt-5.6-luna', messages: MESSAGES },
+      { headers },
+    )
+    expect(chat.usage).toMatchObject({
+      prompt_tokens: PROMPT_TOKENS + 340,
+      prompt_tokens_details: { cached_tokens: 40, cache_write_tokens: 300 },
+    })
+    const response = await openai.responses.create({ model: 'gpt-5.6-luna', input: QUESTION }, { headers })
+    expect(response.usage).toMatchObject({
+      input_tokens: estimateTokens([QUESTION]) + 340,
+      input_tokens_details: { cached_tokens: 40, cache_write_tokens: 300 },
+    })
   })
 
   it('takes word, cached and reasoning counts from control headers', async () => {
@@ -233,7 +250,7 @@ describe('OpenAI completions, embeddings, responses and models', () => {
     expect(response.output_text).toBe(expectedText(QUESTION))
     expect(response.usage).toEqual({
       input_tokens: PROMPT_TOKENS,
-      input_tokens_details: { cached_tokens: 0 },
+      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
       output_tokens: 12,
       output_tokens_details: { reasoning_tokens: 0 },
       total_tokens: PROMPT_TOKENS + 12,

@@ -22,12 +22,23 @@ export const OPENAI_MODELS = [
 
 const MODEL_CREATED = 1_700_000_000
 
-/** usage is chat/completions usage: cached tokens are part of prompt_tokens, reasoning part of completion_tokens. */
+/** promptTokens is what OpenAI counts as the prompt: the estimate, cache reads and cache writes. */
+export const promptTokens = (plan: CompletionPlan) =>
+  plan.inputTokens + plan.cachedTokens + plan.cacheCreationTokens
+
+/**
+ * usage is chat/completions usage: cache reads, cache writes and audio tokens are part of
+ * prompt_tokens, reasoning part of completion_tokens.
+ */
 export const chatUsage = (plan: CompletionPlan) => ({
-  prompt_tokens: plan.inputTokens + plan.cachedTokens + plan.audioInputTokens,
+  prompt_tokens: promptTokens(plan) + plan.audioInputTokens,
   completion_tokens: plan.outputTokens,
-  total_tokens: plan.inputTokens + plan.cachedTokens + plan.audioInputTokens + plan.outputTokens,
-  prompt_tokens_details: { cached_tokens: plan.cachedTokens, audio_tokens: plan.audioInputTokens },
+  total_tokens: promptTokens(plan) + plan.audioInputTokens + plan.outputTokens,
+  prompt_tokens_details: {
+    cached_tokens: plan.cachedTokens,
+    cache_write_tokens: plan.cacheCreationTokens,
+    audio_tokens: plan.audioInputTokens,
+  },
   completion_tokens_details: {
     reasoning_tokens: plan.reasoningTokens,
     audio_tokens: plan.audioOutputTokens,
@@ -36,9 +47,9 @@ export const chatUsage = (plan: CompletionPlan) => ({
   },
 })
 
-/** reportPlan tallies the usage OpenAI answers report: prompt tokens include the cached ones. */
+/** reportPlan tallies the usage OpenAI answers report: prompt tokens include cache reads and writes. */
 const reportPlan = (ex: Exchange, plan: CompletionPlan) =>
-  ex.reportUsage(plan.inputTokens + plan.cachedTokens, plan.outputTokens, plan.cachedTokens)
+  ex.reportUsage(promptTokens(plan), plan.outputTokens, plan.cachedTokens)
 
 /** streamUsage sends the event that carries a stream's usage, and tallies it once it went out. */
 const streamUsage = async (ex: Exchange, stream: EventStream, plan: CompletionPlan, frame: string) => {
@@ -225,11 +236,11 @@ export const responses: Handler = async (ex) => {
     role: 'assistant',
   })
   const done = response(final, [item(final, [part])], {
-    input_tokens: plan.inputTokens + plan.cachedTokens,
-    input_tokens_details: { cached_tokens: plan.cachedTokens },
+    input_tokens: promptTokens(plan),
+    input_tokens_details: { cached_tokens: plan.cachedTokens, cache_write_tokens: plan.cacheCreationTokens },
     output_tokens: plan.outputTokens,
     output_tokens_details: { reasoning_tokens: plan.reasoningTokens },
-    total_tokens: plan.inputTokens + plan.cachedTokens + plan.outputTokens,
+    total_tokens: promptTokens(plan) + plan.outputTokens,
   })
   // A background response is queued: its usage is known only once it ran.
   // The fake runs it at once: a later GET /v1/responses/{id} finds it done, with its usage.

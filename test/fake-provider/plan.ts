@@ -11,7 +11,7 @@ export interface CompletionPlan {
   /** inputTokens is the estimate from the prompt text, without cached or cache-write tokens. */
   inputTokens: number
   cachedTokens: number
-  /** Anthropic cache writes: 5-minute and 1-hour cache. */
+  /** Cache writes: Anthropic's 5-minute cache (also OpenAI's only kind) and 1-hour cache. */
   cacheCreationTokens: number
   cacheCreation1hTokens: number
   reasoningTokens: number

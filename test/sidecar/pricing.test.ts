@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, PLACEHOLDER_KEY, startHarness } from './harness.ts'
 
 // The cost the sidecar records (and the ledger copies) for a call is the provider's list price
-// of what the provider reported, for every usage shape the fake provider can produce. Prices
-// below are USD per million tokens, as nano-dollars per token (×1000), from the providers' pages.
+// of what the provider reported, for every usage shape the fake provider can produce (cache reads
+// and writes of both providers, reasoning, audio, images, long-context bands). Prices below are
+// USD per million tokens, as nano-dollars per token (×1000), from the providers' pages.
 
 const chat = { messages: [{ role: 'user' as const, content: 'Tell me about toll gates.' }] }
 
@@ -46,10 +47,10 @@ describe('a model without a price', () => {
   it('is refused by default with a 403 naming the model and how to price it', async () => {
     const sent = h.fake.requests.length
     const error = (await h.anthropic.messages
-      .create({ model: 'claude-sonnet-5', max_tokens: 50, ...chat })
+      .create({ model: 'claude-fable-5-2', max_tokens: 50, ...chat })
       .catch((e) => e)) as InstanceType<typeof Anthropic.APIError>
     expect(error.status).toBe(403)
-    expect(error.message).toContain('claude-sonnet-5')
+    expect(error.message).toContain('claude-fable-5-2')
     expect(error.message).toContain('spec.pricing')
     expect(error.message).toContain('unpricedModels')
     expect((error.error as { error: { code: string } }).error.code).toBe('TOLLGATE_ERR_MODEL_UNPRICED')
@@ -64,8 +65,8 @@ describe('a model without a price', () => {
         baseURL: `${e.sidecar.proxyUrl}/anthropic`,
         maxRetries: 0,
       })
-      const r = await client.messages.create({ model: 'claude-sonnet-5', max_tokens: 50, ...chat })
-      const usage = e.usage('anthropic', 'claude-sonnet-5')
+      const r = await client.messages.create({ model: 'claude-fable-5-2', max_tokens: 50, ...chat })
+      const usage = e.usage('anthropic', 'claude-fable-5-2')
       // no Anthropic model in the table costs more than claude-opus-4: $15 in, $75 out
       expect(usage.costNano).toBeGreaterThanOrEqual(
         r.usage.input_tokens * 15_000 + r.usage.output_tokens * 75_000,
@@ -122,6 +123,98 @@ describe('every usage shape of the fake provider is priced at list price', () =>
       ((usage?.prompt_tokens ?? 0) - 300) * 2_000 + 300 * 500 + (usage?.completion_tokens ?? 0) * 8_000,
     )
     expect(d.reasoningTokens).toBe(500)
+  })
+
+  it('OpenAI cache writes of a chat completion: 1.25x input (GPT-5.6 Luna)', async () => {
+    let usage: OpenAI.CompletionUsage | undefined
+    const d = await delta('openai', 'gpt-5.6-luna', async () => {
+      usage = (
+        await h.openai.chat.completions.create(
+          { model: 'gpt-5.6-luna', ...chat },
+          { headers: { 'x-fake-cached-tokens': '200', 'x-fake-cache-creation-tokens': '3000' } },
+        )
+      ).usage
+    })
+    expect(usage?.prompt_tokens_details?.cache_write_tokens).toBe(3000)
+    // gpt-5.6-luna: $0.20 in, $0.02 cached, $0.25 cache write, $1.20 out
+    const text = (usage?.prompt_tokens ?? 0) - 200 - 3000
+    expect(d.costNano).toBe(text * 200 + 200 * 20 + 3000 * 250 + (usage?.completion_tokens ?? 0) * 1_200)
+  })
+
+  it('OpenAI cache writes of a streamed chat completion (GPT-5.6 Terra)', async () => {
+    let usage: OpenAI.CompletionUsage | undefined
+    const d = await delta('openai', 'gpt-5.6-terra', async () => {
+      const stream = await h.openai.chat.completions.create(
+        { model: 'gpt-5.6-terra', ...chat, stream: true, stream_options: { include_usage: true } },
+        { headers: { 'x-fake-cache-creation-tokens': '1000' } },
+      )
+      for await (const chunk of stream) usage = chunk.usage ?? usage
+    })
+    expect(usage?.prompt_tokens_details?.cache_write_tokens).toBe(1000)
+    // gpt-5.6-terra: $2 in, $2.50 cache write, $12 out
+    const text = (usage?.prompt_tokens ?? 0) - 1000
+    expect(d.costNano).toBe(text * 2_000 + 1000 * 2_500 + (usage?.completion_tokens ?? 0) * 12_000)
+  })
+
+  it('OpenAI cache writes of a streamed Responses call (GPT-5.6 Luna)', async () => {
+    let usage: OpenAI.Responses.ResponseUsage | undefined
+    const d = await delta('openai', 'gpt-5.6-luna', async () => {
+      const stream = h.openai.responses.stream(
+        { model: 'gpt-5.6-luna', input: 'Tell me about toll gates.' },
+        { headers: { 'x-fake-cached-tokens': '50', 'x-fake-cache-creation-tokens': '800' } },
+      )
+      usage = (await stream.finalResponse()).usage
+    })
+    expect(usage?.input_tokens_details.cache_write_tokens).toBe(800)
+    const text = (usage?.input_tokens ?? 0) - 50 - 800
+    expect(d.costNano).toBe(text * 200 + 50 * 20 + 800 * 250 + (usage?.output_tokens ?? 0) * 1_200)
+  })
+
+  it('an OpenAI call over 272K input at 2x input and 1.5x output for the whole call (GPT-5.6 Sol)', async () => {
+    let usage: OpenAI.CompletionUsage | undefined
+    const d = await delta('openai', 'gpt-5.6-sol', async () => {
+      usage = (
+        await h.openai.chat.completions.create(
+          { model: 'gpt-5.6-sol', ...chat },
+          { headers: { 'x-fake-cached-tokens': '200000', 'x-fake-cache-creation-tokens': '80000' } },
+        )
+      ).usage
+    })
+    expect(usage?.prompt_tokens).toBeGreaterThan(272_000)
+    // gpt-5.6-sol over 272K: $10 in, $1 cached, $12.50 cache write, $45 out
+    const text = (usage?.prompt_tokens ?? 0) - 200_000 - 80_000
+    expect(d.costNano).toBe(
+      text * 10_000 + 200_000 * 1_000 + 80_000 * 12_500 + (usage?.completion_tokens ?? 0) * 45_000,
+    )
+  })
+
+  it('Claude Haiku 5.5 at 100,000 prompt tokens at the base rates, at 100,001 at the higher band', async () => {
+    const model = 'claude-haiku-5-5'
+    const call = async (cached: number) => {
+      let usage: Anthropic.Usage | undefined
+      const d = await delta('anthropic', model, async () => {
+        usage = (
+          await h.anthropic.messages.create(
+            { model, max_tokens: 50, ...chat },
+            { headers: { 'x-fake-cached-tokens': String(cached), 'x-fake-cache-creation-tokens': '1000' } },
+          )
+        ).usage
+      })
+      const u = usage as Anthropic.Usage
+      return { d, u, prompt: u.input_tokens + (u.cache_read_input_tokens ?? 0) + 1000 }
+    }
+    const { u: first } = await call(0)
+    const fill = 100_000 - first.input_tokens - 1000
+    const at = await call(fill)
+    expect(at.prompt).toBe(100_000)
+    // ≤ 100K: $0.10 in, $0.125 5m write, $0.01 read, $0.50 out
+    expect(at.d.costNano).toBe(at.u.input_tokens * 100 + fill * 10 + 1000 * 125 + at.u.output_tokens * 500)
+    const over = await call(fill + 1)
+    expect(over.prompt).toBe(100_001)
+    // > 100K, every token of the request: $0.50 in, $0.625 5m write, $0.05 read, $2.50 out
+    expect(over.d.costNano).toBe(
+      over.u.input_tokens * 500 + (fill + 1) * 50 + 1000 * 625 + over.u.output_tokens * 2_500,
+    )
   })
 
   it('OpenAI audio tokens of a chat completion', async () => {

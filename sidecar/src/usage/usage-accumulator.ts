@@ -44,10 +44,13 @@ export const STRIP_FIELDS = jsonPaths([...USAGE_PATHS, 'choices'])
  * stream, as JsonFieldReader found them) into one Usage. A later usage object replaces an
  * earlier one: Anthropic's message_delta is cumulative over message_start, and every other API
  * reports usage once, in its final event. The shapes it knows:
- * - OpenAI chat, completions, embeddings: `prompt_tokens` (cached and audio included),
- *   `completion_tokens` (reasoning and audio included) and their `*_details`;
+ * - OpenAI chat, completions, embeddings: `prompt_tokens` (cache reads, cache writes and audio
+ *   included), `completion_tokens` (reasoning and audio included) and their `*_details`;
  * - OpenAI Responses and images: `input_tokens`, `output_tokens` and their `*_details`
  *   (images: text and image input tokens; the output is image tokens);
+ * - OpenAI cache writes (`cache_write_tokens` of either details object) go to the cache-write
+ *   field Anthropic's 5-minute writes use: OpenAI has one kind of write, billed at its row's
+ *   `cacheWrite5mPerMTok`;
  * - OpenAI speech streamed as SSE: `input_tokens` (text), `output_tokens` (audio);
  * - OpenAI transcriptions: `{type: tokens}` (audio and text input) or `{type: duration, seconds}`,
  *   translations: the top-level `duration`;
@@ -104,6 +107,7 @@ export class UsageAccumulator {
       usage.inputTokens = num(u.prompt_tokens) ?? 0
       usage.outputTokens = num(u.completion_tokens) ?? 0
       usage.cachedInputTokens = num(prompt?.cached_tokens) ?? 0
+      usage.cacheWrite5mTokens = num(prompt?.cache_write_tokens) ?? 0
       usage.audioInputTokens = num(prompt?.audio_tokens) ?? 0
       usage.reasoningTokens = num(completion?.reasoning_tokens) ?? 0
       usage.audioOutputTokens = num(completion?.audio_tokens) ?? 0
@@ -113,6 +117,7 @@ export class UsageAccumulator {
       usage.inputTokens = num(u.input_tokens) ?? 0
       usage.outputTokens = num(u.output_tokens) ?? 0
       usage.cachedInputTokens = num(input?.cached_tokens) ?? 0
+      usage.cacheWrite5mTokens = num(input?.cache_write_tokens) ?? 0
       usage.reasoningTokens = num(output?.reasoning_tokens) ?? 0
       if (this.#shape === 'images') {
         usage.imageInputTokens = num(input?.image_tokens) ?? 0

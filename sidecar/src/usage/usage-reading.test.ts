@@ -38,6 +38,19 @@ describe('UsageAccumulator', () => {
       usage({ inputTokens: 100, outputTokens: 40, cachedInputTokens: 64, reasoningTokens: 16 }),
     ],
     [
+      'OpenAI chat completion with cache writes (part of prompt_tokens, as cache reads are)',
+      'openai',
+      {
+        model: 'gpt-5.6-luna',
+        usage: {
+          prompt_tokens: 1000,
+          completion_tokens: 40,
+          prompt_tokens_details: { cached_tokens: 200, cache_write_tokens: 300 },
+        },
+      },
+      usage({ inputTokens: 1000, outputTokens: 40, cachedInputTokens: 200, cacheWrite5mTokens: 300 }),
+    ],
+    [
       'OpenAI embeddings',
       'openai',
       { model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } },
@@ -57,6 +70,20 @@ describe('UsageAccumulator', () => {
         },
       },
       usage({ inputTokens: 50, outputTokens: 30, cachedInputTokens: 10, reasoningTokens: 20 }),
+    ],
+    [
+      'OpenAI Responses with cache writes',
+      'openai',
+      {
+        object: 'response',
+        model: 'gpt-5.6-sol',
+        usage: {
+          input_tokens: 500,
+          output_tokens: 30,
+          input_tokens_details: { cached_tokens: 100, cache_write_tokens: 250 },
+        },
+      },
+      usage({ inputTokens: 500, outputTokens: 30, cachedInputTokens: 100, cacheWrite5mTokens: 250 }),
     ],
     [
       'Anthropic message (cache reads and writes added to input)',
@@ -254,6 +281,53 @@ describe('SseUsageReader', () => {
       ),
     )
     expect(acc.result()).toEqual(usage({ inputTokens: 3, outputTokens: 4, reasoningTokens: 2 }))
+  })
+
+  it.each(splits)('reads the cache writes of an OpenAI chat stream (%i-byte chunks)', (size) => {
+    const acc = new UsageAccumulator('openai')
+    const reader = new SseUsageReader(acc, true)
+    const bytes = Buffer.from(
+      sse(
+        { model: 'gpt-5.6-terra', choices: [{ delta: { content: 'Hi' } }], usage: null },
+        {
+          model: 'gpt-5.6-terra',
+          choices: [],
+          usage: {
+            prompt_tokens: 900,
+            completion_tokens: 2,
+            prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 700 },
+          },
+        },
+      ).concat('data: [DONE]\n\n'),
+    )
+    for (let i = 0; i < bytes.length; i += size) reader.filter(bytes.subarray(i, i + size))
+    reader.end()
+    expect(acc.result()).toEqual(
+      usage({ inputTokens: 900, outputTokens: 2, cachedInputTokens: 100, cacheWrite5mTokens: 700 }),
+    )
+  })
+
+  it('reads the cache writes of a Responses stream', () => {
+    const acc = new UsageAccumulator('openai')
+    new SseUsageReader(acc).observe(
+      Buffer.from(
+        named([
+          'response.completed',
+          {
+            type: 'response.completed',
+            response: {
+              model: 'gpt-5.6-sol',
+              usage: {
+                input_tokens: 400,
+                output_tokens: 4,
+                input_tokens_details: { cached_tokens: 0, cache_write_tokens: 380 },
+              },
+            },
+          },
+        ]),
+      ),
+    )
+    expect(acc.result()).toEqual(usage({ inputTokens: 400, outputTokens: 4, cacheWrite5mTokens: 380 }))
   })
 
   it.each([1, 1000, 65_536])('reads a 2 MiB event whole (%i-byte chunks), holding none of it', (size) => {

@@ -16,7 +16,7 @@ export interface Usage {
   cachedInputTokens: number
   /** Part of the output spent on reasoning (billed as output). */
   reasoningTokens: number
-  /** Anthropic prompt-cache writes, 5-minute and 1-hour cache. */
+  /** Prompt-cache writes: Anthropic's 5-minute and 1-hour caches; OpenAI's writes count as 5-minute. */
   cacheWrite5mTokens: number
   cacheWrite1hTokens: number
   audioInputTokens: number
