@@ -151,6 +151,10 @@ export interface Price {
   perImageNano?: Record<string, number>
   perSecondNano?: number
   perCharacterNano?: number
+  /** Per search of a provider-side web search tool. */
+  perWebSearchNano?: number
+  /** Factor on every token of a call pinned to one region (Anthropic `inference_geo`). */
+  dataResidencyFactor?: number
   /** Rates of the whole call once its input passes `aboveInputTokens`. */
   longContext?: {
     aboveInputTokens: number

@@ -35,6 +35,10 @@ export interface PriceRow {
   perMinute?: string
   /** USD per million characters of input text (tts-1). */
   perMCharacters?: string
+  /** USD per search of the provider's web search tool (Anthropic rows default to $0.01). */
+  perWebSearch?: string
+  /** Factor on every token of a call pinned to one region (Anthropic rows default to 1.1). */
+  dataResidencyFactor?: string
   /**
    * Higher rates of the whole call once its input (cache reads and writes included) passes
    * `aboveInputTokens`: Claude Sonnet 4 and 4.5 over 200K, Claude Haiku 5.5 over 100K, GPT-5.4
@@ -356,6 +360,20 @@ export const UNPRICED_SDK_MODELS: { provider: PriceFamily; model: string }[] = [
   })),
 ]
 
+/**
+ * Anthropic's prices beside the token rates, the same for every model: a web search is $10 per
+ * 1,000 searches (web fetches cost only their tokens), and inference pinned to the US
+ * (`inference_geo`, Claude Opus 4.6 and later) is 1.1x on every token.
+ */
+const ANTHROPIC_WEB_SEARCH_USD = '0.01'
+const ANTHROPIC_DATA_RESIDENCY_FACTOR = '1.1'
+
+const factor = (value: string) => {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 1 || n > 10) throw new Error(`invalid factor ${JSON.stringify(value)}`)
+  return n
+}
+
 /** NANO_PER_TOKEN: $1 per million tokens is 1,000 nano-dollars per token. */
 const NANO_PER_TOKEN = 1_000
 const NANO_PER_USD = 1_000_000_000
@@ -400,6 +418,10 @@ export function compilePrice(row: PriceRow): Price {
     )
   if (row.perMinute) price.perSecondNano = usd(row.perMinute, NANO_PER_USD / 60)
   if (row.perMCharacters) price.perCharacterNano = usd(row.perMCharacters, NANO_PER_TOKEN)
+  const search = row.perWebSearch ?? (anthropic ? ANTHROPIC_WEB_SEARCH_USD : undefined)
+  if (search !== undefined) price.perWebSearchNano = usd(search, NANO_PER_USD)
+  const residency = row.dataResidencyFactor ?? (anthropic ? ANTHROPIC_DATA_RESIDENCY_FACTOR : undefined)
+  if (residency !== undefined) price.dataResidencyFactor = factor(residency)
   const long = row.longContext
   if (long) {
     const longInput = perToken(long.inputPerMTok)
@@ -427,4 +449,6 @@ export const PRICE_FIELDS = [
   'imageOutputPerMTok',
   'perMinute',
   'perMCharacters',
+  'perWebSearch',
+  'dataResidencyFactor',
 ] as const satisfies readonly (keyof PriceRow)[]

@@ -226,6 +226,14 @@ export const Pricing = Type.Object(
     ),
     perMinute: Type.Optional(money('USD per minute of input audio, billed by the second.')),
     perMCharacters: Type.Optional(money('USD per million characters of input text (speech).')),
+    perWebSearch: Type.Optional(
+      money("USD per search of the provider's web search tool; defaults to 0.01 for provider anthropic."),
+    ),
+    dataResidencyFactor: Type.Optional(
+      money(
+        'Factor on every token of a call pinned to one region (inference_geo); defaults to 1.1 for provider anthropic.',
+      ),
+    ),
   },
   { description: 'A price that overrides the shipped price table for this tenant.' },
 )

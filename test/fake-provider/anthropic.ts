@@ -23,6 +23,8 @@ export const messageUsage = (plan: CompletionPlan, outputTokens: number) => ({
   },
   output_tokens: outputTokens,
   ...thinking(plan),
+  server_tool_use: { web_search_requests: plan.webSearchRequests, web_fetch_requests: 0 },
+  inference_geo: plan.inferenceGeo,
   service_tier: 'standard',
 })
 

@@ -39,6 +39,10 @@ export interface Behaviour {
   audioOutputTokens?: number
   /** Hidden reasoning tokens, counted in the output tokens on top of the words. */
   reasoningTokens?: number
+  /** Anthropic: web searches the server tool ran (`usage.server_tool_use.web_search_requests`). */
+  webSearchRequests?: number
+  /** Anthropic: the region inference ran in (`usage.inference_geo`), e.g. `us`; default `global`. */
+  inferenceGeo?: string
 }
 
 /** BEHAVIOUR_HEADERS maps each Behaviour field to the request header that sets it. */
@@ -58,6 +62,8 @@ export const BEHAVIOUR_HEADERS = {
   audioInputTokens: 'x-fake-audio-input-tokens',
   audioOutputTokens: 'x-fake-audio-output-tokens',
   reasoningTokens: 'x-fake-reasoning-tokens',
+  webSearchRequests: 'x-fake-web-search-requests',
+  inferenceGeo: 'x-fake-inference-geo',
 } as const satisfies Record<keyof Behaviour, string>
 
 /** InvalidBehaviourError says which control header or field had a value the fake cannot use. */
@@ -107,6 +113,8 @@ const PARSERS: { [K in keyof Behaviour]-?: (field: K, raw: Raw) => Behaviour[K] 
   audioInputTokens: count,
   audioOutputTokens: count,
   reasoningTokens: count,
+  webSearchRequests: count,
+  inferenceGeo: (_field, raw) => String(raw),
 }
 
 const FIELDS = Object.keys(BEHAVIOUR_HEADERS) as (keyof Behaviour)[]

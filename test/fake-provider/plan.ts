@@ -20,6 +20,9 @@ export interface CompletionPlan {
   audioOutputTokens: number
   /** outputTokens is words plus reasoning and audio tokens. */
   outputTokens: number
+  /** Anthropic: server-side web searches, and the region inference ran in. */
+  webSearchRequests: number
+  inferenceGeo: string
 }
 
 /** PlanInput is what a route extracts from its request body. */
@@ -54,5 +57,7 @@ export const planCompletion = ({ prompt, seed, maxTokens, behaviour }: PlanInput
     audioInputTokens: behaviour.audioInputTokens ?? 0,
     audioOutputTokens,
     outputTokens: count + reasoningTokens + audioOutputTokens,
+    webSearchRequests: behaviour.webSearchRequests ?? 0,
+    inferenceGeo: behaviour.inferenceGeo ?? 'global',
   }
 }

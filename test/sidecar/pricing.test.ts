@@ -43,6 +43,25 @@ describe('models the price table used to miss cost their list price', () => {
   })
 })
 
+describe('a billing tier without a price', () => {
+  it.each([
+    [
+      'Anthropic fast mode',
+      () => h.anthropic.messages.create({ model: 'claude-opus-4-6', max_tokens: 50, speed: 'fast', ...chat }),
+    ],
+    [
+      'OpenAI priority processing',
+      () => h.openai.chat.completions.create({ model: 'gpt-4o-mini', service_tier: 'priority', ...chat }),
+    ],
+  ])('%s is refused with a 403 naming the parameter, and nothing is sent', async (_name, call) => {
+    const sent = h.fake.requests.length
+    const error = (await call().catch((e) => e)) as InstanceType<typeof Anthropic.APIError>
+    expect(error.status).toBe(403)
+    expect(error.message).toMatch(/speed: fast|service_tier: priority/)
+    expect(h.fake.requests.length).toBe(sent)
+  })
+})
+
 describe('a model without a price', () => {
   it('is refused by default with a 403 naming the model and how to price it', async () => {
     const sent = h.fake.requests.length
@@ -105,6 +124,23 @@ describe('every usage shape of the fake provider is priced at list price', () =>
         400 * 300 +
         (usage?.output_tokens ?? 0) * 15_000,
     )
+  })
+
+  it('Anthropic web searches ($10 per 1,000) and US-only inference (1.1x every token)', async () => {
+    let usage: Anthropic.Usage | undefined
+    const d = await delta('anthropic', 'claude-opus-4-6', async () => {
+      usage = (
+        await h.anthropic.messages.create(
+          { model: 'claude-opus-4-6', max_tokens: 50, ...chat },
+          { headers: { 'x-fake-web-search-requests': '3', 'x-fake-inference-geo': 'us' } },
+        )
+      ).usage
+    })
+    expect(usage?.server_tool_use?.web_search_requests).toBe(3)
+    expect(usage?.inference_geo).toBe('us')
+    // claude-opus-4-6: $5 in, $25 out; each search $0.01
+    const tokens = (usage?.input_tokens ?? 0) * 5_000 + (usage?.output_tokens ?? 0) * 25_000
+    expect(d.costNano).toBe(Math.round(tokens * 1.1) + 3 * 10_000_000)
   })
 
   it('OpenAI cached input and reasoning', async () => {

@@ -126,4 +126,6 @@ function add(a: Usage, b: Usage): void {
   a.images += b.images
   a.seconds += b.seconds
   a.characters += b.characters
+  a.webSearches += b.webSearches
+  a.dataResidency ||= b.dataResidency
 }

@@ -74,7 +74,27 @@ export const tenantStage = (): Stage => (next) =>
           { param: 'model' },
         )
       }
+      const tier = unpricedTier(provider.type, ctx.json)
+      if (tier) {
+        throw new TollgateError(
+          'TOLLGATE_ERR_TIER_UNPRICED',
+          `${tier} is billed at its own rates, which the price table does not hold, so budgets cannot count it; call without it`,
+          { param: tier.split(':')[0] },
+        )
+      }
       ctx.price = price
     }
     await next(ctx)
   }
+
+/**
+ * unpricedTier names a billing tier a call asks for that the price table has no rates for:
+ * Anthropic's fast mode (`speed: fast`) and OpenAI's priority processing (`service_tier:
+ * priority`), each billed at a multiple of the list price that differs by model.
+ */
+function unpricedTier(type: string, body: Record<string, unknown> | undefined): string | undefined {
+  if (!body) return undefined
+  if (type === 'anthropic' && body.speed === 'fast') return 'speed: fast'
+  if (type === 'openai' && body.service_tier === 'priority') return 'service_tier: priority'
+  return undefined
+}

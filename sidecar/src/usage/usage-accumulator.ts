@@ -148,6 +148,8 @@ export class UsageAccumulator {
       usage.cacheWrite5mTokens = writes - usage.cacheWrite1hTokens
     }
     usage.reasoningTokens = num(obj(u.output_tokens_details)?.thinking_tokens) ?? usage.reasoningTokens
+    usage.webSearches = num(obj(u.server_tool_use)?.web_search_requests) ?? usage.webSearches
+    if (typeof u.inference_geo === 'string') usage.dataResidency = u.inference_geo !== 'global'
   }
 
   /** result is the usage so far (input includes cached, cache-write, audio and image tokens). */

@@ -30,6 +30,10 @@ export interface Usage {
   seconds: number
   /** Characters of input text (tts-1). */
   characters: number
+  /** Searches a provider-side web search tool ran (Anthropic `server_tool_use`), billed per search. */
+  webSearches: number
+  /** Inference pinned to one region (Anthropic `inference_geo` other than global): a premium on every token. */
+  dataResidency: boolean
 }
 
 export const emptyUsage = (): Usage => ({
@@ -47,6 +51,8 @@ export const emptyUsage = (): Usage => ({
   imageKind: '',
   seconds: 0,
   characters: 0,
+  webSearches: 0,
+  dataResidency: false,
 })
 
 /** priceFamily is whose price rows apply to a provider type: openai-compatible servers speak OpenAI's API. */
@@ -99,8 +105,9 @@ function perImageNano(price: Price, kind: string): number {
  * costNano prices a call in integer nano-dollars: every token class at its rate (text input,
  * cache reads, both cache writes, audio and image input; text, audio and image output, reasoning
  * as output), plus images, seconds and characters at their unit prices. A call whose input
- * passes the row's long-context threshold is billed at the long-context rates as a whole, and a
- * batch call at BATCH_DISCOUNT. An unknown model (no price) costs 0: callers refuse it first
+ * passes the row's long-context threshold is billed at the long-context rates as a whole, a call
+ * pinned to one region at the row's data-residency factor (tokens only), web searches per search,
+ * and a batch call at BATCH_DISCOUNT. An unknown model (no price) costs 0: callers refuse it first
  * (`unpricedModels: deny`) or pass the highest price (`estimate`).
  */
 export function costNano(price: Price | undefined, usage: Usage, batch = false): number {
@@ -120,7 +127,7 @@ export function costNano(price: Price | undefined, usage: Usage, batch = false):
     usage.imageInputTokens
   const textInput = Math.max(0, usage.inputTokens - special)
   const textOutput = Math.max(0, usage.outputTokens - usage.audioOutputTokens - usage.imageOutputTokens)
-  const cost =
+  const tokens =
     textInput * inputNano +
     cached * (long?.cachedInputNano ?? price.cachedInputNano) +
     usage.cacheWrite5mTokens * (long?.cacheWrite5mNano ?? price.cacheWrite5mNano ?? inputNano) +
@@ -129,9 +136,12 @@ export function costNano(price: Price | undefined, usage: Usage, batch = false):
     usage.imageInputTokens * (price.imageInputNano ?? inputNano) +
     textOutput * outputNano +
     usage.audioOutputTokens * (price.audioOutputNano ?? outputNano) +
-    usage.imageOutputTokens * (price.imageOutputNano ?? outputNano) +
+    usage.imageOutputTokens * (price.imageOutputNano ?? outputNano)
+  const units =
     usage.images * perImageNano(price, usage.imageKind) +
     usage.seconds * (price.perSecondNano ?? 0) +
     usage.characters * (price.perCharacterNano ?? 0)
+  const residency = usage.dataResidency ? (price.dataResidencyFactor ?? 1) : 1
+  const cost = Math.round(tokens * residency) + units + usage.webSearches * (price.perWebSearchNano ?? 0)
   return batch ? Math.ceil(cost * BATCH_DISCOUNT) : cost
 }
