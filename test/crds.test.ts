@@ -31,6 +31,7 @@ describe('the CRDs on a real API server', () => {
       ...(tenant.spec as object),
       suspended: false,
       unpricedModels: 'deny',
+      unpricedFees: 'deny',
     })
     const storedPolicy = JSON.parse(
       await kubectlOK(stack, ['get', 'rlp', 'crd-roundtrip-policy', '-o', 'json']),
@@ -47,6 +48,7 @@ describe('the CRDs on a real API server', () => {
     const stored = JSON.parse(await kubectlOK(stack, ['get', 'tn', 'crd-defaults', '-o', 'json']))
     expect(stored.spec.tier).toBe('free')
     expect(stored.spec.unpricedModels).toBe('deny')
+    expect(stored.spec.unpricedFees).toBe('deny')
     expect(stored.spec.providers[0].endpoints).toEqual({ batches: 'refuse', backgroundResponses: 'refuse' })
   })
 

@@ -41,6 +41,7 @@ export const DEFAULTS = {
   failureMode: 'open',
   budgetFailureMode: 'closed',
   unpricedModels: 'deny',
+  unpricedFees: 'deny',
   endpoints: { batches: 'refuse', backgroundResponses: 'refuse' },
 } as const
 
@@ -236,6 +237,7 @@ export function compileTenantConfig(input: CompileInput): {
     failureMode,
     budgetFailureMode,
     unpricedModels: spec.unpricedModels ?? DEFAULTS.unpricedModels,
+    unpricedFees: spec.unpricedFees ?? DEFAULTS.unpricedFees,
     prices,
   }
   const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex')

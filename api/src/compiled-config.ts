@@ -37,6 +37,11 @@ export interface CompiledConfig {
   budgetFailureMode?: FailureMode
   /** A model without a price: refused (deny) or charged the highest rates of its provider (estimate). */
   unpricedModels?: 'deny' | 'estimate'
+  /**
+   * A call that would incur a fee the table has no price for (fast mode, priority processing,
+   * per-call built-in tools): refused (deny, the default) or served and counted without it (allow).
+   */
+  unpricedFees?: 'deny' | 'allow'
   prices: Price[]
 }
 

@@ -24,6 +24,7 @@ export const BUDGET_PERIODS = ['day', 'month'] as const
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number]
 
 export const UNPRICED_MODEL_MODES = ['deny', 'estimate'] as const
+export const UNPRICED_FEE_MODES = ['deny', 'allow'] as const
 export const ENDPOINT_SWITCHES = ['refuse', 'govern'] as const
 export const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
 
@@ -336,6 +337,13 @@ export const TenantSpec = Type.Object(
       enumOf(
         UNPRICED_MODEL_MODES,
         'A call to a model with no price in the table: deny (default) answers 403 naming the model; estimate serves it and charges the highest rates of its provider.',
+        { default: 'deny' },
+      ),
+    ),
+    unpricedFees: Type.Optional(
+      enumOf(
+        UNPRICED_FEE_MODES,
+        'A call that asks for a fee the price table has no rates for (fast mode, priority processing, built-in tools billed per call): deny (default) answers 403 naming it; allow serves it and counts its tokens only.',
         { default: 'deny' },
       ),
     ),

@@ -55,7 +55,7 @@ export const ERRORS = {
   /** No price for the model and the tenant's unpricedModels is deny. */
   TOLLGATE_ERR_MODEL_UNPRICED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
   /** A speed or service tier billed at rates the price table does not hold (fast mode, priority). */
-  TOLLGATE_ERR_TIER_UNPRICED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
+  TOLLGATE_ERR_FEE_UNPRICED: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
   /** The bodies in flight would pass the sidecar's bound (--max-inflight-body-bytes). */
   TOLLGATE_ERR_OVERLOADED: { status: 503, openai: 'server_error', anthropic: 'overloaded_error' },
   TOLLGATE_ERR_BODY_TOO_LARGE: {

@@ -43,7 +43,7 @@ describe('models the price table used to miss cost their list price', () => {
   })
 })
 
-describe('a billing tier without a price', () => {
+describe('a fee without a price', () => {
   it.each([
     [
       'Anthropic fast mode',
@@ -53,12 +53,58 @@ describe('a billing tier without a price', () => {
       'OpenAI priority processing',
       () => h.openai.chat.completions.create({ model: 'gpt-4o-mini', service_tier: 'priority', ...chat }),
     ],
+    [
+      'OpenAI web search tool',
+      () =>
+        h.openai.responses.create({
+          model: 'gpt-4o-mini',
+          input: 'toll gates',
+          tools: [{ type: 'web_search' }],
+        }),
+    ],
+    [
+      'Anthropic code execution',
+      () =>
+        h.anthropic.messages.create({
+          model: 'claude-opus-4-6',
+          max_tokens: 50,
+          tools: [{ type: 'code_execution_20250825', name: 'code_execution' }],
+          ...chat,
+        }),
+    ],
   ])('%s is refused with a 403 naming the parameter, and nothing is sent', async (_name, call) => {
     const sent = h.fake.requests.length
     const error = (await call().catch((e) => e)) as InstanceType<typeof Anthropic.APIError>
     expect(error.status).toBe(403)
-    expect(error.message).toMatch(/speed: fast|service_tier: priority/)
+    expect(error.message).toMatch(
+      /speed: fast|service_tier: priority|tools: web_search|tools: code_execution/,
+    )
+    expect(error.message).toContain('unpricedFees')
+    expect(error.headers?.get('x-tollgate-error-code')).toBe('TOLLGATE_ERR_FEE_UNPRICED')
     expect(h.fake.requests.length).toBe(sent)
+  })
+
+  it('passes tools that cost only their tokens, and every fee once the tenant allows unpriced fees', async () => {
+    const tool = { type: 'function' as const, name: 'toll', parameters: { type: 'object' }, strict: false }
+    const r = await h.openai.responses.create({ model: 'gpt-4o-mini', input: 'toll gates', tools: [tool] })
+    expect(r.status).toBe('completed')
+    const allowing = await startHarness({ tenant: 'fees', spec: ['unpricedFees: allow'], fake: h.fake })
+    try {
+      const client = new Anthropic({
+        apiKey: PLACEHOLDER_KEY,
+        baseURL: `${allowing.sidecar.proxyUrl}/anthropic`,
+        maxRetries: 0,
+      })
+      const m = await client.messages.create({
+        model: 'claude-opus-4-6',
+        max_tokens: 50,
+        speed: 'fast',
+        ...chat,
+      })
+      expect(m.usage.output_tokens).toBeGreaterThan(0)
+    } finally {
+      await allowing.close()
+    }
   })
 })
 

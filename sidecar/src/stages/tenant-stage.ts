@@ -74,12 +74,13 @@ export const tenantStage = (): Stage => (next) =>
           { param: 'model' },
         )
       }
-      const tier = unpricedTier(provider.type, ctx.json)
-      if (tier) {
+      const fee = config.compiled.unpricedFees === 'allow' ? undefined : unpricedFee(provider.type, ctx.json)
+      if (fee) {
         throw new TollgateError(
-          'TOLLGATE_ERR_TIER_UNPRICED',
-          `${tier} is billed at its own rates, which the price table does not hold, so budgets cannot count it; call without it`,
-          { param: tier.split(':')[0] },
+          'TOLLGATE_ERR_FEE_UNPRICED',
+          `${fee} is billed at rates the price table does not hold, so budgets cannot count it; call without it, ` +
+            `or set spec.unpricedFees: allow on tenant ${tenant} to serve such calls counting their tokens only`,
+          { param: fee.split(':')[0] },
         )
       }
       ctx.price = price
@@ -87,14 +88,42 @@ export const tenantStage = (): Stage => (next) =>
     await next(ctx)
   }
 
+/** Tool types whose use costs nothing beyond the tokens of the call. */
+const TOKEN_ONLY_TOOLS = new Set([
+  'function',
+  'custom',
+  'mcp',
+  'local_shell',
+  'shell',
+  'apply_patch',
+  'computer_use_preview',
+])
+/** Anthropic server tools priced by the table (web search) or costing only their tokens. */
+const PRICED_ANTHROPIC_TOOL = /^(web_search|web_fetch|tool_search|memory|text_editor|bash|computer)_/
+
 /**
- * unpricedTier names a billing tier a call asks for that the price table has no rates for:
- * Anthropic's fast mode (`speed: fast`) and OpenAI's priority processing (`service_tier:
- * priority`), each billed at a multiple of the list price that differs by model.
+ * unpricedFee names a fee a call asks for that the price table has no rates for: Anthropic's
+ * fast mode (`speed: fast`) and code execution, OpenAI's priority processing (`service_tier:
+ * priority`), the chat search options and the built-in tools of the Responses API that bill per
+ * call or per session (web and file search, code interpreter, image generation...).
  */
-function unpricedTier(type: string, body: Record<string, unknown> | undefined): string | undefined {
+function unpricedFee(type: string, body: Record<string, unknown> | undefined): string | undefined {
   if (!body) return undefined
-  if (type === 'anthropic' && body.speed === 'fast') return 'speed: fast'
-  if (type === 'openai' && body.service_tier === 'priority') return 'service_tier: priority'
+  const tools = Array.isArray(body.tools) ? (body.tools as { type?: unknown }[]) : []
+  if (type === 'anthropic') {
+    if (body.speed === 'fast') return 'speed: fast'
+    for (const tool of tools) {
+      const t = typeof tool?.type === 'string' ? tool.type : 'custom'
+      if (t !== 'custom' && !PRICED_ANTHROPIC_TOOL.test(t)) return `tools: ${t}`
+    }
+    return undefined
+  }
+  if (type !== 'openai') return undefined
+  if (body.service_tier === 'priority') return 'service_tier: priority'
+  if (body.web_search_options !== undefined) return 'web_search_options'
+  for (const tool of tools) {
+    const t = typeof tool?.type === 'string' ? tool.type : 'function'
+    if (!TOKEN_ONLY_TOOLS.has(t)) return `tools: ${t}`
+  }
   return undefined
 }
