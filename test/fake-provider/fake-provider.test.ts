@@ -341,6 +341,8 @@ describe('Anthropic messages', () => {
       cache_read_input_tokens: 0,
       cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
       output_tokens: 12,
+      server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+      inference_geo: 'global',
       service_tier: 'standard',
     })
   })
