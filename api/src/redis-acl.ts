@@ -25,7 +25,7 @@ export const SIDECAR_COMMANDS = [
   'exists',
   'incrby',
   'pexpire',
-  'hincrby',
+  'hset',
   'sadd',
   'zadd',
   'zcard',

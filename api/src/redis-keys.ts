@@ -42,7 +42,10 @@ export const keys = {
     `${t(tenant)}spend:${period}:${periodStart}`,
   /**
    * Hash of absolute usage totals of one UTC hour (`2026-11-23T15`). Fields are
-   * `<provider>|<model>|<namespace>|<counter>`; counters are USAGE_COUNTERS.
+   * `<provider>|<model>|<namespace>|<counter>|<instance>`: each sidecar process (instance) sets its
+   * own totals, so a write sent twice counts once and, after Redis lost its data, a sidecar's next
+   * write puts back all it counted. Counters are USAGE_COUNTERS. Fields without an instance are
+   * those of sidecars before issue 13 (they incremented shared totals).
    */
   usage: (tenant: string, hour: string) => `${t(tenant)}usage:${hour}`,
   /** Set of hours that have usage not yet known to be in the ledger. */
@@ -63,9 +66,18 @@ export const USAGE_COUNTERS = [
 ] as const
 export type UsageCounter = (typeof USAGE_COUNTERS)[number]
 
-/** usageField is the hash field of one counter; `|` cannot appear in provider, model or namespace names we accept. */
-export const usageField = (provider: string, model: string, namespace: string, counter: UsageCounter) =>
-  `${provider}|${model}|${namespace}|${counter}`
+/**
+ * usageField is the hash field of one counter of one sidecar instance (none: the shared totals of
+ * older sidecars); `|` cannot appear in provider, model or namespace names we accept, nor in
+ * instance ids.
+ */
+export const usageField = (
+  provider: string,
+  model: string,
+  namespace: string,
+  counter: UsageCounter,
+  instance?: string,
+) => `${provider}|${model}|${namespace}|${counter}${instance === undefined ? '' : `|${instance}`}`
 
 /** usageHour is the UTC hour bucket of a time, `2026-11-23T15`. */
 export const usageHour = (at: Date) => at.toISOString().slice(0, 13)

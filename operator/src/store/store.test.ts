@@ -46,11 +46,19 @@ describe('migrations', () => {
           `SELECT column_name FROM information_schema.columns WHERE table_name = 'alerts_sent' ORDER BY 1`,
         )
       ).rows.map((r) => r.column_name)
-    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
+    expect(await tables()).toEqual([
+      'alerts_sent',
+      'audit',
+      'policies',
+      'tenants',
+      'usage_hourly',
+      'usage_instances',
+    ])
     expect(await columns()).toContain('next_attempt_at')
     // Down reverts one at a time, the newest first.
     expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${last}\n`)
-    expect(await columns()).not.toContain('next_attempt_at')
+    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
+    expect(await columns()).toContain('next_attempt_at')
     for (const name of files.slice(0, -1).reverse())
       expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${name}\n`)
     expect(await tables()).toEqual([])
@@ -131,6 +139,27 @@ describe('the ledger', () => {
         inputTokens: 50,
       }),
     ])
+  })
+
+  it('sums the instances of a series and keeps the totals of one whose fields Redis lost', async () => {
+    const ledger = new Ledger(db)
+    const hour = new Date('2026-11-23T18:00:00Z')
+    const to = new Date('2026-11-23T19:00:00Z')
+    const row = (instance: string, requests: number) => ({
+      provider: 'openai',
+      model: 'gpt-4o',
+      namespace: 'prod',
+      instance,
+      counters: counters({ requests }),
+    })
+    await ledger.write('instances', [{ hour, rows: [row('a', 5), row('b', 3)] }])
+    expect((await ledger.totals('instances', hour, to)).requests).toBe(8)
+    // Redis lost its data: instance a has gone, b wrote its totals back and counted one more.
+    await ledger.write('instances', [{ hour, rows: [row('b', 4)] }])
+    expect((await ledger.totals('instances', hour, to)).requests).toBe(9)
+    // A smaller total of an instance never lowers the ledger.
+    expect(await ledger.write('instances', [{ hour, rows: [row('a', 2)] }])).toBe(0)
+    expect(await ledger.records('instances', hour, to)).toEqual([expect.objectContaining({ requests: 9 })])
   })
 
   it('writes many rows of one tenant in one transaction, in batches', async () => {

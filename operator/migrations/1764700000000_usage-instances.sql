@@ -1,0 +1,34 @@
+-- Up Migration
+
+-- usage_instances holds the totals each sidecar process (instance) set in Redis for an hour and
+-- series; usage_hourly is their sum. A sidecar writes its own absolute totals, so after Redis
+-- lost its data the live sidecars put theirs back while the rows of sidecars that have gone
+-- stay here: the ledger never goes back. Instance '' stands for the shared totals of older
+-- sidecars, and for everything in usage_hourly before this table existed.
+CREATE TABLE usage_instances (
+  tenant               text NOT NULL,
+  hour                 timestamptz NOT NULL,
+  provider             text NOT NULL,
+  model                text NOT NULL,
+  namespace            text NOT NULL,
+  instance             text NOT NULL,
+  requests             bigint NOT NULL DEFAULT 0,
+  cache_hits           bigint NOT NULL DEFAULT 0,
+  errors               bigint NOT NULL DEFAULT 0,
+  input_tokens         bigint NOT NULL DEFAULT 0,
+  output_tokens        bigint NOT NULL DEFAULT 0,
+  cached_input_tokens  bigint NOT NULL DEFAULT 0,
+  reasoning_tokens     bigint NOT NULL DEFAULT 0,
+  cost_nano            bigint NOT NULL DEFAULT 0,
+  updated_at           timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant, hour, provider, model, namespace, instance)
+);
+INSERT INTO usage_instances (tenant, hour, provider, model, namespace, instance, requests, cache_hits,
+  errors, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cost_nano)
+SELECT tenant, hour, provider, model, namespace, '', requests, cache_hits, errors, input_tokens,
+  output_tokens, cached_input_tokens, reasoning_tokens, cost_nano
+FROM usage_hourly;
+
+-- Down Migration
+
+DROP TABLE usage_instances;
