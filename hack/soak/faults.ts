@@ -72,10 +72,7 @@ export class FaultInjector {
     let recovered: () => Promise<boolean>
     switch (kind) {
       case 'redis': {
-        await s.stack.redis.kill()
-        await sleep(DOWN_MS)
-        await s.stack.redis.start()
-        restoredMs = Date.now()
+        restoredMs = await crash(s.stack.redis)
         detail = 'redis-server SIGKILLed (no persistence: every key lost)'
         // Sidecars reconnected, the operator wrote every config again, and each tenant was served.
         recovered = async () =>
@@ -84,10 +81,7 @@ export class FaultInjector {
         break
       }
       case 'postgres': {
-        await s.stack.postgres.kill()
-        await sleep(DOWN_MS)
-        await s.stack.postgres.start()
-        restoredMs = Date.now()
+        restoredMs = await crash(s.stack.postgres)
         detail = 'postgres SIGKILLed'
         // The leader wrote the ledger again.
         recovered = async () => {
@@ -99,10 +93,7 @@ export class FaultInjector {
         break
       }
       case 'apiserver': {
-        await s.stack.controlPlane.kill()
-        await sleep(DOWN_MS)
-        await s.stack.controlPlane.start()
-        restoredMs = Date.now()
+        restoredMs = await crash(s.stack.controlPlane)
         detail = 'kube-apiserver and etcd SIGKILLed'
         // A leader holds the Lease again and renews it.
         recovered = async () => ((await s.lease())?.renewMs ?? 0) >= restoredMs
@@ -134,4 +125,10 @@ export class FaultInjector {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** crash kills a server, leaves it down for DOWN_MS, starts it again and returns when it is back. */
+async function crash(server: { kill(): Promise<void>; start(): Promise<void> }): Promise<number> {
+  await server.kill()
+  await new Promise((r) => setTimeout(r, DOWN_MS))
+  await server.start()
+  return Date.now()
+}

@@ -8,6 +8,7 @@ import { stringify } from 'yaml'
 import { type FakeProvider, startFakeProvider } from '../../test/fake-provider/fake-provider.ts'
 import { eventually } from '../../test/support/eventually.ts'
 import { kubectl, kubectlOK } from '../../test/support/kubectl.ts'
+import { injectionWebhookConfiguration } from '../../test/support/webhook-configuration.ts'
 import { freePort } from '../stack/process.ts'
 import { type RedisTopology, type Stack, startStack } from '../stack/stack.ts'
 import { NodeChild } from './child-process.ts'
@@ -94,23 +95,7 @@ export async function startSoakSystem(options: {
     await kubectlOK(
       env,
       ['create', '-f', '-'],
-      stringify({
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'MutatingWebhookConfiguration',
-        metadata: { name: webhookConfig },
-        webhooks: [
-          {
-            name: 'namespace.inject.tollgate.dev',
-            admissionReviewVersions: ['v1'],
-            sideEffects: 'None',
-            failurePolicy: 'Fail',
-            timeoutSeconds: 5,
-            clientConfig: { url: `https://127.0.0.1:${ports[0]}/inject` },
-            rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
-            namespaceSelector: { matchLabels: { 'tollgate.dev/inject': 'enabled', 'tollgate-soak': run } },
-          },
-        ],
-      }),
+      stringify(injectionWebhookConfiguration(webhookConfig, ports[0] as number, { 'tollgate-soak': run })),
     )
     log('starting two operator replicas')
     for (const o of operators) o.process.start()

@@ -6,21 +6,8 @@
 -- stay here: the ledger never goes back. Instance '' stands for the shared totals of older
 -- sidecars, and for everything in usage_hourly before this table existed.
 CREATE TABLE usage_instances (
-  tenant               text NOT NULL,
-  hour                 timestamptz NOT NULL,
-  provider             text NOT NULL,
-  model                text NOT NULL,
-  namespace            text NOT NULL,
-  instance             text NOT NULL,
-  requests             bigint NOT NULL DEFAULT 0,
-  cache_hits           bigint NOT NULL DEFAULT 0,
-  errors               bigint NOT NULL DEFAULT 0,
-  input_tokens         bigint NOT NULL DEFAULT 0,
-  output_tokens        bigint NOT NULL DEFAULT 0,
-  cached_input_tokens  bigint NOT NULL DEFAULT 0,
-  reasoning_tokens     bigint NOT NULL DEFAULT 0,
-  cost_nano            bigint NOT NULL DEFAULT 0,
-  updated_at           timestamptz NOT NULL DEFAULT now(),
+  LIKE usage_hourly INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+  instance text NOT NULL,
   PRIMARY KEY (tenant, hour, provider, model, namespace, instance)
 );
 INSERT INTO usage_instances (tenant, hour, provider, model, namespace, instance, requests, cache_hits,
