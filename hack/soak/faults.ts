@@ -30,7 +30,7 @@ export function schedule(rounds: number, spanMs: number): { kind: FaultKind; atM
   }))
 }
 
-/** roundsFor gives at least two rounds, and one more for every further two minutes. */
+/** roundsFor gives a round for every two minutes, and at least two. */
 export const roundsFor = (durationMs: number) => Math.max(2, Math.floor(durationMs / 120_000))
 
 const until = async (check: () => Promise<boolean>, boundMs: number): Promise<boolean> => {
