@@ -9,6 +9,7 @@ import { freePort } from '../hack/stack/process.ts'
 import { eventually, uniqueName } from './operator/support.ts'
 import { kubectl, kubectlOK } from './support/kubectl.ts'
 import { createDatabase } from './support/postgres.ts'
+import { injectionWebhookConfiguration } from './support/webhook-configuration.ts'
 
 // The whole chain inside the test stack, through the real `tollgate-operator run` command line:
 // the operator reconciles a Tenant to Ready (its key stays in the operator's namespace), its
@@ -46,23 +47,7 @@ beforeAll(async () => {
     '--from-literal=apiKey=sk-operator-webhook-test',
   ])
   // Registered first, without a caBundle: the operator fills it in when it starts.
-  const config = {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: configName },
-    webhooks: [
-      {
-        name: 'namespace.inject.tollgate.dev',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: 'Fail',
-        timeoutSeconds: 5,
-        clientConfig: { url: `https://127.0.0.1:${webhookPort}/inject` },
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
-        namespaceSelector: { matchLabels: { 'tollgate.dev/inject': 'enabled', 'tollgate-test': run } },
-      },
-    ],
-  }
+  const config = injectionWebhookConfiguration(configName, webhookPort, { 'tollgate-test': run })
   await kubectlOK(stack, ['create', '-f', '-'], stringify(config))
   const injectionConfig = join(tmpdir(), `${run}-injection.yaml`)
   await writeFile(

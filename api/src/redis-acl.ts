@@ -26,7 +26,7 @@ export const SIDECAR_COMMANDS = [
   'exists',
   'incrby',
   'pexpire',
-  'hincrby',
+  'hset',
   'sadd',
   'zadd',
   'zcard',

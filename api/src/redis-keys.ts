@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * The Redis key layout shared by operator and sidecar. Every key of a tenant carries the hash tag
  * `{tenant}` so a Redis Cluster keeps one tenant's keys on one slot (Lua scripts touch several).
@@ -42,7 +44,10 @@ export const keys = {
     `${t(tenant)}spend:${period}:${periodStart}`,
   /**
    * Hash of absolute usage totals of one UTC hour (`2026-11-23T15`). Fields are
-   * `<provider>|<model>|<namespace>|<counter>`; counters are USAGE_COUNTERS.
+   * `<provider>|<model>|<namespace>|<counter>|<instance>`: each sidecar process (instance) sets its
+   * own totals, so a write sent twice counts once and, after Redis lost its data, a sidecar's next
+   * write puts back all it counted. Counters are USAGE_COUNTERS. Fields without an instance are
+   * those of sidecars before issue 13 (they incremented shared totals).
    */
   usage: (tenant: string, hour: string) => `${t(tenant)}usage:${hour}`,
   /** Set of hours that have usage not yet known to be in the ledger. */
@@ -78,9 +83,30 @@ export const USAGE_COUNTERS = [
 ] as const
 export type UsageCounter = (typeof USAGE_COUNTERS)[number]
 
-/** usageField is the hash field of one counter; `|` cannot appear in provider, model or namespace names we accept. */
-export const usageField = (provider: string, model: string, namespace: string, counter: UsageCounter) =>
-  `${provider}|${model}|${namespace}|${counter}`
+/**
+ * usageField is the hash field of one counter of one sidecar instance (none: the shared totals of
+ * older sidecars); `|` cannot appear in provider, model or namespace names we accept, nor in
+ * instance ids.
+ */
+export const usageField = (
+  provider: string,
+  model: string,
+  namespace: string,
+  counter: UsageCounter,
+  instance?: string,
+) => `${provider}|${model}|${namespace}|${counter}${instance === undefined ? '' : `|${instance}`}`
+
+/**
+ * correctionInstance is the instance of the usage fields that settle a deferred call (a batch, a
+ * background Response): they hold its final usage minus its estimate, so they may be negative.
+ */
+export const correctionInstance = (callId: string) =>
+  `${CORRECTION_PREFIX}${createHash('sha256').update(callId).digest('hex').slice(0, 16)}`
+const CORRECTION_PREFIX = 'settled-'
+
+/** isCorrectionInstance: the instance's counters correct an estimate and may be negative. */
+export const isCorrectionInstance = (instance: string | undefined) =>
+  instance?.startsWith(CORRECTION_PREFIX) === true
 
 /** usageHour is the UTC hour bucket of a time, `2026-11-23T15`. */
 export const usageHour = (at: Date) => at.toISOString().slice(0, 13)

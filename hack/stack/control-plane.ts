@@ -8,6 +8,7 @@ import { closer, type Service } from './service.ts'
 
 /** ControlPlane is etcd plus kube-apiserver, the way controller-runtime's envtest runs them: no kubelet, no controller-manager. */
 export interface ControlPlane extends Service {
+  kill(): Promise<void>
   /** Path of a kubeconfig whose user is in system:masters. */
   kubeconfig: string
   url: string
@@ -160,6 +161,11 @@ export async function startControlPlane(options: {
     pids: () => [forwarder?.pid, apiserver.pid, etcd.pid],
     start,
     stop,
+    kill: async () => {
+      await forwarder?.kill()
+      await apiserver.kill()
+      await etcd.kill()
+    },
     close: closer(stop, dir),
   }
 }

@@ -7,6 +7,7 @@ import { closer, type Service } from './service.ts'
 
 /** PostgresService is a throw-away Postgres cluster on loopback, tuned for speed over durability. */
 export interface PostgresService extends Service {
+  kill(): Promise<void>
   url: string
   port: number
 }
@@ -81,6 +82,7 @@ export async function startPostgres(options: { dir: string; port?: number }): Pr
     pids: () => [server.pid],
     start,
     stop,
+    kill: () => server.kill(),
     close: closer(stop, options.dir),
   }
 }

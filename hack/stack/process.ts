@@ -60,6 +60,15 @@ export class ServerProcess {
     }
     this.#child = undefined
   }
+
+  /** kill ends the process group at once with SIGKILL, as a crash or an OOM kill would. */
+  async kill(): Promise<void> {
+    const child = this.#child
+    if (!child?.pid || !this.running) return
+    killGroup(child.pid, 'SIGKILL')
+    await this.#exited
+    this.#child = undefined
+  }
 }
 
 /** killGroup signals a detached process's whole group; a group already gone is fine. */

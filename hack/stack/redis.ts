@@ -14,6 +14,7 @@ export const STACK_ADMIN_USER = 'tollgate-admin'
  * only to users with a password: the default user is off.
  */
 export interface RedisService extends Service {
+  kill(): Promise<void>
   /** url is the operator's: its own user with operatorAclRules, `redis://tollgate-operator:P@127.0.0.1:port`. */
   url: string
   /** adminUrl may do anything (`~* &* +@all`); only tests that inspect or clean up what is not theirs use it. */
@@ -72,6 +73,7 @@ export async function startRedis(options: { dir: string; port?: number }): Promi
     pids: () => [server.pid],
     start,
     stop,
+    kill: () => server.kill(),
     close: closer(stop, options.dir),
   }
 }

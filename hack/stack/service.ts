@@ -5,6 +5,8 @@ export interface Service {
   name: string
   start(): Promise<void>
   stop(): Promise<void>
+  /** kill ends the server at once (SIGKILL), as a crash does; start() brings it back. Fault tests only. */
+  kill?(): Promise<void>
   /** close stops the server and deletes its data. */
   close(): Promise<void>
   /** pids of the running processes, for env:down. */

@@ -33,6 +33,12 @@ export interface Stack {
 
 const root = new URL('../..', import.meta.url).pathname
 
+/** RedisTopology is the Redis the stack runs: one redis-server, or a Redis Cluster (issue 13, item 4). */
+export type RedisTopology = 'single' | 'cluster'
+
+/** REDIS_TOPOLOGIES lists the topologies a caller may ask for. */
+export const REDIS_TOPOLOGIES: readonly RedisTopology[] = ['single', 'cluster']
+
 /** defaultBinDir is where hack/build-k8s.sh caches the binaries it builds. */
 export const defaultBinDir = () =>
   process.env.TOLLGATE_BIN_DIR ??
@@ -42,8 +48,17 @@ export const defaultBinDir = () =>
  * startStack starts etcd + kube-apiserver, Redis and Postgres on free loopback ports under dir,
  * installs the CRDs from crds/ and waits until they are Established.
  */
-export async function startStack(options: { dir: string; binDir?: string }): Promise<Stack> {
+export async function startStack(options: {
+  dir: string
+  binDir?: string
+  /** Default single. */
+  redis?: RedisTopology
+}): Promise<Stack> {
   const { dir } = options
+  if (options.redis === 'cluster')
+    throw new Error(
+      'the stack cannot start a Redis Cluster yet (issue 13, item 4, branch redis-cluster); use the single topology',
+    )
   const binDir = options.binDir ?? defaultBinDir()
   mkdirSync(dir, { recursive: true })
   chmodSync(dir, 0o755) // Postgres runs as its own user when we are root and must reach its folder.

@@ -12,6 +12,7 @@ import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-prov
 import { eventually, startTestOperator, uniqueName } from '../operator/support.ts'
 import { kubectl, kubectlOK } from '../support/kubectl.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { injectionWebhookConfiguration } from '../support/webhook-configuration.ts'
 
 // The whole path a platform team relies on: kubectl apply → operator (signed config to Redis, the
 // tenant's Redis user) → a pod created through the API server, injected by the operator's webhook
@@ -43,23 +44,7 @@ beforeAll(async () => {
   await kubectlOK(
     stack,
     ['create', '-f', '-'],
-    stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: configName },
-      webhooks: [
-        {
-          name: 'namespace.inject.tollgate.dev',
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 5,
-          clientConfig: { url: `https://127.0.0.1:${port}/inject` },
-          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
-          namespaceSelector: { matchLabels: { 'tollgate.dev/inject': 'enabled', 'tollgate-e2e': id } },
-        },
-      ],
-    }),
+    stringify(injectionWebhookConfiguration(configName, port, { 'tollgate-e2e': id })),
   )
   operator = await startTestOperator({
     kubeconfig: stack.kubeconfig,

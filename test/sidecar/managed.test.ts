@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { startRedis } from '../../hack/stack/redis.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { type ExchangeFixture, exchangeFixture } from '../support/exchange-fixture.ts'
+import { usageCounter } from '../support/redis.ts'
 import { PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
 
 // Managed mode: credentials by token exchange at the operator (test/support/exchange-fixture.ts
@@ -133,7 +134,7 @@ const ask = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content:
 async function usageTotal(redis: Redis, tenant: string, counter: string): Promise<number> {
   let sum = 0
   for (const hour of await redis.smembers(keys.usageHours(tenant))) {
-    sum += Number((await redis.hget(keys.usage(tenant, hour), `openai|gpt-4o-mini|team-a|${counter}`)) ?? 0)
+    sum += await usageCounter(redis, keys.usage(tenant, hour), 'openai|gpt-4o-mini|team-a', counter)
   }
   return sum
 }

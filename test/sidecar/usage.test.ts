@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { usageCounter } from '../support/redis.ts'
 import { type Harness, REAL_KEY, startHarness } from './harness.ts'
 import { freshMinute, uniqueTenant } from './policy.ts'
 
@@ -25,8 +26,8 @@ afterAll(async () => {
   await fake?.close()
 })
 /** redisUsage reads a counter the sidecar wrote to Redis for gpt-4o-mini this hour. */
-const redisUsage = async (tenant: string, counter: string) =>
-  Number(await redis.hget(keys.usage(tenant, usageHour(new Date())), `openai|gpt-4o-mini|default|${counter}`))
+const redisUsage = (tenant: string, counter: string) =>
+  usageCounter(redis, keys.usage(tenant, usageHour(new Date())), 'openai|gpt-4o-mini|default', counter)
 
 /** Under a loaded machine a flush or a settle can take a while: wait up to 10 s for them. */
 const WAIT = { timeout: 10_000, interval: 50 }

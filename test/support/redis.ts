@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Redis } from 'ioredis'
 import { afterAll } from 'vitest'
 import { type RedisService, startRedis } from '../../hack/stack/redis.ts'
 
@@ -30,4 +31,20 @@ export function redisUrlAs(url: string, user: string, password: string): string 
   u.username = encodeURIComponent(user)
   u.password = encodeURIComponent(password)
   return u.toString()
+}
+
+/**
+ * usageCounter sums one counter of a series over the sidecar instances in a usage hour hash
+ * (`provider|model|namespace|counter|instance` fields, keys.usage).
+ */
+export async function usageCounter(
+  redis: Redis,
+  key: string,
+  series: string,
+  counter: string,
+): Promise<number> {
+  let sum = 0
+  for (const [field, value] of Object.entries(await redis.hgetall(key)))
+    if (field.startsWith(`${series}|${counter}|`)) sum += Number(value)
+  return sum
 }

@@ -17,6 +17,21 @@ describe('parseUsageHash', () => {
     expect(usage.rows.find((r) => r.provider === 'anthropic')?.namespace).toBe('dev')
   })
 
+  it('keeps each sidecar instance apart, and fields without one as the shared totals of older sidecars', () => {
+    const usage = parseUsageHash('2026-11-23T15', {
+      'openai|gpt-4o|prod|requests|a1': '3',
+      'openai|gpt-4o|prod|requests|b2': '4',
+      'openai|gpt-4o|prod|costNano|b2': '40',
+      'openai|gpt-4o|prod|requests': '5',
+    })
+    const byInstance = Object.fromEntries(usage.rows.map((r) => [r.instance, r.counters]))
+    expect(byInstance).toEqual({
+      a1: expect.objectContaining({ requests: 3, costNano: 0 }),
+      b2: expect.objectContaining({ requests: 4, costNano: 40 }),
+      '': expect.objectContaining({ requests: 5 }),
+    })
+  })
+
   it('checksums field count and the sum of all values, as the release script does', () => {
     expect(luaChecksum({ a: '1', b: '2' })).toBe('2:3')
     expect(luaChecksum({})).toBe('0:0')

@@ -1,4 +1,4 @@
-import { isModelName, type UsageCounter } from '@tollgate/api'
+import { isCorrectionInstance, isModelName, type UsageCounter } from '@tollgate/api'
 import type { UsageRow } from '../redis/usage-counters.ts'
 import type { PeriodTotals } from '../usage/budget-state.ts'
 import type { Db } from './db.ts'
@@ -56,23 +56,40 @@ export interface LedgerRecord {
   characters: number
 }
 
-/** upsertSql writes n rows in one statement; totals replace (EXCLUDED), never add. */
-export function upsertSql(n: number): string {
-  const cols = ['tenant', 'hour', 'provider', 'model', 'namespace', ...LEDGER_COLUMNS.map(([, c]) => c)]
-  const width = cols.length
+const KEY = ['tenant', 'hour', 'provider', 'model', 'namespace']
+const COUNTERS = LEDGER_COLUMNS.map(([, c]) => c)
+
+/**
+ * instanceUpsertSql writes n rows of usage_instances in one statement. Each is one sidecar
+ * instance's absolute totals, which only grow: a repeated flush changes nothing, and a row is
+ * never lowered (GREATEST), whatever Redis lost.
+ */
+export function instanceUpsertSql(n: number): string {
+  const cols = [...KEY, 'instance', ...COUNTERS]
   const values = Array.from(
     { length: n },
-    (_, r) => `(${cols.map((_, c) => `$${r * width + c + 1}`).join(', ')})`,
+    (_, r) => `(${cols.map((_, c) => `$${r * cols.length + c + 1}`).join(', ')})`,
   ).join(',\n  ')
-  const set = LEDGER_COLUMNS.map(([, c]) => `${c} = EXCLUDED.${c}`).join(', ')
-  const changed = LEDGER_COLUMNS.map(([, c]) => `usage_hourly.${c} IS DISTINCT FROM EXCLUDED.${c}`).join(
-    ' OR ',
-  )
-  return `INSERT INTO usage_hourly (${cols.join(', ')}) VALUES
+  const set = COUNTERS.map((c) => `${c} = GREATEST(usage_instances.${c}, EXCLUDED.${c})`).join(', ')
+  const grows = COUNTERS.map((c) => `usage_instances.${c} < EXCLUDED.${c}`).join(' OR ')
+  return `INSERT INTO usage_instances (${cols.join(', ')}) VALUES
   ${values}
-ON CONFLICT (tenant, hour, provider, model, namespace) DO UPDATE SET ${set}, updated_at = now()
-WHERE ${changed}`
+ON CONFLICT (${[...KEY, 'instance'].join(', ')}) DO UPDATE SET ${set}, updated_at = now()
+WHERE ${grows}`
 }
+
+/**
+ * ROLLUP_SQL sets usage_hourly of the given series of one tenant ($1; hours, providers, models,
+ * namespaces as arrays $2..$5) to the sum over their instances, writing only rows that change.
+ */
+export const ROLLUP_SQL = `INSERT INTO usage_hourly (${[...KEY, ...COUNTERS].join(', ')})
+SELECT ${KEY.join(', ')}, ${COUNTERS.map((c) => `sum(${c})`).join(', ')}
+FROM usage_instances
+WHERE tenant = $1 AND (hour, provider, model, namespace) IN (
+  SELECT * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]))
+GROUP BY ${KEY.join(', ')}
+ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
+WHERE ${COUNTERS.map((c) => `usage_hourly.${c} IS DISTINCT FROM EXCLUDED.${c}`).join(' OR ')}`
 
 const BATCH = 500
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
@@ -88,9 +105,12 @@ export function rowProblem(row: UsageRow): string | undefined {
   if (!isModelName(row.model)) return `model of ${row.model.length} characters is not a model name`
   if (!DNS_LABEL.test(row.namespace))
     return `namespace ${JSON.stringify(row.namespace.slice(0, 80))} is not a namespace name`
+  // a correction (a deferred call settled) holds final - estimate: it may be negative
+  const correction = isCorrectionInstance(row.instance)
   for (const [counter] of LEDGER_COLUMNS) {
     const value = row.counters[counter]
-    if (!Number.isSafeInteger(value) || value < 0) return `${counter} ${value} is not a count`
+    if (!Number.isSafeInteger(value) || (value < 0 && !correction))
+      return `${counter} ${value} is not a count`
   }
   return undefined
 }
@@ -110,10 +130,12 @@ export class Ledger {
   }
 
   /**
-   * write upserts the absolute totals of a tenant's hours in one transaction: a repeated flush
-   * of the same totals changes nothing, a later flush with larger totals replaces them. A row
-   * the ledger cannot hold (rowProblem) is skipped and reported to onSkip, so that one bad row
-   * never holds back the others. Returns the number of rows written or changed.
+   * write upserts the absolute totals of a tenant's hours, per sidecar instance, and sets each
+   * series of usage_hourly to the sum of its instances, in one transaction: a repeated flush of
+   * the same totals changes nothing, a later flush with larger totals raises them, and totals
+   * Redis lost are kept. A row the ledger cannot hold (rowProblem) is skipped and reported to
+   * onSkip, so that one bad row never holds back the others. Returns the number of usage_hourly
+   * rows written or changed.
    */
   async write(tenant: string, hours: LedgerHour[]): Promise<number> {
     const rows = hours.flatMap(({ hour, rows }) =>
@@ -125,8 +147,10 @@ export class Ledger {
       }),
     )
     if (rows.length === 0) return 0
+    const series = new Map<string, { hour: Date; row: UsageRow }>()
+    for (const r of rows)
+      series.set(`${r.hour.toISOString()}|${r.row.provider}|${r.row.model}|${r.row.namespace}`, r)
     return this.#db.transaction(async (client) => {
-      let changed = 0
       for (let i = 0; i < rows.length; i += BATCH) {
         const batch = rows.slice(i, i + BATCH)
         const values = batch.flatMap(({ hour, row }) => [
@@ -135,12 +159,20 @@ export class Ledger {
           row.provider,
           row.model,
           row.namespace,
+          row.instance ?? '',
           ...LEDGER_COLUMNS.map(([counter]) => row.counters[counter]),
         ])
-        const result = await client.query(upsertSql(batch.length), values)
-        changed += result.rowCount ?? 0
+        await client.query(instanceUpsertSql(batch.length), values)
       }
-      return changed
+      const touched = [...series.values()]
+      const result = await client.query(ROLLUP_SQL, [
+        tenant,
+        touched.map((s) => s.hour),
+        touched.map((s) => s.row.provider),
+        touched.map((s) => s.row.model),
+        touched.map((s) => s.row.namespace),
+      ])
+      return result.rowCount ?? 0
     })
   }
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { USAGE_COUNTERS, type UsageCounter } from '@tollgate/api'
+import { correctionInstance, USAGE_COUNTERS, type UsageCounter } from '@tollgate/api'
 import pg from 'pg'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -46,14 +46,22 @@ describe('migrations', () => {
           `SELECT column_name FROM information_schema.columns WHERE table_name = 'usage_hourly' ORDER BY 1`,
         )
       ).rows.map((r) => r.column_name)
-    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
-    // the newest migration added the ledger's token-class columns
+    expect(await tables()).toEqual([
+      'alerts_sent',
+      'audit',
+      'policies',
+      'tenants',
+      'usage_hourly',
+      'usage_instances',
+    ])
     expect(await columns()).toContain('cache_write_5m_tokens')
-    // Down reverts one at a time, the newest first.
+    // Down reverts one at a time, the newest first: the instances table, then the token classes.
     expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${last}\n`)
+    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
+    expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${files.at(-2)}\n`)
     expect(await columns()).not.toContain('cache_write_5m_tokens')
     expect(await columns()).toContain('cost_nano')
-    for (const name of files.slice(0, -1).reverse())
+    for (const name of files.slice(0, -2).reverse())
       expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${name}\n`)
     expect(await tables()).toEqual([])
     await client.end()
@@ -133,6 +141,60 @@ describe('the ledger', () => {
         inputTokens: 50,
       }),
     ])
+  })
+
+  it('sums the instances of a series and keeps the totals of one whose fields Redis lost', async () => {
+    const ledger = new Ledger(db)
+    const hour = new Date('2026-11-23T18:00:00Z')
+    const to = new Date('2026-11-23T19:00:00Z')
+    const row = (instance: string, requests: number) => ({
+      provider: 'openai',
+      model: 'gpt-4o',
+      namespace: 'prod',
+      instance,
+      counters: counters({ requests }),
+    })
+    await ledger.write('instances', [{ hour, rows: [row('a', 5), row('b', 3)] }])
+    expect((await ledger.totals('instances', hour, to)).requests).toBe(8)
+    // Redis lost its data: instance a has gone, b wrote its totals back and counted one more.
+    await ledger.write('instances', [{ hour, rows: [row('b', 4)] }])
+    expect((await ledger.totals('instances', hour, to)).requests).toBe(9)
+    // A smaller total of an instance never lowers the ledger.
+    expect(await ledger.write('instances', [{ hour, rows: [row('a', 2)] }])).toBe(0)
+    expect(await ledger.records('instances', hour, to)).toEqual([expect.objectContaining({ requests: 9 })])
+  })
+
+  it('takes a negative correction of a settled deferred call, and only from a correction instance', async () => {
+    const ledger = new Ledger(db, {
+      onSkip: (_t, _h, row, reason) => skipped.push(`${row.instance}: ${reason}`),
+    })
+    const skipped: string[] = []
+    const hour = new Date('2026-11-23T20:00:00Z')
+    const to = new Date('2026-11-23T21:00:00Z')
+    const row = (instance: string, outputTokens: number, costNano: number) => ({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      namespace: 'prod',
+      instance,
+      counters: counters({ requests: instance === 'a' ? 1 : 0, outputTokens, costNano }),
+    })
+    // a batch counted at its estimate by sidecar a, then settled 1,464 tokens lower
+    const correction = correctionInstance('oai/batch_1')
+    await ledger.write('corrections', [
+      { hour, rows: [row('a', 1_500, 450_000), row(correction, -1_464, -439_200)] },
+    ])
+    expect(await ledger.totals('corrections', hour, to)).toMatchObject({
+      requests: 1,
+      outputTokens: 36,
+      costNano: 10_800,
+    })
+    // flushed again (the hour came back to the unflushed set), nothing changes
+    await ledger.write('corrections', [{ hour, rows: [row(correction, -1_464, -439_200)] }])
+    expect((await ledger.totals('corrections', hour, to)).costNano).toBe(10_800)
+    // a sidecar's own instance never holds a negative count
+    await ledger.write('corrections', [{ hour, rows: [row('b', -5, 0)] }])
+    expect(skipped).toEqual(['b: outputTokens -5 is not a count'])
+    expect((await ledger.totals('corrections', hour, to)).outputTokens).toBe(36)
   })
 
   it('writes many rows of one tenant in one transaction, in batches', async () => {

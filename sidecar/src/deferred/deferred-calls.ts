@@ -1,4 +1,10 @@
-import { keys, type UsageCounter, usageField, usageHour } from '@tollgate/api/redis-keys.ts'
+import {
+  correctionInstance,
+  keys,
+  type UsageCounter,
+  usageField,
+  usageHour,
+} from '@tollgate/api/redis-keys.ts'
 import type { Redis } from 'ioredis'
 import { LuaScript } from '../limits/lua-script.ts'
 import type { MemoryStore } from '../limits/memory-store.ts'
@@ -21,8 +27,8 @@ export interface DeferredEntry {
   spend: string[]
 }
 
-/** SettleOutcome: corrected in its own hour, only increases counted (its hour is gone), or nothing to settle. */
-export type SettleOutcome = 'settled' | 'late' | 'gone'
+/** SettleOutcome: corrected, or nothing to settle (settled already, or not deferred here). */
+export type SettleOutcome = 'settled' | 'gone'
 
 /**
  * DeferredCalls keeps deferred calls until their final usage replaces their estimate, exactly
@@ -42,7 +48,6 @@ export interface DeferredCalls {
     entry: DeferredEntry,
     final: Partial<Record<UsageCounter, number>>,
     spendDelta: number,
-    now: number,
   ): Promise<SettleOutcome>
 }
 
@@ -51,9 +56,6 @@ export interface DeferredCalls {
  * output for 30 days and Anthropic a message batch's results for 29. After it, the estimate stands.
  */
 export const DEFERRED_TTL_MS = 30 * 24 * 3_600_000
-
-/** A submission younger than this may still have its own usage write on the way (the hash may not exist yet). */
-const RECENT_MS = 3_600_000
 
 /** deltas are the counter changes from what the entry recorded to the final counters. */
 export function counterDeltas(
@@ -120,12 +122,11 @@ export class RedisDeferredCalls implements DeferredCalls {
     entry: DeferredEntry,
     final: Partial<Record<UsageCounter, number>>,
     spendDelta: number,
-    now: number,
   ): Promise<SettleOutcome> {
     const hour = usageHour(new Date(entry.at))
-    const current = usageHour(new Date(now))
+    const instance = correctionInstance(`${entry.provider}/${id}`)
     const fields = counterDeltas(entry, final).flatMap(([counter, delta]) => [
-      usageField(entry.provider, entry.model, entry.namespace, counter),
+      usageField(entry.provider, entry.model, entry.namespace, counter, instance),
       delta,
     ])
     const result = await SETTLE.run(
@@ -134,12 +135,11 @@ export class RedisDeferredCalls implements DeferredCalls {
         keys.deferred(tenant, entry.provider, id),
         keys.usage(tenant, hour),
         keys.usageHours(tenant),
-        keys.usage(tenant, current),
         ...entry.spend,
       ],
-      [hour, current, Math.round(spendDelta), now - entry.at < RECENT_MS ? 1 : 0, ...fields],
+      [hour, Math.round(spendDelta), ...fields],
     )
-    return result === 1 ? 'settled' : result === 2 ? 'late' : 'gone'
+    return result === 1 ? 'settled' : 'gone'
   }
 }
 
@@ -175,8 +175,8 @@ export class MemoryDeferredCalls implements DeferredCalls {
     entry: DeferredEntry,
     final: Partial<Record<UsageCounter, number>>,
     spendDelta: number,
-    now: number,
   ): Promise<SettleOutcome> {
+    const now = Date.now()
     if (!this.#entries.delete(keys.deferred(tenant, entry.provider, id))) return 'gone'
     this.#recorder.record({
       at: entry.at,

@@ -73,5 +73,5 @@ async function settle(
   if (!entry) return 'unknown'
   const cost = costNano(config.priceOf(provider.type, entry.model), report.usage, entry.batch)
   const final = usageCounters(report.usage, cost)
-  return calls.settle(tenant, report.id, entry, final, cost - (entry.counters.costNano ?? 0), Date.now())
+  return calls.settle(tenant, report.id, entry, final, cost - (entry.counters.costNano ?? 0))
 }

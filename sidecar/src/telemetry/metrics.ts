@@ -202,7 +202,7 @@ export class SidecarMetrics {
     })
     this.deferredCalls = new Counter({
       name: 'tollgate_deferred_calls_total',
-      help: 'Deferred calls (governed batches, background Responses) by outcome: kept (error), settled with their final usage, late (their hour was gone, only increases counted), gone (settled already), unknown (not deferred here)',
+      help: 'Deferred calls (governed batches, background Responses) by outcome: kept (error), settled with their final usage, gone (settled already), unknown (not deferred here)',
       labelNames: ['outcome'],
       registers,
     })

@@ -86,15 +86,24 @@ export class UsageTable {
     return [...this.#hours.keys()]
   }
 
-  /** fields yields (hour, usageField, sum) for every non-zero sum. */
-  *fields(): Generator<[hour: string, field: string, sum: number]> {
+  /** delete forgets an hour. */
+  delete(hour: string): void {
+    this.#hours.delete(hour)
+  }
+
+  /** fields yields (hour, usageField, sum) for every non-zero sum, of one instance when given. */
+  *fields(instance?: string): Generator<[hour: string, field: string, sum: number]> {
     for (const [hour, series] of this.#hours) {
       for (const [id, sums] of series) {
         const [provider = '', model = '', namespace = ''] = id.split('|')
         for (let i = 0; i < USAGE_COUNTERS.length; i++) {
           const sum = sums[i] as number
           if (sum)
-            yield [hour, usageField(provider, model, namespace, USAGE_COUNTERS[i] as UsageCounter), sum]
+            yield [
+              hour,
+              usageField(provider, model, namespace, USAGE_COUNTERS[i] as UsageCounter, instance),
+              sum,
+            ]
         }
       }
     }
