@@ -313,7 +313,7 @@ describe('managed mode (config from Redis)', () => {
       }),
     ]) {
       await redis.set(keys.config(tenant), forged)
-      await redis.publish(channels.config(tenant), 'forged')
+      await redis.spublish(channels.config(tenant), 'forged')
     }
     await vi.waitFor(
       async () => {

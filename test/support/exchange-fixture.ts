@@ -222,11 +222,11 @@ export async function exchangeFixture(
     token,
     writeToken,
     async ensureAclUser(redis) {
-      await new TenantAclUsers(redis, passwords).ensure(id)
+      await new TenantAclUsers(() => [redis], passwords).ensure(id)
     },
     async storeConfig(redis, config, announce = true) {
       await redis.set(keys.config(id), signConfig(config, keyring.signingKey))
-      if (announce) await redis.publish(channels.config(id), String(config.version))
+      if (announce) await redis.spublish(channels.config(id), String(config.version))
     },
     stopOperator,
     async close() {

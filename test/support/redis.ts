@@ -1,8 +1,10 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll } from 'vitest'
+import type { RedisMode } from '@tollgate/api'
+import { afterAll, inject } from 'vitest'
 import { type RedisService, startRedis } from '../../hack/stack/redis.ts'
+import { connectRedis, type RedisClient, redisNodes } from '../../operator/src/redis/redis-client.ts'
 
 const started = new Set<RedisService>()
 
@@ -30,4 +32,37 @@ export function redisUrlAs(url: string, user: string, password: string): string 
   u.username = encodeURIComponent(user)
   u.password = encodeURIComponent(password)
   return u.toString()
+}
+
+/**
+ * stackRedis connects to a URL of the shared stack in its topology (`inject('stack').redisMode`),
+ * as the operator does (operator/src/redis/redis-client.ts), for tests that read or write keys.
+ */
+export function stackRedis(url: string, mode: RedisMode = inject('stack').redisMode): RedisClient {
+  const client = connectRedis(url, mode)
+  client.on('error', () => {})
+  return client
+}
+
+/** nodesOf are the connections to every node of a client (itself on a single node), once it knows them. */
+export async function nodesOf(
+  client: RedisClient,
+  role: 'master' | 'all' = 'all',
+): Promise<ReturnType<typeof redisNodes>> {
+  await client.ping()
+  return redisNodes(client, role)
+}
+
+/** scanAll lists the keys matching a pattern on every master (SCAN sees one node's keys). */
+export async function scanAll(client: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = []
+  for (const node of await nodesOf(client, 'master')) {
+    let cursor = '0'
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      found.push(...batch)
+    } while (cursor !== '0')
+  }
+  return found
 }

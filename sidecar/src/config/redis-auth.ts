@@ -1,15 +1,21 @@
-import type { Redis } from 'ioredis'
+import { isCluster, type RedisClient } from './redis-client.ts'
 
 /**
  * authenticate sets the Redis user clients log in with, and connects those that wait for one.
- * ioredis reads `options.username`/`password` at every (re)connect, so a rotated password takes
- * effect at the next reconnect; connections already open stay as they are (Redis does not log
- * them out when a user's passwords change).
+ * ioredis reads `options.username`/`password` at every (re)connect, and a cluster client its
+ * `redisOptions` at every node connection it opens, so a rotated password takes effect at the
+ * next reconnect; connections already open stay as they are (Redis does not log them out when a
+ * user's passwords change).
  */
-export function authenticate(clients: readonly Redis[], user: { username: string; password: string }): void {
+export function authenticate(
+  clients: readonly RedisClient[],
+  user: { username: string; password: string },
+): void {
   for (const client of clients) {
-    client.options.username = user.username
-    client.options.password = user.password
+    if (isCluster(client)) client.options.redisOptions ??= {}
+    const options = isCluster(client) ? (client.options.redisOptions ?? {}) : client.options
+    options.username = user.username
+    options.password = user.password
     if (client.status === 'wait') client.connect().catch(() => {})
   }
 }

@@ -1,6 +1,6 @@
 import { keys } from '@tollgate/api/redis-keys.ts'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { RedisClient } from '../config/redis-client.ts'
 import { type UsageRecord, type UsageRecorder, UsageTable } from './usage-recorder.ts'
 
 /**
@@ -12,7 +12,7 @@ import { type UsageRecord, type UsageRecorder, UsageTable } from './usage-record
  * write is all-or-nothing).
  */
 export class RedisUsageRecorder implements UsageRecorder {
-  readonly #client: Redis
+  readonly #client: RedisClient
   readonly #tenant: string
   readonly #log: Logger
   readonly #intervalMs: number
@@ -21,7 +21,7 @@ export class RedisUsageRecorder implements UsageRecorder {
   #flushing: Promise<void> | undefined = undefined
   #failures = 0
 
-  constructor(opts: { client: Redis; tenant: string; log: Logger; intervalMs?: number }) {
+  constructor(opts: { client: RedisClient; tenant: string; log: Logger; intervalMs?: number }) {
     this.#client = opts.client
     this.#tenant = opts.tenant
     this.#log = opts.log
