@@ -1,3 +1,4 @@
+import type { Cluster } from 'ioredis'
 import { isCluster, type RedisClient } from './redis-client.ts'
 
 /**
@@ -12,12 +13,28 @@ export function authenticate(
   user: { username: string; password: string },
 ): void {
   for (const client of clients) {
-    if (isCluster(client)) client.options.redisOptions ??= {}
-    const options = isCluster(client) ? (client.options.redisOptions ?? {}) : client.options
-    options.username = user.username
-    options.password = user.password
+    for (const options of isCluster(client) ? clusterNodeOptions(client) : [client.options]) {
+      options.username = user.username
+      options.password = user.password
+    }
     if (client.status === 'wait') client.connect().catch(() => {})
   }
+}
+
+/**
+ * clusterNodeOptions are the options a cluster client gives each node connection it opens: its
+ * `redisOptions` (read by the sharded subscribers) and the copy ioredis 6 makes of them for its
+ * connection pool at construction. ioredis has no API to change a cluster's credentials, so the
+ * copy is reached by its (untyped, unexported) name; test/sidecar/managed.test.ts runs on a
+ * cluster (project stack-cluster) and fails if that copy moves. It can go once ioredis takes a
+ * credentials provider for clusters.
+ */
+function clusterNodeOptions(client: Cluster): { username?: string; password?: string }[] {
+  client.options.redisOptions ??= {}
+  const pool = (client as unknown as { connectionPool?: { redisOptions?: { username?: string } } })
+    .connectionPool?.redisOptions
+  if (!pool) throw new Error('ioredis cluster client without a connection pool: cannot set its Redis user')
+  return [client.options.redisOptions, pool]
 }
 
 /** hasCredentials is true for a Redis URL that names a user or password. */

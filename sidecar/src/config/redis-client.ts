@@ -27,12 +27,33 @@ export function connectRedis(url: string, name: string, mode: RedisMode, lazy = 
   if (mode === 'single')
     return new Redis(url, { ...node, enableOfflineQueue: false, retryStrategy: retry, lazyConnect: lazy })
   const { seed, options } = clusterSeed(url)
-  return new Cluster([seed], {
+  const cluster = new Cluster([seed], {
     ...CLUSTER_FAIL_FAST,
     enableOfflineQueue: false,
     lazyConnect: lazy,
     clusterRetryStrategy: retry,
     redisOptions: { ...node, ...options },
+  })
+  connectMasters(cluster)
+  return cluster
+}
+
+/**
+ * connectMasters connects to each master as soon as the cluster client learns of it, and to a
+ * replica when a failover makes it a master: ioredis would connect on the first command, and
+ * without an offline queue the commands sent while that connection opens fail. onChange hears
+ * of every change of a node's connection and of the slot map.
+ */
+export function connectMasters(cluster: Cluster, onChange: () => void = () => {}): void {
+  cluster.on('+node', (node: Redis) => {
+    for (const event of ['ready', 'close', 'end'] as const) node.on(event, onChange)
+    if (!node.options.readOnly) node.connect().catch(() => {})
+  })
+  cluster.on('-node', onChange)
+  cluster.on('ready', onChange)
+  cluster.on('refresh', () => {
+    for (const node of cluster.nodes('master')) if (node.status === 'wait') node.connect().catch(() => {})
+    onChange()
   })
 }
 

@@ -10,12 +10,12 @@ import { limiterContract } from './limiter-contract.test-support.ts'
 import { MemoryLimiter } from './memory-limiter.ts'
 import { RedisLimiter } from './redis-limiter.ts'
 
-const { redisUrl } = inject('stack')
+const { redisUrl, redisMode } = inject('stack')
 const connections: DataRedis[] = []
 
 /** connect opens one more connection, as one more sidecar replica would. */
-async function connect(url = redisUrl): Promise<DataRedis> {
-  const redis = new DataRedis({ url })
+async function connect(): Promise<DataRedis> {
+  const redis = new DataRedis({ url: redisUrl, mode: redisMode })
   connections.push(redis)
   await redis.waitUntilUp(5_000)
   return redis
@@ -26,7 +26,7 @@ afterAll(async () => {
 })
 
 limiterContract('RedisLimiter', (clock) => {
-  const redis = new DataRedis({ url: redisUrl })
+  const redis = new DataRedis({ url: redisUrl, mode: redisMode })
   connections.push(redis)
   const ready = redis.waitUntilUp(5_000)
   const limiter = new RedisLimiter({ redis: redis.client, clock: clock.read })

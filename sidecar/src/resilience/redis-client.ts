@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { clusterSeed, type RedisMode } from '@tollgate/api/redis-mode.ts'
 import { Cluster, type Command, Redis } from 'ioredis'
-import { CLUSTER_FAIL_FAST, type RedisClient } from '../config/redis-client.ts'
+import { CLUSTER_FAIL_FAST, connectMasters, type RedisClient } from '../config/redis-client.ts'
 import type { LazyWriter } from './lazily.ts'
 
 export interface DataRedisOptions {
@@ -115,13 +115,15 @@ export class DataRedis {
     const retry = (attempt: number) => (this.#closed ? null : reconnectDelay(attempt, maxDelay))
     if (options.mode === 'cluster') {
       const { seed, options: auth } = clusterSeed(options.url)
-      this.client = new Cluster([seed], {
+      const cluster = new Cluster([seed], {
         ...CLUSTER_FAIL_FAST,
         enableOfflineQueue: false,
         lazyConnect: options.lazyConnect ?? false,
         clusterRetryStrategy: retry,
         redisOptions: { ...node, ...auth },
       })
+      this.client = cluster
+      this.#followNodes(cluster)
     } else {
       const client = new CoalescingRedis(options.url, {
         ...node,
@@ -132,13 +134,23 @@ export class DataRedis {
       client.lazyWriteMs = options.lazyWriteMs ?? 2
       this.client = client
     }
-    this.client.on('ready', () => this.#set(true))
+    if (!(this.client instanceof Cluster)) this.client.on('ready', () => this.#set(true))
     for (const event of ['close', 'end', 'reconnecting'] as const)
       this.client.on(event, () => this.#set(false))
     // Without a listener an 'error' event would crash the process; the state tells the story.
     this.client.on('error', (error: Error) => {
       this.#lastError = error
     })
+  }
+
+  /**
+   * #followNodes makes a cluster client up only while it has the slot map and a ready connection
+   * to every master (connectMasters).
+   */
+  #followNodes(cluster: Cluster): void {
+    connectMasters(cluster, () =>
+      this.#set(cluster.status === 'ready' && cluster.nodes('master').every((n) => n.status === 'ready')),
+    )
   }
 
   /** isUp is true while commands can be sent. */
