@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { OPERATOR_ACL_USER } from '@tollgate/api/redis-acl.ts'
-import { freePort, ServerProcess, waitFor } from './process.ts'
+import { freePort, killGroup, ServerProcess, waitFor } from './process.ts'
 import { STACK_ADMIN_USER, usersAcl } from './redis.ts'
 import { closer, type Service } from './service.ts'
 
@@ -23,6 +23,8 @@ export interface RedisClusterNode {
   readonly pid: number | undefined
   start(): Promise<void>
   stop(): Promise<void>
+  /** kill ends the node with SIGKILL, as a crash does: nothing is flushed or handed over. */
+  kill(): Promise<void>
 }
 
 /**
@@ -42,6 +44,11 @@ export interface RedisClusterService extends Service {
   admin(port: number, ...args: string[]): Promise<string>
   /** stable resolves once every node agrees the cluster is ok and every replica is in sync. */
   stable(timeoutMs?: number): Promise<void>
+  /**
+   * owner is the port of the master that serves a key's slot as the node at `via` sees it
+   * (CLUSTER NODES), and the ports of that master's replicas.
+   */
+  owner(key: string, via: number): Promise<{ master: number; replicas: number[] } | undefined>
 }
 
 /**
@@ -119,6 +126,10 @@ export async function startRedisCluster(options: { dir: string }): Promise<Redis
     nodes,
     admin: cli,
     stable,
+    owner: async (key, via) => {
+      const slot = Number((await cli(via, 'cluster', 'keyslot', key)).trim())
+      return ownerOf(await cli(via, 'cluster', 'nodes'), slot)
+    },
     pids: () => nodes.map((n) => n.pid),
     start: async () => {
       await Promise.all(nodes.map((n) => n.start()))
@@ -178,7 +189,33 @@ function clusterNode(
       await waitFor(`redis ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG', 20_000)
     },
     stop: () => server.stop(),
+    kill: async () => {
+      if (server.pid) killGroup(server.pid, 'SIGKILL')
+      await server.stop()
+    },
   }
+}
+
+/** ownerOf reads CLUSTER NODES: the connected master serving slot, and its replicas. */
+export function ownerOf(nodes: string, slot: number): { master: number; replicas: number[] } | undefined {
+  const lines = nodes
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '))
+  const port = (address: string) => Number(address.split('@')[0]?.split(':').at(-1))
+  const master = lines.find(
+    ([, , flags, , , , , link, ...slots]) =>
+      flags?.includes('master') &&
+      !flags.includes('fail') &&
+      link === 'connected' &&
+      slots.some((range) => {
+        const [from, to = from] = range.split('-').map(Number)
+        return from !== undefined && to !== undefined && slot >= from && slot <= to
+      }),
+  )
+  if (!master) return undefined
+  const replicas = lines.filter(([, , flags, of]) => flags?.includes('slave') && of === master[0])
+  return { master: port(master[1] as string), replicas: replicas.map((r) => port(r[1] as string)) }
 }
 
 /**

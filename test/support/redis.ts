@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import type { RedisMode } from '@tollgate/api'
 import { afterAll, inject } from 'vitest'
 import { type RedisService, startRedis } from '../../hack/stack/redis.ts'
+import { type RedisClusterService, startRedisCluster } from '../../hack/stack/redis-cluster.ts'
 import { connectRedis, type RedisClient, redisNodes } from '../../operator/src/redis/redis-client.ts'
 
-const started = new Set<RedisService>()
+const started = new Set<RedisService | RedisClusterService>()
 
 // A test that fails before its own close() must not leave its server running.
 afterAll(async () => {
@@ -24,6 +25,16 @@ export async function privateRedis(): Promise<RedisService> {
   const server = await startRedis({ dir: mkdtempSync(join(tmpdir(), 'tollgate-redis-')) })
   started.add(server)
   return server
+}
+
+/**
+ * privateRedisCluster starts a Redis Cluster of the test's own (three masters, three replicas, the
+ * stack's users), for tests that kill its nodes. Closed like privateRedis.
+ */
+export async function privateRedisCluster(): Promise<RedisClusterService> {
+  const cluster = await startRedisCluster({ dir: mkdtempSync(join(tmpdir(), 'tollgate-redis-cluster-')) })
+  started.add(cluster)
+  return cluster
 }
 
 /** redisUrlAs is a Redis URL with a user and password put in, as a sidecar logs in after its exchange. */
