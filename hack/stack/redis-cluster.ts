@@ -25,6 +25,11 @@ export interface RedisClusterNode {
   stop(): Promise<void>
   /** kill ends the node with SIGKILL, as a crash does: nothing is flushed or handed over. */
   kill(): Promise<void>
+  /**
+   * forgetSavedUsers rewrites the stopped node's ACL file with the stack's users only, as a node
+   * without a kept ACL file starts: the tenant users the operator saved there are gone.
+   */
+  forgetSavedUsers(): void
 }
 
 /**
@@ -49,6 +54,8 @@ export interface RedisClusterService extends Service {
    * (CLUSTER NODES), and the ports of that master's replicas.
    */
   owner(key: string, via: number): Promise<{ master: number; replicas: number[] } | undefined>
+  /** addNode starts one more node and joins it as a replica (redis-cli --cluster add-node). */
+  addNode(): Promise<RedisClusterNode>
 }
 
 /**
@@ -126,6 +133,16 @@ export async function startRedisCluster(options: { dir: string }): Promise<Redis
     nodes,
     admin: cli,
     stable,
+    addNode: async () => {
+      let port = await freePort()
+      while (port >= 55_000 || ports.includes(port)) port = await freePort()
+      ports.push(port)
+      const node = clusterNode(join(options.dir, `node-${port}`), port, operator, admin, cli)
+      nodes.push(node)
+      await node.start()
+      await cli(seed, '--cluster', 'add-node', `127.0.0.1:${port}`, `127.0.0.1:${seed}`, '--cluster-slave')
+      return node
+    },
     owner: async (key, via) => {
       const slot = Number((await cli(via, 'cluster', 'keyslot', key)).trim())
       return ownerOf(await cli(via, 'cluster', 'nodes'), slot)
@@ -149,7 +166,8 @@ function clusterNode(
 ): RedisClusterNode {
   mkdirSync(dir, { recursive: true })
   const aclFile = join(dir, 'users.acl')
-  writeFileSync(aclFile, usersAcl(operator.password, admin.password), { mode: 0o600 })
+  const writeAcl = () => writeFileSync(aclFile, usersAcl(operator.password, admin.password), { mode: 0o600 })
+  writeAcl()
   const server = new ServerProcess(
     `redis-${port}`,
     'redis-server',
@@ -189,6 +207,10 @@ function clusterNode(
       await waitFor(`redis ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG', 20_000)
     },
     stop: () => server.stop(),
+    forgetSavedUsers: () => {
+      if (server.running) throw new Error(`redis ${port} is running: stop it before rewriting its ACL file`)
+      writeAcl()
+    },
     kill: async () => {
       if (server.pid) killGroup(server.pid, 'SIGKILL')
       await server.stop()
@@ -219,7 +241,7 @@ export function ownerOf(nodes: string, slot: number): { master: number; replicas
 }
 
 /**
- * isStable: every running node reports cluster_state:ok and knows all six, all 16384 slots are
+ * isStable: every node reports cluster_state:ok and knows all the others, all 16384 slots are
  * served, and every replica's link to its master is up (so a failover finds the data there).
  */
 async function isStable(
@@ -229,7 +251,7 @@ async function isStable(
   for (const node of nodes) {
     const info = await cli(node.port, 'cluster', 'info')
     if (!/cluster_state:ok/.test(info) || !/cluster_slots_ok:16384/.test(info)) return false
-    if (!/cluster_known_nodes:6/.test(info)) return false
+    if (!new RegExp(`cluster_known_nodes:${nodes.length}\\b`).test(info)) return false
     const replication = await cli(node.port, 'info', 'replication')
     if (/role:slave/.test(replication) && !/master_link_status:up/.test(replication)) return false
   }

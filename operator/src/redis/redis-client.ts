@@ -6,6 +6,8 @@ export type RedisClient = Redis | Cluster
 
 /** Fail commands after a couple of reconnect attempts: a reconcile must not hang on Redis. */
 const COMMON: RedisOptions = { maxRetriesPerRequest: 2, connectTimeout: 3_000 }
+/** SLOTS_REFRESH_MS is how often the operator reads a cluster's slot map. */
+export const SLOTS_REFRESH_MS = 5_000
 const reconnectDelay = (times: number) => Math.min(times * 100, 2_000)
 
 /**
@@ -18,6 +20,9 @@ export function connectRedis(url: string, mode: RedisMode): RedisClient {
   return new Cluster([seed], {
     redisOptions: { ...COMMON, ...options },
     clusterRetryStrategy: reconnectDelay,
+    // The slot map is read again this often: how soon the operator sees a node that joined or
+    // came back, and writes the tenants' ACL users there ('+node').
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
   })
 }
 
