@@ -37,7 +37,6 @@ const REDIS_SUITES = [
   'test/sidecar/cache.test.ts',
   'test/sidecar/managed.test.ts',
   'test/operator/reconcile.test.ts',
-  'test/exchange.test.ts',
 ]
 
 export default defineConfig({

@@ -190,6 +190,9 @@ function clusterNode(
       'nodes.conf',
       '--cluster-node-timeout',
       String(CLUSTER_NODE_TIMEOUT_MS),
+      // A master would wait up to 10 s for its replicas at shutdown; the stack stops them all at once.
+      '--shutdown-timeout',
+      '0',
       '--masteruser',
       admin.user,
       '--masterauth',

@@ -1,5 +1,5 @@
-import type { Cluster } from 'ioredis'
-import { isCluster, type RedisClient } from './redis-client.ts'
+import type { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 /**
  * authenticate sets the Redis user clients log in with, and connects those that wait for one.
@@ -13,7 +13,10 @@ export function authenticate(
   user: { username: string; password: string },
 ): void {
   for (const client of clients) {
-    for (const options of isCluster(client) ? clusterNodeOptions(client) : [client.options]) {
+    // (client.isCluster, not redis-client.ts's isCluster: this file is loaded without ioredis)
+    for (const options of client.isCluster
+      ? clusterNodeOptions(client as Cluster)
+      : [(client as Redis).options]) {
       options.username = user.username
       options.password = user.password
     }

@@ -4,8 +4,11 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 /** RedisClient is a connection to one Redis node or to a Redis Cluster (`--redis-mode`). */
 export type RedisClient = Redis | Cluster
 
-/** isCluster is true for a Redis Cluster client. */
-export const isCluster = (client: RedisClient): client is Cluster => client instanceof Cluster
+/**
+ * isCluster is true for a Redis Cluster client. It reads ioredis's own `isCluster` flag rather
+ * than `instanceof`, so that redis-auth.ts (loaded by flags.ts in every mode) needs no ioredis.
+ */
+export const isCluster = (client: RedisClient): client is Cluster => client.isCluster
 
 /**
  * connectRedis opens a client that never hangs a request: no offline queue (a command while
