@@ -18,9 +18,27 @@ class ClusterLast extends BaseSequencer {
 // isolate themselves by naming (unique tenant names, namespaces, databases), never by starting
 // their own servers.
 // - `stack`: etcd, kube-apiserver, Redis and Postgres on loopback, for everything but test/cluster.
+// - `stack-cluster`: the same stack with a Redis Cluster (three masters, three replicas) instead of
+//   one Redis node, for the files whose sidecars, limiter and operator work against the shared
+//   Redis (REDIS_SUITES), and the failover test, which needs a cluster of its own.
 // - `cluster`: a real node with Tollgate installed by its chart and the demo deployed
 //   (hack/stack/cluster-stack.ts). It boots in the background while the other files run; its
 //   files wait for it, then run one at a time, in name order, after all others.
+/**
+ * REDIS_SUITES run against both topologies: what the sidecar, the limiter and the operator do
+ * with the shared stack's Redis. Files that stop or restart a Redis start a single node of their
+ * own (privateRedis) and run in `stack` only.
+ */
+const REDIS_SUITES = [
+  'sidecar/src/limits/redis-limiter.test.ts',
+  'sidecar/src/cache/response-cache.test.ts',
+  'test/sidecar/limits.test.ts',
+  'test/sidecar/usage.test.ts',
+  'test/sidecar/cache.test.ts',
+  'test/sidecar/managed.test.ts',
+  'test/operator/reconcile.test.ts',
+]
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -46,8 +64,17 @@ export default defineConfig({
         test: {
           name: 'stack',
           include: ['{api,operator,sidecar,test,hack}/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'hack/tools/**', 'test/cluster/**'],
+          exclude: ['**/node_modules/**', 'hack/tools/**', 'test/cluster/**', 'test/redis-cluster/**'],
           globalSetup: ['test/setup/global-stack.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'stack-cluster',
+          include: [...REDIS_SUITES, 'test/redis-cluster/**/*.test.ts'],
+          globalSetup: ['test/setup/global-stack-cluster.ts'],
           sequence: { groupOrder: 0 },
         },
       },

@@ -1,6 +1,7 @@
 // `npm run env:up` / `npm run env:down`: a local stack for development under .tollgate/.
 // up starts etcd, kube-apiserver, Redis and Postgres on free loopback ports, installs the CRDs and
 // writes .tollgate/env; the servers keep running after this command exits. down stops them all.
+// TOLLGATE_REDIS=cluster makes the Redis a three-master, three-replica Redis Cluster.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { killGroup, pidsUsing } from './stack/process.ts'
@@ -27,7 +28,12 @@ async function up(): Promise<void> {
     }
   }
   rmSync(dir, { recursive: true, force: true })
-  const stack = await startStack({ dir })
+  const redis = process.env.TOLLGATE_REDIS ?? 'single'
+  if (redis !== 'single' && redis !== 'cluster') {
+    console.error(`TOLLGATE_REDIS must be single or cluster, not ${JSON.stringify(redis)}`)
+    process.exit(2)
+  }
+  const stack = await startStack({ dir, redisMode: redis })
   writeFileSync(pidFile, `${stack.pids().join('\n')}\n`)
   console.log(readFileSync(`${dir}env`, 'utf8').trim())
   console.log(`\nsource it with: set -a; . ${dir}env; set +a`)

@@ -115,6 +115,7 @@ describe('the Helm chart', () => {
     [['--set', 'metrics.prometheusRule.budgetNearRatio=1.5'], "at '/metrics/prometheusRule/budgetNearRatio'"],
     [['--set', 'sidecar.redis.url=redis://u:p@redis:6379'], "at '/sidecar/redis/url'"],
     [['--set', 'exchange.ttl=soon'], "at '/exchange/ttl'"],
+    [['--set', 'redis.mode=sentinel'], "at '/redis/mode'"],
   ])('refuses bad values at install: %j', async (args, message) => {
     const result = await template('tollgate-system', args)
     expect(result.code).not.toBe(0)
@@ -135,6 +136,10 @@ describe('the Helm chart', () => {
       "sidecar.redis.url: with redis.existingSecret, give the sidecars' Redis address (host and port, no password)",
     ],
     [
+      ['--set', 'redis.mode=cluster'],
+      "redis.mode=cluster: the bundled Redis is a single node; give the cluster's seed in redis.url or redis.existingSecret",
+    ],
+    [
       ['--set', 'postgres.deploy.enabled=false'],
       'postgres: set postgres.url or postgres.existingSecret.name, or keep postgres.deploy.enabled=true',
     ],
@@ -142,6 +147,35 @@ describe('the Helm chart', () => {
     const result = await template('tollgate-system', args)
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain(message)
+  })
+
+  it('points operator and sidecars at a Redis Cluster with redis.mode=cluster, and says nothing of it by default', async () => {
+    const render = async (args: string[]) => {
+      const docs = parseAllDocuments((await template('tollgate-system', args)).stdout).map((d) => d.toJS())
+      const configMap = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'tollgate-config')
+      const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata.name === 'tollgate')
+      const args_: string[] = deployment.spec.template.spec.containers[0].args
+      const env = {
+        TOLLGATE_REDIS_URL: 'redis://r',
+        TOLLGATE_DATABASE_URL: 'postgres://p',
+        POD_NAMESPACE: 'ns',
+      }
+      return {
+        injection: parseInjectionConfig(configMap.data['injection.yaml']),
+        config: parseCli(args_, env) as { redisMode: string },
+      }
+    }
+    const cluster = await render([
+      '--set',
+      'redis.url=redis://tollgate-operator:pw@redis-cluster.db:6379',
+      '--set',
+      'redis.mode=cluster',
+    ])
+    expect(cluster.config.redisMode).toBe('cluster')
+    expect(cluster.injection.redis).toEqual({ url: 'redis://redis-cluster.db:6379', mode: 'cluster' })
+    const single = await render([])
+    expect(single.config.redisMode).toBe('single')
+    expect(single.injection.redis.mode).toBeUndefined()
   })
 
   it.each(Object.entries(VALUES))(

@@ -44,7 +44,7 @@ const as = (tenant: string, when = at) =>
 beforeAll(async () => {
   operator = client(stack.redisUrl)
   passwords = new RedisPasswords(Buffer.alloc(32, 3), HOUR)
-  users = new TenantAclUsers(operator, passwords)
+  users = new TenantAclUsers(() => [operator], passwords)
   await users.ensure(ACME, at)
   await users.ensure(GLOBEX, at)
   await operator.set(keys.config(ACME), 'acme config')
@@ -103,7 +103,7 @@ describe('Redis with the ACLs the operator creates', () => {
     await expect(acme.get(keys.cache(GLOBEX, 1, 'digest'))).rejects.toThrow(/NOPERM/)
     await expect(acme.set(keys.cache(GLOBEX, 1, 'digest'), 'a planted answer')).rejects.toThrow(/NOPERM/)
     await expect(acme.hset(keys.usage(GLOBEX, '2026-12-01T10'), 'x', 0)).rejects.toThrow(/NOPERM/)
-    await expect(acme.subscribe(channels.config(GLOBEX))).rejects.toThrow(/NOPERM/)
+    await expect(acme.ssubscribe(channels.config(GLOBEX))).rejects.toThrow(/NOPERM/)
     expect(await operator.get(keys.cache(GLOBEX, 1, 'digest'))).toBe('a cached answer of globex')
   })
 
@@ -114,6 +114,7 @@ describe('Redis with the ACLs the operator creates', () => {
       ['KEYS', '*'],
       ['RANDOMKEY'],
       ['PUBLISH', channels.config(ACME), '1'],
+      ['SPUBLISH', channels.config(ACME), '1'],
       ['FLUSHALL'],
       ['CONFIG', 'GET', '*'],
       ['ACL', 'LIST'],
@@ -135,7 +136,7 @@ describe('Redis with the ACLs the operator creates', () => {
     const inflight = keys.inflight(ACME, 'tenant')
     expect(await acme.eval("return redis.call('ZSCORE', KEYS[1], 'slot')", 1, inflight)).toBeNull()
     const sub = as(ACME)
-    expect(await sub.subscribe(channels.config(ACME))).toBe(1)
+    expect(await sub.ssubscribe(channels.config(ACME))).toBe(1)
   })
 
   it('rotates passwords by epoch: open connections stay, the next password works, an old one stops', async () => {

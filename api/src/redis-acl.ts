@@ -16,7 +16,9 @@ export const tenantAclUser = (tenant: string) => `tollgate-tenant-${tenant}`
 /**
  * SIDECAR_COMMANDS are the commands the sidecar sends, and those its Lua scripts call (Redis checks
  * commands inside scripts too). No SCAN, KEYS or RANDOMKEY: key permissions do not filter the key
- * names those return. No PUBLISH: only the operator announces configs.
+ * names those return. No SPUBLISH: only the operator announces configs. Config changes come over
+ * sharded pub/sub (SSUBSCRIBE) on one node and on a cluster alike; a cluster client also asks
+ * for the slot map (CLUSTER SLOTS) and follows ASK redirections while a slot migrates (ASKING).
  */
 export const SIDECAR_COMMANDS = [
   'get',
@@ -39,8 +41,10 @@ export const SIDECAR_COMMANDS = [
   'discard',
   'eval',
   'evalsha',
-  'subscribe',
-  'unsubscribe',
+  'ssubscribe',
+  'sunsubscribe',
+  'cluster|slots',
+  'asking',
   'ping',
   'client|setname',
   'quit',

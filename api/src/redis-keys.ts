@@ -9,9 +9,10 @@ export const PREFIX = 'tollgate:v1:'
 const t = (tenant: string) => `${PREFIX}{${tenant}}:`
 
 /**
- * channels are the pub/sub channels, one per tenant, so that a tenant's Redis user can be allowed
- * its own and no other (ACL `&pattern`): the operator publishes the version of a changed config
- * on it, the tenant's sidecars subscribe.
+ * channels are the sharded pub/sub channels (SPUBLISH/SSUBSCRIBE), one per tenant, so that a
+ * tenant's Redis user can be allowed its own and no other (ACL `&pattern`), and so that on a
+ * Redis Cluster the channel lives on the tenant's slot: the operator publishes the version of a
+ * changed config on it, the tenant's sidecars subscribe.
  */
 export const channels = {
   config: (tenant: string) => `${t(tenant)}config:changed`,

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { keys } from '@tollgate/api'
+import { channels, keys } from '@tollgate/api'
 import { Redis } from 'ioredis'
 import { stringify } from 'yaml'
 import { startStack } from '../stack/stack.ts'
@@ -170,17 +170,17 @@ try {
   await waitUntil(async () => (await metric('tollgate_operator_leader ')) === 1, 60_000)
   console.error('bench: measuring apply → Redis')
 
-  // 1. apply → Redis, one tenant at a time, measured at the pub/sub message.
+  // 1. apply → Redis, one tenant at a time, measured at the (sharded) pub/sub message.
   const arrived = new Map<string, number>()
-  // The operator's user may PSUBSCRIBE only the pattern its `&` rule names (Redis compares patterns literally).
-  await subscriber.psubscribe('tollgate:v1:*')
-  subscriber.on('pmessage', (_p, channel: string) => {
+  subscriber.on('smessage', (channel: string) => {
     const name = /^tollgate:v1:\{(.+)\}:config:changed$/.exec(channel)?.[1]
     if (name && !arrived.has(name)) arrived.set(name, performance.now())
   })
   const latencies: number[] = []
   for (let i = 0; i < 100; i++) {
     const name = `lat-${i}`
+    // Sharded pub/sub has no patterns: each tenant's channel is subscribed before it is applied.
+    await subscriber.ssubscribe(channels.config(name))
     const started = performance.now()
     await kubectl(['apply', '-f', '-'], tenant(name))
     await waitUntil(async () => arrived.has(name), 30_000)

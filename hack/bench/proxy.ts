@@ -268,7 +268,7 @@ async function measureManaged(fakeUrl: string, port: number, admin: number): Pro
     await redis.set(keys.config('bench'), signConfig(config, privateKey))
     // As the operator does: the tenant's Redis user, whose password the exchange hands out.
     const passwords = new RedisPasswords(randomBytes(32), 24 * 3_600_000)
-    await new TenantAclUsers(redis, passwords).ensure('bench')
+    await new TenantAclUsers(() => [redis], passwords).ensure('bench')
     const exchange = await startExchangeStandIn({
       tenant: 'bench',
       signingKey: privateKey,

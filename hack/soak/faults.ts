@@ -1,5 +1,7 @@
 // The fault schedule: kill a part, bring it back, and time how long the system takes to recover.
+import { keys } from '@tollgate/api/redis-keys.ts'
 import pg from 'pg'
+import type { RedisClusterService } from '../stack/redis-cluster.ts'
 import type { LoadTally } from './load.ts'
 import type { SoakSystem } from './system.ts'
 
@@ -56,6 +58,7 @@ export class FaultInjector {
   readonly #s: SoakSystem
   readonly #tally: LoadTally
   readonly #db: pg.Pool
+  #redisFaults = 0
 
   constructor(system: SoakSystem, tally: LoadTally) {
     this.#s = system
@@ -72,8 +75,14 @@ export class FaultInjector {
     let recovered: () => Promise<boolean>
     switch (kind) {
       case 'redis': {
-        restoredMs = await crash(s.stack.redis)
-        detail = 'redis-server SIGKILLed (no persistence: every key lost)'
+        const redis = s.stack.redis
+        if ('nodes' in redis) {
+          const tenant = s.tenants[this.#redisFaults++ % s.tenants.length]?.name ?? ''
+          ;({ restoredMs, detail } = await crashMaster(redis, keys.config(tenant)))
+        } else {
+          restoredMs = await crash(redis)
+          detail = 'redis-server SIGKILLed (no persistence: every key lost)'
+        }
         // Sidecars reconnected, the operator wrote every config again, and each tenant was served.
         recovered = async () =>
           (await Promise.all(s.sidecars.map((c) => sidecarRedisUp(c.adminUrl)))).every(Boolean) &&
@@ -122,6 +131,32 @@ export class FaultInjector {
 
   async close(): Promise<void> {
     await this.#db.end()
+  }
+}
+
+/**
+ * crashMaster kills the master serving a key's slot, waits until one of its replicas has taken
+ * the slot over, and starts the killed node again (it comes back as a replica of the new master).
+ */
+async function crashMaster(
+  cluster: RedisClusterService,
+  key: string,
+): Promise<{ restoredMs: number; detail: string }> {
+  const via = () => cluster.nodes.find((n) => n.pid !== undefined && n.port !== master?.port)?.port ?? 0
+  const owner = await cluster.owner(key, cluster.nodes[0]?.port ?? 0)
+  const master = cluster.nodes.find((n) => n.port === owner?.master)
+  if (!master) throw new Error(`no master serves the slot of ${key}`)
+  await master.kill()
+  const started = Date.now()
+  const moved = await until(
+    async () => ((await cluster.owner(key, via()))?.master ?? master.port) !== master.port,
+    RECOVERY_BOUND_MS,
+  )
+  const failoverMs = Date.now() - started
+  await master.start()
+  return {
+    restoredMs: Date.now(),
+    detail: `master :${master.port} of the slot of ${key} SIGKILLed; ${moved ? `a replica took over in ${(failoverMs / 1000).toFixed(1)} s` : 'no replica took over'}, the node came back as a replica`,
   }
 }
 

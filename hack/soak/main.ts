@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseDuration } from '@tollgate/api/duration.ts'
-import { REDIS_TOPOLOGIES, type RedisTopology } from '../stack/stack.ts'
+import { REDIS_MODES, type RedisMode } from '@tollgate/api/redis-mode.ts'
 import { FaultInjector, type FaultRecord, roundsFor, schedule } from './faults.ts'
 import { checkSeries, settledLedger } from './ledger-check.ts'
 import { LoadTally, runLoad } from './load.ts'
@@ -57,8 +57,7 @@ const durationMs = (() => {
   }
 })()
 if (durationMs < 60_000) fail('--duration must be at least 1m: every fault twice needs the time')
-if (!REDIS_TOPOLOGIES.includes(args.redis as RedisTopology))
-  fail(`--redis must be one of ${REDIS_TOPOLOGIES.join(', ')}`)
+if (!REDIS_MODES.includes(args.redis as RedisMode)) fail(`--redis must be one of ${REDIS_MODES.join(', ')}`)
 const workers = Number(args.workers)
 if (!Number.isInteger(workers) || workers < 1) fail('--workers must be a whole number of at least 1')
 const pauseMs = (() => {
@@ -84,7 +83,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   })
 
 try {
-  system = await startSoakSystem({ dir, redis: args.redis as RedisTopology, log })
+  system = await startSoakSystem({ dir, redis: args.redis as RedisMode, log })
 } catch (error) {
   await cleanUp()
   fail(`could not start: ${(error as Error).message}`, false)

@@ -22,12 +22,6 @@ const soak = (args: string[]) =>
   })
 
 describe('npm run soak', () => {
-  it('refuses the cluster topology until the stack can start one, with one clear line', async () => {
-    const { code, stderr } = await soak(['--redis', 'cluster', '--duration', '2m'])
-    expect(code).toBe(2)
-    expect(stderr).toMatch(/cannot start a Redis Cluster yet/)
-  })
-
   it('loses and double-counts nothing over two minutes of faults, and nothing hangs', async () => {
     const json = join(dir, 'report.json')
     const { code, stdout, stderr } = await soak([

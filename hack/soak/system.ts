@@ -4,13 +4,14 @@
 // started with exactly the injected environment, as test/e2e/governed-call.test.ts does for one.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { RedisMode } from '@tollgate/api/redis-mode.ts'
 import { stringify } from 'yaml'
 import { type FakeProvider, startFakeProvider } from '../../test/fake-provider/fake-provider.ts'
 import { eventually } from '../../test/support/eventually.ts'
 import { kubectl, kubectlOK } from '../../test/support/kubectl.ts'
 import { injectionWebhookConfiguration } from '../../test/support/webhook-configuration.ts'
 import { freePort } from '../stack/process.ts'
-import { type RedisTopology, type Stack, startStack } from '../stack/stack.ts'
+import { type Stack, startStack } from '../stack/stack.ts'
 import { NodeChild } from './child-process.ts'
 import { manifests, type SoakTenant, soakTenants } from './tenants.ts'
 
@@ -45,7 +46,7 @@ export interface SoakSystem {
 
 export async function startSoakSystem(options: {
   dir: string
-  redis: RedisTopology
+  redis: RedisMode
   log: (line: string) => void
 }): Promise<SoakSystem> {
   const { dir, log } = options
@@ -53,7 +54,7 @@ export async function startSoakSystem(options: {
   const system = `${run}-system`
   mkdirSync(join(dir, 'logs'), { recursive: true })
   log('starting the stack (etcd, kube-apiserver, Redis, Postgres)')
-  const stack = await startStack({ dir: join(dir, 'stack'), redis: options.redis })
+  const stack = await startStack({ dir: join(dir, 'stack'), redisMode: options.redis })
   const env = stack.env
   const fake = await startFakeProvider({ record: false })
   const children: NodeChild[] = []

@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { RedisMode } from '@tollgate/api/redis-mode.ts'
 import { type ControlPlane, startControlPlane } from './control-plane.ts'
 import { type PostgresService, startPostgres } from './postgres.ts'
 import { type RedisService, startRedis } from './redis.ts'
+import { type RedisClusterService, startRedisCluster } from './redis-cluster.ts'
+
+export type { RedisMode }
 
 /** StackEnv is what tests and developers need to reach the stack. */
 export interface StackEnv {
@@ -15,6 +19,8 @@ export interface StackEnv {
   redisAdminUrl: string
   /** redisSidecarUrl carries no credential: managed sidecars log in with their tenant's user. */
   redisSidecarUrl: string
+  /** redisMode says how to connect to those URLs: one node, or a seed node of a Redis Cluster. */
+  redisMode: RedisMode
   databaseUrl: string
   /** Holds kubectl, helm and kube-apiserver. */
   binDir: string
@@ -24,7 +30,7 @@ export interface StackEnv {
 export interface Stack {
   env: StackEnv
   controlPlane: ControlPlane
-  redis: RedisService
+  redis: RedisService | RedisClusterService
   postgres: PostgresService
   /** pids of every server, for env:down. */
   pids(): number[]
@@ -33,38 +39,31 @@ export interface Stack {
 
 const root = new URL('../..', import.meta.url).pathname
 
-/** RedisTopology is the Redis the stack runs: one redis-server, or a Redis Cluster (issue 13, item 4). */
-export type RedisTopology = 'single' | 'cluster'
-
-/** REDIS_TOPOLOGIES lists the topologies a caller may ask for. */
-export const REDIS_TOPOLOGIES: readonly RedisTopology[] = ['single', 'cluster']
-
 /** defaultBinDir is where hack/build-k8s.sh caches the binaries it builds. */
 export const defaultBinDir = () =>
   process.env.TOLLGATE_BIN_DIR ??
   join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'tollgate/bin')
 
 /**
- * startStack starts etcd + kube-apiserver, Redis and Postgres on free loopback ports under dir,
+ * startStack starts etcd + kube-apiserver, Redis (one node, or with `redisMode: 'cluster'` a
+ * three-master, three-replica Redis Cluster) and Postgres on free loopback ports under dir,
  * installs the CRDs from crds/ and waits until they are Established.
  */
 export async function startStack(options: {
   dir: string
   binDir?: string
-  /** Default single. */
-  redis?: RedisTopology
+  redisMode?: RedisMode
 }): Promise<Stack> {
   const { dir } = options
-  if (options.redis === 'cluster')
-    throw new Error(
-      'the stack cannot start a Redis Cluster yet (issue 13, item 4, branch redis-cluster); use the single topology',
-    )
+  const redisMode = options.redisMode ?? 'single'
   const binDir = options.binDir ?? defaultBinDir()
   mkdirSync(dir, { recursive: true })
   chmodSync(dir, 0o755) // Postgres runs as its own user when we are root and must reach its folder.
   const started = await Promise.allSettled([
     startControlPlane({ dir: join(dir, 'kube'), binDir }),
-    startRedis({ dir: join(dir, 'redis') }),
+    redisMode === 'cluster'
+      ? startRedisCluster({ dir: join(dir, 'redis') })
+      : startRedis({ dir: join(dir, 'redis') }),
     startPostgres({ dir: join(dir, 'postgres') }),
   ] as const)
   const failed = started.find((s) => s.status === 'rejected')
@@ -74,7 +73,7 @@ export async function startStack(options: {
   }
   const [controlPlane, redis, postgres] = started.map(
     (s) => (s as PromiseFulfilledResult<unknown>).value,
-  ) as [ControlPlane, RedisService, PostgresService]
+  ) as [ControlPlane, RedisService | RedisClusterService, PostgresService]
   const services = [controlPlane, redis, postgres]
   const kubectl = (...args: string[]) => {
     try {
@@ -100,6 +99,7 @@ export async function startStack(options: {
     redisUrl: redis.url,
     redisAdminUrl: redis.adminUrl,
     redisSidecarUrl: redis.sidecarUrl,
+    redisMode,
     databaseUrl: postgres.url,
     binDir,
     dir,
@@ -112,6 +112,7 @@ export async function startStack(options: {
       `TOLLGATE_REDIS_URL=${env.redisUrl}`,
       `TOLLGATE_REDIS_ADMIN_URL=${env.redisAdminUrl}`,
       `TOLLGATE_REDIS_SIDECAR_URL=${env.redisSidecarUrl}`,
+      `TOLLGATE_REDIS_MODE=${env.redisMode}`,
       `TOLLGATE_DATABASE_URL=${env.databaseUrl}`,
       `PATH=${binDir}:$PATH`,
       '',

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
-import { parseDuration } from '@tollgate/api'
+import { clusterSeed, isRedisMode, parseDuration, type RedisMode } from '@tollgate/api'
 import { ERROR_CODES, TollgateError } from './errors.ts'
 import {
   parseWebhookFlags,
@@ -16,7 +16,9 @@ export const HELP = `Usage:
 
 Flags of run:
   --kubeconfig FILE        kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)
-  --redis URL              Redis (env TOLLGATE_REDIS_URL)
+  --redis URL              Redis (env TOLLGATE_REDIS_URL); in cluster mode one seed node
+  --redis-mode MODE        single or cluster: one node, or a Redis Cluster (env TOLLGATE_REDIS_MODE,
+                           default single)
   --database URL           Postgres (env TOLLGATE_DATABASE_URL)
   --metrics-listen H:P     /metrics and /api/v1/usage (default 127.0.0.1:8080)
   --health-listen H:P      /healthz and /readyz (default 127.0.0.1:8081)
@@ -51,6 +53,7 @@ export interface RunConfig {
   command: 'run'
   kubeconfig?: string
   redisUrl: string
+  redisMode: RedisMode
   databaseUrl: string
   metricsListen: string
   healthListen: string
@@ -104,6 +107,7 @@ export type CliConfig = RunConfig | MigrateConfig | UsageConfig | { command: 'he
 const OPTIONS = {
   kubeconfig: { type: 'string' },
   redis: { type: 'string' },
+  'redis-mode': { type: 'string' },
   database: { type: 'string' },
   'metrics-listen': { type: 'string' },
   'health-listen': { type: 'string' },
@@ -139,6 +143,7 @@ const OPTIONS = {
 const RUN_ONLY = [
   'kubeconfig',
   'redis',
+  'redis-mode',
   'metrics-listen',
   'health-listen',
   'tiers',
@@ -216,6 +221,16 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   refuse(USAGE_ONLY, 'run')
   const redisUrl = values.redis ?? env.TOLLGATE_REDIS_URL
   if (!redisUrl) throw invalid('no Redis: set --redis or TOLLGATE_REDIS_URL')
+  const redisMode = values['redis-mode'] ?? env.TOLLGATE_REDIS_MODE ?? 'single'
+  if (!isRedisMode(redisMode))
+    throw invalid(`--redis-mode must be single or cluster, not ${JSON.stringify(redisMode)}`)
+  if (redisMode === 'cluster') {
+    try {
+      clusterSeed(redisUrl)
+    } catch (cause) {
+      throw invalid(`--redis: ${(cause as Error).message}`)
+    }
+  }
   if (!databaseUrl) throw invalid('no database: set --database or TOLLGATE_DATABASE_URL')
   const duration = (flag: string, fallback: string) => {
     const text = (values[flag as keyof typeof values] as string | undefined) ?? fallback
@@ -234,6 +249,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     command: 'run',
     ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
     redisUrl,
+    redisMode,
     databaseUrl,
     metricsListen: values['metrics-listen'] ?? '127.0.0.1:8080',
     healthListen: values['health-listen'] ?? '127.0.0.1:8081',

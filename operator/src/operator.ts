@@ -1,5 +1,4 @@
 import type { V1OwnerReference } from '@kubernetes/client-node'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AccessReview } from './auth/access-review.ts'
 import { requireAccess } from './auth/require-access.ts'
@@ -12,6 +11,7 @@ import { EventRecorder } from './reconcile/events.ts'
 import { RateLimitPolicyReconciler } from './reconcile/policy-reconciler.ts'
 import { TenantReconciler } from './reconcile/tenant-reconciler.ts'
 import { ConfigStore } from './redis/config-store.ts'
+import { type RedisClient, redisNodes } from './redis/redis-client.ts'
 import { RedisPasswords } from './redis/redis-passwords.ts'
 import { TenantAclUsers } from './redis/tenant-acl-users.ts'
 import { UsageCounters } from './redis/usage-counters.ts'
@@ -69,7 +69,8 @@ export interface OperatorOptions {
   alerts: AlertTargetPolicy
   /** Thresholds of a budget without alertAt (--alert-default-at); default [1]. */
   alertDefaultAt?: number[]
-  redis: Redis
+  /** One node or a Redis Cluster (redis/redis-client.ts). */
+  redis: RedisClient
   db: Db
   /** Migrations run with their own connection (node-pg-migrate) at the start of each term. */
   databaseUrl: string
@@ -132,7 +133,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const backoff = options.retryBackoff ?? { baseMs: 100, maxMs: 60_000, jitter: 0.1 }
   const configs = new ConfigStore(options.redis, options.keys.signingKey)
   const acl = new TenantAclUsers(
-    options.redis,
+    () => redisNodes(options.redis, 'all'),
     new RedisPasswords(options.keys.derive('redis-acl'), options.redisPasswordRotationMs),
   )
   const secrets = new SecretReader(kube.core)
@@ -226,12 +227,22 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     })
     wireEvents(informers, tenantCtl, policyCtl, secrets)
     // A Redis that comes back may have lost configs and ACL users (no AOF, no ACL file): every
-    // tenant is reconciled again at once rather than at the next resync.
+    // tenant is reconciled again at once rather than at the next resync. On a cluster, so is a
+    // node the client had not seen (added, or back after a failover or restart): ACL users are
+    // per node, and the reconcile sets them on every node.
     const reconcileAll = () => {
       for (const t of informers.tenants.list()) tenantCtl.enqueue(t.metadata.name)
     }
     options.redis.on('ready', reconcileAll)
-    signal.addEventListener('abort', () => options.redis.off('ready', reconcileAll), { once: true })
+    options.redis.on('+node', reconcileAll)
+    signal.addEventListener(
+      'abort',
+      () => {
+        options.redis.off('ready', reconcileAll)
+        options.redis.off('+node', reconcileAll)
+      },
+      { once: true },
+    )
     const alerter = new Alerter({
       alerts: new AlertsStore(options.db),
       events,

@@ -42,13 +42,19 @@ export async function assembleSidecar(
   // Managed mode connects to Redis only once the exchange gave it the tenant's Redis user.
   const managed = !standalone
   const redis = options.redisUrl
-    ? (await import('./config/redis-client.ts')).connectRedis(options.redisUrl, 'tollgate-sidecar', managed)
+    ? (await import('./config/redis-client.ts')).connectRedis(
+        options.redisUrl,
+        'tollgate-sidecar',
+        options.redisMode,
+        managed,
+      )
     : undefined
   redis?.on('error', () => {})
   // Limits and cache have a connection of their own, built to fail fast (resilience/redis-client.ts).
   const data: DataRedis | undefined = options.redisUrl
     ? new (await import('./resilience/redis-client.ts')).DataRedis({
         url: options.redisUrl,
+        mode: options.redisMode,
         connectionName: 'tollgate-sidecar-data',
         lazyConnect: managed,
       })

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { parseDuration } from '@tollgate/api/duration.ts'
 import { TOKEN_FILE } from '@tollgate/api/exchange.ts'
 import { SIDECAR_PORTS } from '@tollgate/api/naming.ts'
+import { clusterSeed, isRedisMode, type RedisMode } from '@tollgate/api/redis-mode.ts'
 import { hasCredentials } from './config/redis-auth.ts'
 import { TollgateError } from './errors.ts'
 import type { ListenAddress } from './node-http.ts'
@@ -11,6 +12,8 @@ export interface SidecarOptions {
   configFile: string | undefined
   tenant: string | undefined
   redisUrl: string | undefined
+  /** single: one Redis node; cluster: redisUrl is a seed node of a Redis Cluster. */
+  redisMode: RedisMode
   listen: ListenAddress
   adminListen: ListenAddress
   namespace: string
@@ -45,6 +48,11 @@ const FLAGS = {
     env: 'TOLLGATE_REDIS_URL',
     arg: 'URL',
     help: 'Redis: config (without --config), usage counters, shared limits and cache',
+  },
+  'redis-mode': {
+    env: 'TOLLGATE_REDIS_MODE',
+    arg: 'MODE',
+    help: 'single, or cluster: --redis is a seed node of a Redis Cluster (default single)',
   },
   listen: {
     env: 'TOLLGATE_LISTEN',
@@ -179,10 +187,13 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
   }
   const logLevel = get('log-level') ?? 'info'
   if (!LOG_LEVELS.has(logLevel)) throw bad(`--log-level: unknown level ${logLevel}`)
+  const redisMode = get('redis-mode') ?? 'single'
+  if (!isRedisMode(redisMode)) throw bad(`--redis-mode: expected single or cluster, got ${redisMode}`)
   const options: SidecarOptions = {
     configFile: get('config'),
     tenant: get('tenant'),
     redisUrl: get('redis'),
+    redisMode,
     listen: parseListen('listen', get('listen') ?? `127.0.0.1:${SIDECAR_PORTS.proxy}`),
     adminListen: parseListen('admin-listen', get('admin-listen') ?? `127.0.0.1:${SIDECAR_PORTS.admin}`),
     namespace: get('namespace') ?? 'default',
@@ -199,6 +210,13 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     throw bad('--tenant is required when the config comes from Redis')
   if (options.redisUrl && !/^rediss?:\/\//.test(options.redisUrl))
     throw bad(`--redis: expected redis://HOST:PORT, got ${options.redisUrl}`)
+  if (options.redisUrl && redisMode === 'cluster') {
+    try {
+      clusterSeed(options.redisUrl)
+    } catch (cause) {
+      throw bad(`--redis: ${(cause as Error).message}`)
+    }
+  }
   if (!options.configFile) options.exchange = managedExchange(get, options.redisUrl as string)
   return options
 }

@@ -219,7 +219,7 @@ describe('config integrity', () => {
     const forged = JSON.stringify({ ...stored, config: JSON.stringify(config) })
     try {
       await redisCli(k, 'SET', key, forged)
-      await redisCli(k, 'PUBLISH', channels.config(demo.tenant), String(config.version))
+      await redisCli(k, 'SPUBLISH', channels.config(demo.tenant), String(config.version))
       await eventually(
         async () => rejected(await metricsOf()) > before,
         30_000,
@@ -238,7 +238,7 @@ describe('config integrity', () => {
       expect(tenantKeyUsage(await fakeUsage(k)).calls).toBeGreaterThan(served)
     } finally {
       await redisCli(k, 'SET', key, original)
-      await redisCli(k, 'PUBLISH', channels.config(demo.tenant), String(version))
+      await redisCli(k, 'SPUBLISH', channels.config(demo.tenant), String(version))
     }
   })
 })

@@ -3,12 +3,13 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { keys, usageField, usageHour } from '@tollgate/api'
-import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
+import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { kubectlOK } from '../support/kubectl.ts'
 import { createDatabase } from '../support/postgres.ts'
+import { nodesOf, scanAll, stackRedis } from '../support/redis.ts'
 import { metricsToken, serviceAccountToken } from '../support/service-account-token.ts'
 import {
   eventually,
@@ -34,7 +35,7 @@ const condition = (tenant: { status?: { conditions?: { type: string }[] } }, typ
     | undefined
 
 let operator: Awaited<ReturnType<typeof startTestOperator>>
-let redis: Redis
+let redis: RedisClient
 let channel: Awaited<ReturnType<typeof watchConfigChannel>>
 let db: pg.Pool
 let databaseUrl: string
@@ -53,7 +54,7 @@ const metric = async (name: string) => {
 beforeAll(async () => {
   databaseUrl = await createDatabase(stack.databaseUrl, 'operator')
   db = new pg.Pool({ connectionString: databaseUrl })
-  redis = new Redis(stack.redisUrl)
+  redis = stackRedis(stack.redisUrl)
   channel = await watchConfigChannel(stack.redisUrl)
   scrapeToken = await metricsToken(stack)
   operator = await startTestOperator({
@@ -77,6 +78,7 @@ afterAll(async () => {
 describe('the operator against a real API server, Redis and Postgres', () => {
   it('propagates apply, update and delete to Redis with rising versions and one message each', async () => {
     const name = uniqueName('lifecycle')
+    await channel.watch(name)
     await apply(tenantDoc(name, label))
     const first = await eventually(() => readConfig(redis, name), 20_000, 'the first config')
     expect(first).toMatchObject({ tenant: name, version: 1, tier: 'standard' })
@@ -105,7 +107,7 @@ describe('the operator against a real API server, Redis and Postgres', () => {
 
     await kubectlOK(stack, ['delete', 'tenant', name, '--wait=true', '--timeout=30s'])
     expect(await readConfig(redis, name)).toBeUndefined()
-    const [, left] = await redis.scan('0', 'MATCH', `${keys.tenantPrefix(name)}*`, 'COUNT', 1000)
+    const left = await scanAll(redis, `${keys.tenantPrefix(name)}*`)
     // The counter and the epoch stay (with a TTL): a re-created tenant's configs rank above the old.
     expect(left.sort()).toEqual([keys.configEpoch(name), keys.configVersion(name)].sort())
     await eventually(() => channel.count(name) === 3, 5_000, 'a message on delete')
@@ -194,13 +196,18 @@ describe('the operator against a real API server, Redis and Postgres', () => {
     await kubectlOK(stack, ['wait', '--for=condition=Ready', `tenant/${name}`, '--timeout=30s'])
     // The key stays in the operator's namespace: sidecars get it by exchange, in memory.
     expect((await kubectlOK(stack, ['-n', target, 'get', 'secrets', '-o', 'name'])).trim()).toBe('')
-    // The tenant's Redis user exists, limited to the tenant's keys and channel.
-    const user = (await redis.call('ACL', 'GETUSER', `tollgate-tenant-${name}`)) as string[]
-    expect(user[user.indexOf('keys') + 1]).toContain(`%R~tollgate:v1:{${name}}:config`)
-    expect(user[user.indexOf('channels') + 1]).toBe(`&tollgate:v1:{${name}}:config:changed`)
+    // The tenant's Redis user exists on every node (masters and replicas of a cluster), limited to
+    // the tenant's keys and channel.
+    const nodes = await nodesOf(redis)
+    expect(nodes).toHaveLength(stack.redisMode === 'cluster' ? 6 : 1)
+    for (const node of nodes) {
+      const user = (await node.call('ACL', 'GETUSER', `tollgate-tenant-${name}`)) as string[]
+      expect(user[user.indexOf('keys') + 1]).toContain(`%R~tollgate:v1:{${name}}:config`)
+      expect(user[user.indexOf('channels') + 1]).toBe(`&tollgate:v1:{${name}}:config:changed`)
+    }
 
     await kubectlOK(stack, ['delete', 'tenant', name, '--wait=true', '--timeout=30s'])
-    expect(await redis.call('ACL', 'GETUSER', `tollgate-tenant-${name}`)).toBeNull()
+    for (const node of nodes) expect(await node.call('ACL', 'GETUSER', `tollgate-tenant-${name}`)).toBeNull()
   })
 
   // The attack of issue 11: a Tenant author names a Secret of any namespace, and the operator would

@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
-import { type CompiledConfig, keys, type SignedConfig } from '@tollgate/api'
-import { Redis } from 'ioredis'
+import {
+  type CompiledConfig,
+  channels,
+  clusterSeed,
+  keys,
+  type RedisMode,
+  type SignedConfig,
+} from '@tollgate/api'
+import { Cluster, Redis } from 'ioredis'
 import { pino } from 'pino'
+import { inject } from 'vitest'
 import type { RunConfig } from '../../operator/src/cli.ts'
 import { runOperator } from '../../operator/src/commands/run.ts'
 import { isConflict } from '../../operator/src/runtime/kube.ts'
@@ -16,6 +24,8 @@ export { eventually, type Truthy } from '../support/eventually.ts'
 export interface TestOperatorOptions {
   kubeconfig: string
   redisUrl: string
+  /** Default: the stack's (inject('stack').redisMode). */
+  redisMode?: RedisMode
   databaseUrl: string
   /** Every test file manages only its own objects: `tollgate.dev/test=<id>`. */
   selector: string
@@ -54,6 +64,7 @@ export async function startTestOperator(o: TestOperatorOptions) {
     command: 'run',
     kubeconfig: o.kubeconfig,
     redisUrl: o.redisUrl,
+    redisMode: o.redisMode ?? inject('stack').redisMode,
     databaseUrl: o.databaseUrl,
     metricsListen: '127.0.0.1:0',
     healthListen: '127.0.0.1:0',
@@ -99,26 +110,38 @@ export async function startTestOperator(o: TestOperatorOptions) {
   return running
 }
 
-/** watchConfigChannel subscribes to every tenant's config channel and records the tenants announced. */
-export async function watchConfigChannel(redisUrl: string) {
-  const subscriber = new Redis(redisUrl)
+/**
+ * watchConfigChannel records the announcements on tenants' config channels. Sharded pub/sub has
+ * no patterns, so each tenant's channel is subscribed with `watch(tenant)` before it is needed.
+ */
+export async function watchConfigChannel(redisUrl: string, redisMode: RedisMode = inject('stack').redisMode) {
+  const subscriber =
+    redisMode === 'cluster'
+      ? new Cluster([clusterSeed(redisUrl).seed], {
+          shardedSubscribers: true,
+          redisOptions: clusterSeed(redisUrl).options,
+        })
+      : new Redis(redisUrl)
   const messages: string[] = []
-  // PSUBSCRIBE passes an ACL only with a pattern the user's `&` rules name literally: the
-  // operator's user has `&tollgate:v1:*`, so that is the pattern, and the channel is filtered here.
-  await subscriber.psubscribe('tollgate:v1:*')
-  subscriber.on('pmessage', (_pattern, channel: string) => {
+  subscriber.on('smessage', (channel: string) => {
     const tenant = /^tollgate:v1:\{(.+)\}:config:changed$/.exec(channel)?.[1]
     if (tenant) messages.push(tenant)
   })
   return {
     messages,
+    watch: async (tenant: string) => {
+      await subscriber.ssubscribe(channels.config(tenant))
+    },
     count: (tenant: string) => messages.filter((m) => m === tenant).length,
     close: () => subscriber.quit(),
   }
 }
 
 /** readConfig reads a tenant's compiled config from Redis (the signed text, unverified). */
-export async function readConfig(redis: Redis, tenant: string): Promise<CompiledConfig | undefined> {
+export async function readConfig(
+  redis: { get(key: string): Promise<string | null> },
+  tenant: string,
+): Promise<CompiledConfig | undefined> {
   const raw = await redis.get(keys.config(tenant))
   return raw ? (JSON.parse((JSON.parse(raw) as SignedConfig).config) as CompiledConfig) : undefined
 }

@@ -1,9 +1,10 @@
 import { connect } from 'node:net'
 import { keys } from '@tollgate/api'
-import { Redis } from 'ioredis'
 import type OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { scanAll, stackRedis } from '../support/redis.ts'
 import { type Harness, REAL_KEY, startHarness } from './harness.ts'
 import { freshMinute, uniqueTenant } from './policy.ts'
 
@@ -13,12 +14,12 @@ const { redisUrl, redisAdminUrl } = inject('stack')
 const CACHE = 'cache: { enabled: true, ttl: 1h }'
 
 let fake: FakeProvider
-let admin: Redis
+let admin: RedisClient
 const harnesses: Harness[] = []
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: REAL_KEY })
-  admin = new Redis(redisAdminUrl)
+  admin = stackRedis(redisAdminUrl)
 })
 afterAll(async () => {
   for (const h of harnesses) await h.close()
@@ -40,7 +41,7 @@ const question = (tag: string) => ({
 
 /** cacheKeys lists the tenant's cache entries in Redis. */
 const cacheKeys = (tenant: string) =>
-  admin.keys(`${keys.tenantPrefix(tenant).replace(/[{}]/g, '\\$&')}cache:*`)
+  scanAll(admin, `${keys.tenantPrefix(tenant).replace(/[{}]/g, '\\$&')}cache:*`)
 
 interface RawResponse {
   head: string

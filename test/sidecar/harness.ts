@@ -4,9 +4,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Anthropic from '@anthropic-ai/sdk'
-import type { UsageCounter } from '@tollgate/api'
+import type { RedisMode, UsageCounter } from '@tollgate/api'
 import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
 import OpenAI from 'openai'
+import { inject } from 'vitest'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 
 /** The real provider key: the fake answers 401 to anything else. */
@@ -83,6 +84,8 @@ export async function startHarness(
     providers?: string[]
     extra?: string
     flags?: string[]
+    /** The topology of a --redis in flags; default the stack's. */
+    redisMode?: RedisMode
     fake?: FakeProvider
   } = {},
 ): Promise<Harness> {
@@ -101,7 +104,8 @@ export async function startHarness(
       'trace',
       ...(opts.flags ?? []),
     ],
-    {},
+    // A --redis among the flags is the stack's, in the stack's topology.
+    { TOLLGATE_REDIS_MODE: opts.redisMode ?? inject('stack').redisMode },
   )
   if (!options) throw new Error('no options')
   const sidecar = await startSidecar(
@@ -144,7 +148,11 @@ export interface SidecarProcess {
 }
 
 /** startSidecarProcess runs `tollgate-sidecar --config file --redis redisUrl` on free loopback ports. */
-export function startSidecarProcess(file: string, redisUrl: string): SidecarProcess {
+export function startSidecarProcess(
+  file: string,
+  redisUrl: string,
+  redisMode: RedisMode = inject('stack').redisMode,
+): SidecarProcess {
   const child = spawn(
     process.execPath,
     [
@@ -153,6 +161,8 @@ export function startSidecarProcess(file: string, redisUrl: string): SidecarProc
       file,
       '--redis',
       redisUrl,
+      '--redis-mode',
+      redisMode,
       '--listen',
       '127.0.0.1:0',
       '--admin-listen',

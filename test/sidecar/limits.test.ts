@@ -1,11 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { keys, nanoToUsd } from '@tollgate/api'
-import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
 import { costNano, emptyUsage } from '../../sidecar/src/usage/usage.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { stackRedis } from '../support/redis.ts'
 import {
   type Harness,
   PLACEHOLDER_KEY,
@@ -21,12 +22,12 @@ const { redisUrl } = inject('stack')
 const chat = { messages: [{ role: 'user' as const, content: 'Tell me about toll gates.' }] }
 
 let fake: FakeProvider
-let redis: Redis
+let redis: RedisClient
 const harnesses: Harness[] = []
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: REAL_KEY })
-  redis = new Redis(redisUrl)
+  redis = stackRedis(redisUrl)
 })
 afterAll(async () => {
   for (const h of harnesses) await h.close()

@@ -6,17 +6,18 @@ import {
   DEFAULT_PRICES,
   DEFAULT_TIERS,
   keys,
+  type RedisMode,
   type Tenant,
   type TenantSpec,
 } from '@tollgate/api'
 import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
-import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { startRedis } from '../../hack/stack/redis.ts'
+import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { type ExchangeFixture, exchangeFixture } from '../support/exchange-fixture.ts'
-import { usageCounter } from '../support/redis.ts'
+import { nodesOf, stackRedis, usageCounter } from '../support/redis.ts'
 import { PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
 
 // Managed mode: credentials by token exchange at the operator (test/support/exchange-fixture.ts
@@ -25,7 +26,7 @@ import { PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
 const stack = inject('stack')
 let fake: FakeProvider
 const running: Sidecar[] = []
-const clients: Redis[] = []
+const clients: RedisClient[] = []
 const fixtures: ExchangeFixture[] = []
 
 beforeAll(async () => {
@@ -38,9 +39,8 @@ afterAll(async () => {
   await fake?.close()
 })
 
-function redisClient(url: string): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 })
-  client.on('error', () => {})
+function redisClient(url: string, mode = stack.redisMode): RedisClient {
+  const client = stackRedis(url, mode)
   clients.push(client)
   return client
 }
@@ -49,13 +49,15 @@ function redisClient(url: string): Redis {
 interface RedisUrls {
   url: string
   sidecarUrl: string
+  mode: RedisMode
 }
-const shared: RedisUrls = { url: stack.redisUrl, sidecarUrl: stack.redisSidecarUrl }
+const shared: RedisUrls = { url: stack.redisUrl, sidecarUrl: stack.redisSidecarUrl, mode: stack.redisMode }
 
 /** tenantOf starts the operator's side for one tenant whose sidecar talks to this Redis. */
 async function tenantOf(redis: RedisUrls, exchangeTtlMs?: number): Promise<ExchangeFixture> {
   const f = await exchangeFixture(stack, {
     redisUrl: redis.sidecarUrl,
+    redisMode: redis.mode,
     ...(exchangeTtlMs && { exchangeTtlMs }),
     secrets: { 'openai-key': { apiKey: REAL_KEY } },
     spec: (system) => ({
@@ -71,13 +73,13 @@ async function tenantOf(redis: RedisUrls, exchangeTtlMs?: number): Promise<Excha
     }),
   })
   fixtures.push(f)
-  await f.ensureAclUser(redisClient(redis.url))
+  await f.ensureAclUser(redisClient(redis.url, redis.mode))
   return f
 }
 
 /** writeConfig compiles a tenant spec as the operator would, signs and stores it (announcing it when asked). */
 async function writeConfig(
-  redis: Redis,
+  redis: RedisClient,
   f: ExchangeFixture,
   version: number,
   spec: Partial<TenantSpec>,
@@ -131,7 +133,7 @@ const openai = (sidecar: Sidecar) =>
 const ask = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'managed mode' }] }
 
 /** usageTotals sums one counter over every hour the tenant has usage in. */
-async function usageTotal(redis: Redis, tenant: string, counter: string): Promise<number> {
+async function usageTotal(redis: RedisClient, tenant: string, counter: string): Promise<number> {
   let sum = 0
   for (const hour of await redis.smembers(keys.usageHours(tenant))) {
     sum += await usageCounter(redis, keys.usage(tenant, hour), 'openai|gpt-4o-mini|team-a', counter)
@@ -226,15 +228,22 @@ describe('managed mode (config from Redis)', () => {
     const sidecar = await managed(f)
     await sidecar.config.loaded
     await writeConfig(redis, f, 3, {}, false)
-    // Listing and killing clients is the admin's (the operator's user may not).
+    // Listing and killing clients is the admin's (the operator's user may not). On a cluster the
+    // subscriber is connected to the master of the tenant's slot: every node is looked at.
     const admin = redisClient(stack.redisAdminUrl)
-    const list = (await admin.client('LIST')) as string
-    const id = list
-      .split('\n')
-      .find((line) => line.includes(`name=tollgate-sidecar-sub:${tenant} `))
-      ?.match(/id=(\d+)/)?.[1]
-    expect(id).toBeDefined()
-    await admin.client('KILL', 'ID', id as string)
+    let killed = 0
+    for (const node of await nodesOf(admin)) {
+      const id = ((await node.client('LIST')) as string)
+        .split('\n')
+        // (a cluster's sharded subscriber is `ioredis-cluster(ssubscriber):<name>`)
+        .find(
+          (line) =>
+            / name=(ioredis-cluster\(ssubscriber\):)?tollgate-sidecar-sub:(\S+) /.exec(line)?.[2] === tenant,
+        )
+        ?.match(/id=(\d+)/)?.[1]
+      if (id) killed += Number(await node.client('KILL', 'ID', id))
+    }
+    expect(killed).toBe(1)
     await vi.waitFor(async () => expect(await version(sidecar)).toBe(3), { timeout: 10_000 })
   })
 
@@ -242,8 +251,8 @@ describe('managed mode (config from Redis)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tollgate-redis-'))
     const own = await startRedis({ dir })
     try {
-      const redis = redisClient(own.url)
-      const f = await tenantOf(own)
+      const redis = redisClient(own.url, 'single')
+      const f = await tenantOf({ ...own, mode: 'single' })
       const tenant = f.tenant.metadata.name
       await writeConfig(redis, f, 1, {}, false)
       const sidecar = await managed(f)
@@ -314,7 +323,7 @@ describe('managed mode (config from Redis)', () => {
       }),
     ]) {
       await redis.set(keys.config(tenant), forged)
-      await redis.publish(channels.config(tenant), 'forged')
+      await redis.spublish(channels.config(tenant), 'forged')
     }
     await vi.waitFor(
       async () => {

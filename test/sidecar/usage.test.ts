@@ -1,9 +1,9 @@
 import { keys, usageHour } from '@tollgate/api'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { estimateTokens } from '../../sidecar/src/limits/estimate.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
-import { usageCounter } from '../support/redis.ts'
+import { stackRedis, usageCounter } from '../support/redis.ts'
 import { type Harness, REAL_KEY, startHarness } from './harness.ts'
 import { freshMinute, uniqueTenant } from './policy.ts'
 
@@ -14,11 +14,11 @@ const { redisUrl } = inject('stack')
 const chat = { messages: [{ role: 'user' as const, content: 'Tell me about toll gates.' }] }
 
 let fake: FakeProvider
-let redis: Redis
+let redis: RedisClient
 const harnesses: Harness[] = []
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: REAL_KEY })
-  redis = new Redis(redisUrl)
+  redis = stackRedis(redisUrl)
 })
 afterAll(async () => {
   for (const h of harnesses) await h.close()

@@ -3,10 +3,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CoreV1Api, KubeConfig, type V1EnvVar, type V1Pod } from '@kubernetes/client-node'
+import type { RedisMode } from '@tollgate/api'
 import { type CompiledConfig, channels, keys, signConfig, type Tenant, type TenantSpec } from '@tollgate/api'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
+import { inject } from 'vitest'
 import { stringify } from 'yaml'
 import type { StackEnv } from '../../hack/stack/stack.ts'
 import {
@@ -14,6 +16,7 @@ import {
   type OperatorKeys,
   operatorKeys,
 } from '../../operator/src/keys/operator-keys.ts'
+import { type RedisClient, redisNodes } from '../../operator/src/redis/redis-client.ts'
 import { RedisPasswords } from '../../operator/src/redis/redis-passwords.ts'
 import { TenantAclUsers } from '../../operator/src/redis/tenant-acl-users.ts'
 import { Attestor } from '../../operator/src/webhook/attestation.ts'
@@ -33,6 +36,8 @@ export interface ExchangeFixtureOptions {
   secrets?: Record<string, Record<string, string>>
   /** The Redis URL rendered into the sidecar (no credentials: they come from the exchange). */
   redisUrl: string
+  /** Its topology; default the stack's. */
+  redisMode?: RedisMode
   /** How long exchanged credentials may be used (default 1h; sidecars refresh after a sixth). */
   exchangeTtlMs?: number
 }
@@ -81,9 +86,9 @@ export interface ExchangeFixture {
   /** writeToken writes a token where a sidecar's --token-file can read it. */
   writeToken(token: string): Promise<string>
   /** ensureAclUser creates the tenant's Redis user on a Redis, as the operator's reconcile does. */
-  ensureAclUser(redis: Redis): Promise<void>
+  ensureAclUser(redis: RedisClient | Redis): Promise<void>
   /** storeConfig signs a compiled config with the operator's key, stores it and announces it. */
-  storeConfig(redis: Redis, config: CompiledConfig, announce?: boolean): Promise<void>
+  storeConfig(redis: RedisClient | Redis, config: CompiledConfig, announce?: boolean): Promise<void>
   /** stopOperator takes the exchange away (once; close() then skips it). */
   stopOperator(): Promise<void>
   close(): Promise<void>
@@ -204,7 +209,11 @@ export async function exchangeFixture(
         pod: submitted,
         namespace: { name: namespace, labels: { 'tollgate.dev/inject': 'enabled' } },
         tenants: [ready],
-        config: { ...DEFAULT_INJECTION_CONFIG, image: TEST_SIDECAR_IMAGE, redis: { url: options.redisUrl } },
+        config: {
+          ...DEFAULT_INJECTION_CONFIG,
+          image: TEST_SIDECAR_IMAGE,
+          redis: { url: options.redisUrl, mode: options.redisMode ?? inject('stack').redisMode },
+        },
         trust,
         attestor,
         operator: { namespace: operatorNamespace, names: ['tollgate-operator-keys', 'webhook-cert'] },
@@ -222,11 +231,13 @@ export async function exchangeFixture(
     token,
     writeToken,
     async ensureAclUser(redis) {
-      await new TenantAclUsers(redis, passwords).ensure(id)
+      await redis.ping() // a cluster client knows its nodes once connected
+      // (a client of the tests' own ioredis is a single node's)
+      await new TenantAclUsers(() => redisNodes(redis as RedisClient, 'all'), passwords).ensure(id)
     },
     async storeConfig(redis, config, announce = true) {
       await redis.set(keys.config(id), signConfig(config, keyring.signingKey))
-      if (announce) await redis.publish(channels.config(id), String(config.version))
+      if (announce) await redis.spublish(channels.config(id), String(config.version))
     },
     stopOperator,
     async close() {

@@ -1,11 +1,13 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Redis } from 'ioredis'
-import { afterAll } from 'vitest'
+import type { RedisMode } from '@tollgate/api'
+import { afterAll, inject } from 'vitest'
 import { type RedisService, startRedis } from '../../hack/stack/redis.ts'
+import { type RedisClusterService, startRedisCluster } from '../../hack/stack/redis-cluster.ts'
+import { connectRedis, type RedisClient, redisNodes } from '../../operator/src/redis/redis-client.ts'
 
-const started = new Set<RedisService>()
+const started = new Set<RedisService | RedisClusterService>()
 
 // A test that fails before its own close() must not leave its server running.
 afterAll(async () => {
@@ -25,6 +27,16 @@ export async function privateRedis(): Promise<RedisService> {
   return server
 }
 
+/**
+ * privateRedisCluster starts a Redis Cluster of the test's own (three masters, three replicas, the
+ * stack's users), for tests that kill its nodes. Closed like privateRedis.
+ */
+export async function privateRedisCluster(): Promise<RedisClusterService> {
+  const cluster = await startRedisCluster({ dir: mkdtempSync(join(tmpdir(), 'tollgate-redis-cluster-')) })
+  started.add(cluster)
+  return cluster
+}
+
 /** redisUrlAs is a Redis URL with a user and password put in, as a sidecar logs in after its exchange. */
 export function redisUrlAs(url: string, user: string, password: string): string {
   const u = new URL(url)
@@ -38,7 +50,7 @@ export function redisUrlAs(url: string, user: string, password: string): string 
  * (`provider|model|namespace|counter|instance` fields, keys.usage).
  */
 export async function usageCounter(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   series: string,
   counter: string,
@@ -47,4 +59,37 @@ export async function usageCounter(
   for (const [field, value] of Object.entries(await redis.hgetall(key)))
     if (field.startsWith(`${series}|${counter}|`)) sum += Number(value)
   return sum
+}
+
+/**
+ * stackRedis connects to a URL of the shared stack in its topology (`inject('stack').redisMode`),
+ * as the operator does (operator/src/redis/redis-client.ts), for tests that read or write keys.
+ */
+export function stackRedis(url: string, mode: RedisMode = inject('stack').redisMode): RedisClient {
+  const client = connectRedis(url, mode)
+  client.on('error', () => {})
+  return client
+}
+
+/** nodesOf are the connections to every node of a client (itself on a single node), once it knows them. */
+export async function nodesOf(
+  client: RedisClient,
+  role: 'master' | 'all' = 'all',
+): Promise<ReturnType<typeof redisNodes>> {
+  await client.ping()
+  return redisNodes(client, role)
+}
+
+/** scanAll lists the keys matching a pattern on every master (SCAN sees one node's keys). */
+export async function scanAll(client: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = []
+  for (const node of await nodesOf(client, 'master')) {
+    let cursor = '0'
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      found.push(...batch)
+    } while (cursor !== '0')
+  }
+  return found
 }

@@ -92,6 +92,9 @@ on ~tollgate:v1:* &tollgate:v1:* +@all -@dangerous +info +acl|setuser +acl|delus
 {{- if and $r.url $r.existingSecret.name }}
 {{- fail "redis: set redis.url or redis.existingSecret.name, not both" }}
 {{- end }}
+{{- if and (eq $r.mode "cluster") (not (or $r.url $r.existingSecret.name)) }}
+{{- fail "redis.mode=cluster: the bundled Redis is a single node; give the cluster's seed in redis.url or redis.existingSecret" }}
+{{- end }}
 {{- if not (or $r.url $r.existingSecret.name (include "tollgate.redisDeployed" .)) }}
 {{- fail "redis: set redis.url or redis.existingSecret.name, or keep redis.deploy.enabled=true" }}
 {{- end }}
@@ -146,5 +149,8 @@ redis:
   url: {{ printf "%s://%s%s" $u.scheme $u.host $u.path | quote }}
 {{- else }}
 {{- fail "sidecar.redis.url: with redis.existingSecret, give the sidecars' Redis address (host and port, no password)" }}
+{{- end }}
+{{- if eq .Values.redis.mode "cluster" }}
+  mode: cluster
 {{- end }}
 {{- end }}

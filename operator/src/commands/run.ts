@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RunConfig } from '../cli.ts'
 import { loadTables } from '../config/tables.ts'
 import { loadOperatorKeys } from '../keys/operator-keys.ts'
 import { type Component, type Operator, startOperator } from '../operator.ts'
+import { connectRedis } from '../redis/redis-client.ts'
 import { RedisPasswords } from '../redis/redis-passwords.ts'
 import { createKubeClients, loadKubeConfig } from '../runtime/kube.ts'
 import { createMetrics } from '../runtime/metrics.ts'
@@ -21,12 +21,7 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
   // The same keys on every replica: configs signed by one verify for all, passwords agree.
   const keys = await loadOperatorKeys(kube.core, config.namespace, config.keysSecret, owner)
   const passwords = new RedisPasswords(keys.derive('redis-acl'), config.redisPasswordRotationMs)
-  const redis = new Redis(config.redisUrl, {
-    // Fail commands after a couple of reconnect attempts: a reconcile must not hang on Redis.
-    maxRetriesPerRequest: 2,
-    connectTimeout: 3_000,
-    retryStrategy: (times) => Math.min(times * 100, 2_000),
-  })
+  const redis = connectRedis(config.redisUrl, config.redisMode)
   redis.on('error', (error) => logger.debug({ err: error }, 'redis error'))
   const db = new Db({ url: config.databaseUrl, logger })
   let operator: Operator

@@ -8,7 +8,7 @@ import {
   openSignedConfig,
   signConfig,
 } from '@tollgate/api'
-import type { Redis } from 'ioredis'
+import { type RedisClient, redisNodes } from './redis-client.ts'
 
 /** How long the version counter of a deleted tenant is kept: longer than any sidecar runs unreloaded. */
 const VERSION_TTL_SECONDS = 30 * 24 * 3600
@@ -25,12 +25,12 @@ export interface ConfigWrite {
  * the leader writes, one reconcile per tenant at a time, so read-compare-write needs no script.
  */
 export class ConfigStore {
-  readonly #redis: Redis
+  readonly #redis: RedisClient
   readonly #signingKey: KeyObject
   readonly #trusted: Map<string, KeyObject>
   readonly #now: () => number
 
-  constructor(redis: Redis, signingKey: KeyObject, now: () => number = Date.now) {
+  constructor(redis: RedisClient, signingKey: KeyObject, now: () => number = Date.now) {
     this.#redis = redis
     this.#now = now
     this.#signingKey = signingKey
@@ -77,7 +77,7 @@ export class ConfigStore {
       .persist(keys.configVersion(tenant))
       .set(keys.configEpoch(tenant), epoch)
       .set(keys.config(tenant), signConfig({ ...config, epoch, version }, this.#signingKey))
-      .publish(channels.config(tenant), String(version))
+      .spublish(channels.config(tenant), String(version))
       .exec()
       .then(throwOnExecError)
     return { version, written: true }
@@ -106,25 +106,28 @@ export class ConfigStore {
   }
 
   /**
-   * deleteTenant removes every key of the tenant (SCAN over its prefix) except the version
-   * counter and the epoch, which expire later (a re-created tenant's versions keep rising), and announces it on the tenant's channel (when it removed
-   * anything) so sidecars look again.
-   * Returns how many keys it removed.
+   * deleteTenant removes every key of the tenant (SCAN over its prefix, on every master: SCAN
+   * sees one node's keys only) except the version counter and the epoch, which expire later (a
+   * re-created tenant's versions keep rising), and announces it on the tenant's channel (when it
+   * removed anything) so sidecars look again. Returns how many keys it removed.
    */
   async deleteTenant(tenant: string): Promise<number> {
     const keep = new Set([keys.configVersion(tenant), keys.configEpoch(tenant)])
     const pattern = `${escapeGlob(keys.tenantPrefix(tenant))}*`
     let removed = 0
-    let cursor = '0'
-    do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-      cursor = next
-      const doomed = batch.filter((key) => !keep.has(key))
-      if (doomed.length > 0) removed += await this.#redis.unlink(...doomed)
-    } while (cursor !== '0')
+    for (const node of redisNodes(this.#redis, 'master')) {
+      let cursor = '0'
+      do {
+        const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+        cursor = next
+        const doomed = batch.filter((key) => !keep.has(key))
+        // Through the client, not the node: it follows the slot if it moved meanwhile.
+        if (doomed.length > 0) removed += await this.#redis.unlink(...doomed)
+      } while (cursor !== '0')
+    }
     for (const key of keep) await this.#redis.expire(key, VERSION_TTL_SECONDS)
     // Sidecars hear of it once; a repeated clean-up finds nothing and says nothing.
-    if (removed > 0) await this.#redis.publish(channels.config(tenant), 'deleted')
+    if (removed > 0) await this.#redis.spublish(channels.config(tenant), 'deleted')
     return removed
   }
 }

@@ -1,5 +1,5 @@
 import { keys, USAGE_COUNTERS, type UsageCounter } from '@tollgate/api'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-client.ts'
 
 /** UsageRow is the totals of one tenant, hour, provider, model and namespace, as one sidecar instance set them. */
 export interface UsageRow {
@@ -78,8 +78,8 @@ const FLUSHED_HOUR_TTL_SECONDS = 48 * 3600
 
 /** UsageCounters reads the sidecars' hourly counters of a tenant and releases flushed hours. */
 export class UsageCounters {
-  readonly #redis: Redis
-  constructor(redis: Redis) {
+  readonly #redis: RedisClient
+  constructor(redis: RedisClient) {
     this.#redis = redis
   }
 

@@ -26,6 +26,8 @@ export const InjectionConfig = Type.Object(
     redis: Type.Object(
       {
         url: Type.String({ minLength: 1 }),
+        /** cluster: url is a seed node of a Redis Cluster (TOLLGATE_REDIS_MODE). Default single. */
+        mode: Type.Optional(Type.Union([Type.Literal('single'), Type.Literal('cluster')])),
       },
       { additionalProperties: false },
     ),

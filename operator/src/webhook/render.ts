@@ -101,6 +101,8 @@ export function renderSidecar(
       { name: 'TOLLGATE_TENANT', value: tenant.metadata.name },
       { name: 'TOLLGATE_NAMESPACE', value: namespace },
       redis,
+      // Only a cluster says so: pods injected for a single node keep the env (and hash) they had.
+      ...(config.redis.mode === 'cluster' ? [{ name: 'TOLLGATE_REDIS_MODE', value: 'cluster' }] : []),
       { name: 'TOLLGATE_EXCHANGE_URL', value: trust.exchangeURL },
       { name: 'TOLLGATE_EXCHANGE_CA', value: trust.caBundle },
       // The proxy stays on loopback (only this pod's containers reach it); the admin port listens

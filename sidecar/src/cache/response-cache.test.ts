@@ -157,7 +157,7 @@ describe('ResponseCache in memory', () => {
 })
 
 describe('ResponseCache with Redis', () => {
-  const redis = new DataRedis({ url: inject('stack').redisUrl })
+  const redis = new DataRedis({ url: inject('stack').redisUrl, mode: inject('stack').redisMode })
   beforeAll(() => redis.waitUntilUp(5_000))
   afterAll(() => redis.close())
 

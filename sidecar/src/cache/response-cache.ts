@@ -1,7 +1,7 @@
 import type { CompiledCache } from '@tollgate/api'
 import { keys } from '@tollgate/api/redis-keys.ts'
-import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
+import type { RedisClient } from '../config/redis-client.ts'
 import type { Clock } from '../limits/clock.ts'
 import { lazily } from '../resilience/lazily.ts'
 import { isStorableResponse, requestDirective } from './cache-control.ts'
@@ -45,7 +45,7 @@ export interface CachedResponse {
 
 export interface ResponseCacheOptions {
   /** Shared second level; absent in standalone mode. */
-  redis?: Redis
+  redis?: RedisClient
   /** While false, Redis is not asked (DataRedis.isUp); a down Redis costs nothing. */
   isRedisUp?: () => boolean
   /** Bound of the memory LRU in bytes; 0 turns the memory layer off. Default 64 MiB. */
@@ -66,7 +66,7 @@ export interface ResponseCacheOptions {
 export class ResponseCache {
   /** Absent when memoryMaxBytes is 0: every hit then comes from Redis. */
   #memory: LRUCache<string, CacheEntry> | undefined
-  #redis: Redis | undefined
+  #redis: RedisClient | undefined
   #isRedisUp: () => boolean
   #clock: Clock
   #onError: (step: string, error: unknown) => void

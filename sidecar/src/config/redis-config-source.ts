@@ -2,10 +2,10 @@ import type { KeyObject } from 'node:crypto'
 import { type CompiledConfig, isNewerConfig } from '@tollgate/api/compiled-config.ts'
 import { channels, keys } from '@tollgate/api/redis-keys.ts'
 import { ConfigSignatureError, openSignedConfig } from '@tollgate/api/signed-config.ts'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ConfigSource } from './config-source.ts'
 import type { Credentials } from './credentials.ts'
+import { duplicateForSubscriptions, type RedisClient } from './redis-client.ts'
 import { RuntimeConfig } from './runtime-config.ts'
 
 /** Hooks for metrics: called after every load attempt. */
@@ -28,8 +28,8 @@ export class RedisConfigSource implements ConfigSource {
   readonly mode = 'managed' as const
   readonly tenant: string
   readonly loaded: Promise<void>
-  readonly #client: Redis
-  readonly #subscriber: Redis
+  readonly #client: RedisClient
+  readonly #subscriber: RedisClient
   readonly #credentials: Credentials
   readonly #log: Logger
   readonly #events: ConfigEvents | undefined
@@ -40,7 +40,7 @@ export class RedisConfigSource implements ConfigSource {
   readonly #trusted: () => ReadonlyMap<string, KeyObject>
 
   constructor(opts: {
-    client: Redis
+    client: RedisClient
     tenant: string
     credentials: Credentials
     /** The public keys a config must be signed by (from the exchange). */
@@ -57,21 +57,23 @@ export class RedisConfigSource implements ConfigSource {
     this.loaded = new Promise((resolve) => {
       this.#markLoaded = resolve
     })
-    this.#subscriber = this.#client.duplicate({
-      enableOfflineQueue: true,
-      connectionName: `tollgate-sidecar-sub:${opts.tenant}`,
-    })
+    // Sharded pub/sub on one node and on a cluster alike: the channel carries the tenant's hash
+    // tag, so on a cluster it is served by the master of the tenant's slot.
+    this.#subscriber = duplicateForSubscriptions(this.#client, `tollgate-sidecar-sub:${opts.tenant}`)
     this.#subscriber.on('error', () => {})
     const channel = channels.config(opts.tenant)
-    this.#subscriber.on('message', (from: string) => {
+    this.#subscriber.on('smessage', (from: string) => {
       if (from === channel) void this.reload('publish')
     })
     this.#subscriber.on('ready', () => {
-      this.#subscriber.subscribe(channel).then(
+      this.#subscriber.ssubscribe(channel).then(
         () => this.reload('subscribe'),
         (cause) => this.#log.warn({ err: cause }, 'config subscription failed'),
       )
     })
+    // A cluster's subscribers move with the slot (failover, resharding): what was published
+    // meanwhile is gone, so the config is read again.
+    this.#subscriber.on('subscribersReady', () => void this.reload('subscribe'))
     this.#client.on('ready', () => void this.reload('connect'))
     if (this.#client.status === 'ready') void this.reload('connect')
   }
@@ -81,7 +83,7 @@ export class RedisConfigSource implements ConfigSource {
   }
 
   /** clients are the connections this source opened (to authenticate them, managed mode). */
-  clients(): Redis[] {
+  clients(): RedisClient[] {
     return [this.#client, this.#subscriber]
   }
 

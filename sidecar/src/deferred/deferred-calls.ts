@@ -5,7 +5,7 @@ import {
   usageField,
   usageHour,
 } from '@tollgate/api/redis-keys.ts'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../config/redis-client.ts'
 import { LuaScript } from '../limits/lua-script.ts'
 import type { MemoryStore } from '../limits/memory-store.ts'
 import type { UsageRecorder } from '../usage/usage-recorder.ts'
@@ -90,9 +90,9 @@ const SETTLE = LuaScript.fromFile(new URL('./settle-deferred.lua', import.meta.u
 /** RedisDeferredCalls keeps entries as JSON under keys.deferred; settle-deferred.lua settles them. */
 export class RedisDeferredCalls implements DeferredCalls {
   readonly backend = 'redis'
-  readonly #redis: Redis
+  readonly #redis: RedisClient
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.#redis = redis
   }
 

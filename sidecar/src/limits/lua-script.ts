@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../config/redis-client.ts'
 
 /**
  * LuaScript runs a script by EVALSHA and falls back to EVAL (which also caches it) when the
@@ -21,7 +21,11 @@ export class LuaScript {
     return new LuaScript(readFileSync(url, 'utf8'))
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(
+    redis: RedisClient,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args)
     } catch (error) {

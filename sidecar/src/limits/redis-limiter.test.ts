@@ -1,21 +1,17 @@
 import { keys } from '@tollgate/api'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { privateRedis } from '../../../test/support/redis.ts'
 import { DataRedis } from '../resilience/redis-client.ts'
-import { LimiterUnavailableError } from './errors.ts'
-import { FailoverLimiter } from './failover-limiter.ts'
 import { call, compile, SteppedClock, uniqueTenant } from './fixtures.test-support.ts'
 import type { Reservation } from './limiter.ts'
 import { limiterContract } from './limiter-contract.test-support.ts'
-import { MemoryLimiter } from './memory-limiter.ts'
 import { RedisLimiter } from './redis-limiter.ts'
 
-const { redisUrl } = inject('stack')
+const { redisUrl, redisMode } = inject('stack')
 const connections: DataRedis[] = []
 
 /** connect opens one more connection, as one more sidecar replica would. */
-async function connect(url = redisUrl): Promise<DataRedis> {
-  const redis = new DataRedis({ url })
+async function connect(): Promise<DataRedis> {
+  const redis = new DataRedis({ url: redisUrl, mode: redisMode })
   connections.push(redis)
   await redis.waitUntilUp(5_000)
   return redis
@@ -26,7 +22,7 @@ afterAll(async () => {
 })
 
 limiterContract('RedisLimiter', (clock) => {
-  const redis = new DataRedis({ url: redisUrl })
+  const redis = new DataRedis({ url: redisUrl, mode: redisMode })
   connections.push(redis)
   const ready = redis.waitUntilUp(5_000)
   const limiter = new RedisLimiter({ redis: redis.client, clock: clock.read })
@@ -129,42 +125,5 @@ describe('RedisLimiter', () => {
     expect((await limiter.reserve(call(config))).ok).toBe(true)
     await redis.client.script('FLUSH')
     expect((await limiter.reserve(call(config))).ok).toBe(true)
-  })
-
-  it('fails fast with LimiterUnavailableError when Redis is down, so the caller can fall back', async () => {
-    const temp = await privateRedis()
-    const redis = new DataRedis({ url: temp.url })
-    connections.push(redis)
-    await redis.waitUntilUp(5_000)
-    await temp.stop()
-    const config = compile(uniqueTenant(), { limits: { requestsPerMinute: 5 } })
-    const limiter = new RedisLimiter({ redis: redis.client })
-    const error = await limiter.reserve(call(config)).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(LimiterUnavailableError)
-    expect((error as LimiterUnavailableError).code).toBe('TOLLGATE_ERR_LIMITER_UNAVAILABLE')
-    expect(redis.isUp()).toBe(false)
-
-    const failover = (failureMode: 'open' | 'closed') =>
-      new FailoverLimiter({ primary: limiter, fallback: new MemoryLimiter() }).reserve(
-        call({ ...config, failureMode }),
-      )
-    const open = await failover('open')
-    expect(open.ok && open.backend).toBe('memory')
-    const closed = await failover('closed')
-    expect(closed.ok ? undefined : [closed.status, closed.code]).toEqual([
-      503,
-      'TOLLGATE_ERR_LIMITER_UNAVAILABLE',
-    ])
-
-    // recovery needs no restart: the same connection comes back with the server
-    await temp.start()
-    await redis.waitUntilUp(10_000)
-    const back = await new FailoverLimiter({
-      primary: limiter,
-      fallback: new MemoryLimiter(),
-      isPrimaryUp: () => redis.isUp(),
-    }).reserve(call(config))
-    expect(back.ok && back.backend).toBe('redis')
-    await temp.close()
   })
 })

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../config/redis-client.ts'
 import { lazily } from '../resilience/lazily.ts'
 import { parseReply } from './decision.ts'
 import { LimiterUnavailableError } from './errors.ts'
@@ -24,10 +24,10 @@ export function encodeArgv(plan: ScriptPlan): string[] {
 
 class RedisExecutor implements PlanExecutor {
   readonly backend = 'redis'
-  #redis: Redis
+  #redis: RedisClient
   #overrideNow: boolean
 
-  constructor(redis: Redis, overrideNow: boolean) {
+  constructor(redis: RedisClient, overrideNow: boolean) {
     this.#redis = redis
     this.#overrideNow = overrideNow
   }
@@ -92,7 +92,7 @@ class RedisExecutor implements PlanExecutor {
  * client has no offline queue) so the caller can apply the policy's failureMode.
  */
 export class RedisLimiter extends PlanLimiter {
-  constructor(options: PlanLimiterOptions & { redis: Redis }) {
+  constructor(options: PlanLimiterOptions & { redis: RedisClient }) {
     super(new RedisExecutor(options.redis, options.clock !== undefined), {
       ...options,
       overrideNow: options.clock !== undefined,

@@ -1,10 +1,14 @@
 import type { Socket } from 'node:net'
-import { type Command, Redis } from 'ioredis'
+import { clusterSeed, type RedisMode } from '@tollgate/api/redis-mode.ts'
+import { Cluster, type Command, Redis } from 'ioredis'
+import { CLUSTER_FAIL_FAST, connectMasters, type RedisClient } from '../config/redis-client.ts'
 import type { LazyWriter } from './lazily.ts'
 
 export interface DataRedisOptions {
-  /** `redis://[user:pass@]host:port[/db]`. */
+  /** `redis://[user:pass@]host:port[/db]`; in cluster mode a seed node. */
   url: string
+  /** single (default) or cluster. */
+  mode?: RedisMode
   /** A command without a reply after this long fails. Default 500 ms. */
   commandTimeoutMs?: number
   /** A connection attempt that takes longer is abandoned and retried. Default 1000 ms. */
@@ -81,10 +85,13 @@ class CoalescingRedis extends Redis implements LazyWriter {
  * timeout, no retry of a command across reconnects (a reserve must never run twice), a socket
  * timeout that tears down a connection whose server stopped answering, and reconnection with
  * capped backoff forever. `isUp()` is true only while the connection is ready. Commands of one
- * turn of the event loop share one socket write (CoalescingRedis).
+ * turn of the event loop share one socket write (CoalescingRedis) on a single node; a cluster
+ * client writes each command to its slot's master as it comes (ioredis builds the node
+ * connections itself) and fails fast while a master fails over (CLUSTER_FAIL_FAST), so the
+ * policy's failureMode decides for the tenants of that master's slots until its replica serves.
  */
 export class DataRedis {
-  readonly client: Redis
+  readonly client: RedisClient
   #up = false
   #closed = false
   #lastError: Error | undefined
@@ -93,8 +100,7 @@ export class DataRedis {
   constructor(options: DataRedisOptions) {
     const commandTimeout = options.commandTimeoutMs ?? 500
     const maxDelay = options.maxReconnectDelayMs ?? 2_000
-    const client = new CoalescingRedis(options.url, {
-      enableOfflineQueue: false,
+    const node = {
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout,
@@ -104,19 +110,47 @@ export class DataRedis {
       connectTimeout: options.connectTimeoutMs ?? 1_000,
       // The ready check runs INFO, which a tenant's Redis user may not.
       enableReadyCheck: false,
-      lazyConnect: options.lazyConnect ?? false,
-      retryStrategy: (attempt) => (this.#closed ? null : reconnectDelay(attempt, maxDelay)),
       ...(options.connectionName && { connectionName: options.connectionName }),
-    })
-    client.lazyWriteMs = options.lazyWriteMs ?? 2
-    this.client = client
-    this.client.on('ready', () => this.#set(true))
+    }
+    const retry = (attempt: number) => (this.#closed ? null : reconnectDelay(attempt, maxDelay))
+    if (options.mode === 'cluster') {
+      const { seed, options: auth } = clusterSeed(options.url)
+      const cluster = new Cluster([seed], {
+        ...CLUSTER_FAIL_FAST,
+        enableOfflineQueue: false,
+        lazyConnect: options.lazyConnect ?? false,
+        clusterRetryStrategy: retry,
+        redisOptions: { ...node, ...auth },
+      })
+      this.client = cluster
+      this.#followNodes(cluster)
+    } else {
+      const client = new CoalescingRedis(options.url, {
+        ...node,
+        enableOfflineQueue: false,
+        lazyConnect: options.lazyConnect ?? false,
+        retryStrategy: retry,
+      })
+      client.lazyWriteMs = options.lazyWriteMs ?? 2
+      this.client = client
+    }
+    if (!(this.client instanceof Cluster)) this.client.on('ready', () => this.#set(true))
     for (const event of ['close', 'end', 'reconnecting'] as const)
       this.client.on(event, () => this.#set(false))
     // Without a listener an 'error' event would crash the process; the state tells the story.
     this.client.on('error', (error: Error) => {
       this.#lastError = error
     })
+  }
+
+  /**
+   * #followNodes makes a cluster client up only while it has the slot map and a ready connection
+   * to every master (connectMasters).
+   */
+  #followNodes(cluster: Cluster): void {
+    connectMasters(cluster, () =>
+      this.#set(cluster.status === 'ready' && cluster.nodes('master').every((n) => n.status === 'ready')),
+    )
   }
 
   /** isUp is true while commands can be sent. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { keys, usageHour } from '@tollgate/api/redis-keys.ts'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { RedisClient } from '../config/redis-client.ts'
 import { type UsageRecord, type UsageRecorder, UsageTable } from './usage-recorder.ts'
 
 const HOUR_MS = 3_600_000
@@ -20,7 +20,7 @@ const HOUR_MS = 3_600_000
  * minutes after it ends); older hours are dropped once written.
  */
 export class RedisUsageRecorder implements UsageRecorder {
-  readonly #client: Redis
+  readonly #client: RedisClient
   readonly #tenant: string
   readonly #log: Logger
   readonly #intervalMs: number
@@ -35,7 +35,7 @@ export class RedisUsageRecorder implements UsageRecorder {
   #hourMs = -1
   #hour = ''
 
-  constructor(opts: { client: Redis; tenant: string; log: Logger; intervalMs?: number }) {
+  constructor(opts: { client: RedisClient; tenant: string; log: Logger; intervalMs?: number }) {
     this.#client = opts.client
     this.#tenant = opts.tenant
     this.#log = opts.log
