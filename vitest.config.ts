@@ -36,6 +36,7 @@ const REDIS_SUITES = [
   'test/sidecar/usage.test.ts',
   'test/sidecar/cache.test.ts',
   'test/sidecar/managed.test.ts',
+  'test/sidecar/deferred-calls.test.ts',
   'test/operator/reconcile.test.ts',
 ]
 

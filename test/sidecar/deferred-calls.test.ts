@@ -1,10 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { compilePrice, DEFAULT_PRICES, keys, usageHour } from '@tollgate/api'
-import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { costNano, emptyUsage, priceOf, type Usage } from '../../sidecar/src/usage/usage.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { stackRedis } from '../support/redis.ts'
 import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness } from './harness.ts'
 import { uniqueTenant } from './policy.ts'
 
@@ -238,9 +239,9 @@ describe('an Anthropic message batch through the official SDK', () => {
 })
 
 describe('deferred calls with Redis', () => {
-  let redis: Redis
+  let redis: RedisClient
   beforeAll(() => {
-    redis = new Redis(redisUrl)
+    redis = stackRedis(redisUrl)
   })
   afterAll(() => redis.disconnect())
 

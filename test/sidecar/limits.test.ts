@@ -205,40 +205,36 @@ describe('limits shared through Redis', () => {
     }
   })
 
-  it(
-    '200 concurrent calls against tokensPerMinute through two sidecars admit no more tokens than the limit: ' +
-      'every estimate is at least the call’s real tokens (max_tokens bounds the output, the prompt ' +
-      'is estimated at 3 bytes a token where the fake counts 4 characters), so reserved ≥ real at all times',
-    async () => {
-      const tenant = uniqueTenant()
-      const limit = 3_000
-      const spec = [`limits: { tokensPerMinute: ${limit} }`]
-      const [a, b] = [
-        await harness({ tenant, spec, flags: ['--redis', redisUrl] }),
-        await harness({ tenant, spec, flags: ['--redis', redisUrl] }),
-      ]
-      const body = { model: 'gpt-4o-mini', max_tokens: 16, ...chat }
-      const estimate = estimateTokens('openai', '/v1/chat/completions', body).total
-      await freshMinute()
-      const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) =>
-          ((i % 2 ? a : b) as Harness).openai.chat.completions.create(body).then(
-            (r) => ({ ok: true as const, tokens: r.usage?.total_tokens ?? Number.NaN }),
-            (e) => ({ ok: false as const, status: openaiError(e).status }),
-          ),
+  it('200 concurrent calls against tokensPerMinute through two sidecars admit no more tokens than the limit: ' +
+    'every estimate is at least the call’s real tokens (max_tokens bounds the output, the prompt ' +
+    'is estimated at 3 bytes a token where the fake counts 4 characters), so reserved ≥ real at all times', async () => {
+    const tenant = uniqueTenant()
+    const limit = 3_000
+    const spec = [`limits: { tokensPerMinute: ${limit} }`]
+    const [a, b] = [
+      await harness({ tenant, spec, flags: ['--redis', redisUrl] }),
+      await harness({ tenant, spec, flags: ['--redis', redisUrl] }),
+    ]
+    const body = { model: 'gpt-4o-mini', max_tokens: 16, ...chat }
+    const estimate = estimateTokens('openai', '/v1/chat/completions', body).total
+    await freshMinute()
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        ((i % 2 ? a : b) as Harness).openai.chat.completions.create(body).then(
+          (r) => ({ ok: true as const, tokens: r.usage?.total_tokens ?? Number.NaN }),
+          (e) => ({ ok: false as const, status: openaiError(e).status }),
         ),
-      )
-      const admitted = results.filter((r) => r.ok)
-      const refused = results.filter((r) => !r.ok)
-      expect(refused.every((r) => r.status === 429)).toBe(true)
-      expect(admitted.length).toBeGreaterThanOrEqual(Math.floor(limit / estimate))
-      for (const r of admitted) expect(r.tokens).toBeLessThanOrEqual(estimate)
-      expect(admitted.reduce((sum, r) => sum + r.tokens, 0)).toBeLessThanOrEqual(limit)
-      expect(refused.length).toBeGreaterThan(0)
-    },
-    // freshMinute may wait 20 s for a minute the 200 calls fit in, before two sidecars start
-    60_000,
-  )
+      ),
+    )
+    const admitted = results.filter((r) => r.ok)
+    const refused = results.filter((r) => !r.ok)
+    expect(refused.every((r) => r.status === 429)).toBe(true)
+    expect(admitted.length).toBeGreaterThanOrEqual(Math.floor(limit / estimate))
+    for (const r of admitted) expect(r.tokens).toBeLessThanOrEqual(estimate)
+    expect(admitted.reduce((sum, r) => sum + r.tokens, 0)).toBeLessThanOrEqual(limit)
+    expect(refused.length).toBeGreaterThan(0)
+  }, // freshMinute may wait 20 s for a minute the 200 calls fit in, before two sidecars start
+  60_000)
 
   it('200 concurrent calls whose real tokens exceed their estimate through two sidecars: the tokens ' +
     'admitted in the window stay within the limit plus the under-estimates of the calls admitted, ' +
