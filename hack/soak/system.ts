@@ -70,7 +70,7 @@ export async function startSoakSystem(options: {
     const injectionConfig = join(dir, 'injection.yaml')
     writeFileSync(
       injectionConfig,
-      stringify({ image: 'tollgate-sidecar:soak', redis: { url: env.redisSidecarUrl } }),
+      stringify({ image: 'tollgate-sidecar:soak', redis: { url: env.redisSidecarUrl, mode: env.redisMode } }),
     )
     await kubectlOK(env, ['create', 'namespace', system])
     const ports = [await freePort(), await freePort()]
@@ -78,7 +78,8 @@ export async function startSoakSystem(options: {
       const identity = `${run}-operator-${i}`
       const args = [
         'operator/src/main.ts',
-        ...['--kubeconfig', env.kubeconfig, '--redis', env.redisUrl, '--database', env.databaseUrl],
+        ...['--kubeconfig', env.kubeconfig, '--redis', env.redisUrl, '--redis-mode', env.redisMode],
+        ...['--database', env.databaseUrl],
         ...['--metrics-listen', '127.0.0.1:0', '--health-listen', '127.0.0.1:0'],
         ...['--namespace', system, '--lease-namespace', system, '--lease-name', run, '--identity', identity],
         ...LEASE,
