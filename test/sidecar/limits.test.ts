@@ -233,8 +233,7 @@ describe('limits shared through Redis', () => {
     for (const r of admitted) expect(r.tokens).toBeLessThanOrEqual(estimate)
     expect(admitted.reduce((sum, r) => sum + r.tokens, 0)).toBeLessThanOrEqual(limit)
     expect(refused.length).toBeGreaterThan(0)
-  }, // freshMinute may wait 20 s for a minute the 200 calls fit in, before two sidecars start
-  60_000)
+  }, 60_000) // freshMinute may wait 20 s for a minute the 200 calls fit in, before two sidecars start
 
   it('200 concurrent calls whose real tokens exceed their estimate through two sidecars: the tokens ' +
     'admitted in the window stay within the limit plus the under-estimates of the calls admitted, ' +
