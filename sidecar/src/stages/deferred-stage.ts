@@ -20,8 +20,8 @@ import { usageCounters } from './usage-stage.ts'
  */
 export const deferredStage =
   (calls: DeferredCalls, log: Logger, metrics?: SidecarMetrics): Stage =>
-  (next) =>
-    async function deferredStage(ctx) {
+  (next) => {
+    async function keepOrSettle(ctx: RequestContext): Promise<void> {
       await next(ctx)
       const { config, provider } = ctx
       if (!config || !provider) return
@@ -47,6 +47,13 @@ export const deferredStage =
           })
       }
     }
+    return function deferredStage(ctx) {
+      // only batches, background Responses and reads of them have anything to keep or settle
+      const e = ctx.endpoint
+      if (!e?.batch && !e?.background && !e?.report) return next(ctx)
+      return keepOrSettle(ctx)
+    }
+  }
 
 function entryOf(ctx: RequestContext, backend: DeferredCalls['backend']): DeferredEntry {
   const record = ctx.usageRecord as NonNullable<RequestContext['usageRecord']>
