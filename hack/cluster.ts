@@ -1,8 +1,10 @@
 // `npm run cluster:up` / `npm run cluster:down`: Tollgate as deployed, on a real one-node cluster
-// under .tollgate/cluster/. up builds or reuses the images, starts the node, installs the chart and
-// the demo (fake provider, tenant `demo`, a policy, the sample app), waits for spend in
-// `kubectl get tenants` and writes .tollgate/cluster-env; everything keeps running after this
-// command exits, and a second up reuses it. down stops it all and removes what it left behind.
+// under .tollgate/cluster/ (or STATE/cluster/ with `--state STATE`). up builds or reuses the images,
+// starts the node, installs the chart and the demo (fake provider, tenant `demo`, a policy, the
+// sample app), waits for spend in `kubectl get tenants` and writes STATE/cluster-env (and
+// cluster/env.json, the ClusterStackEnv); everything keeps running after this command exits, and a
+// second up reuses it. down stops it all and removes what it left behind. The test run boots its
+// cluster with this command in a child process (test/setup/global-cluster.ts).
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,7 +12,9 @@ import { sweepCluster } from './stack/cluster.ts'
 import { startClusterStack } from './stack/cluster-stack.ts'
 import { defaultBinDir } from './stack/stack.ts'
 
-const state = new URL('../.tollgate/', import.meta.url).pathname
+const stateFlag = process.argv.indexOf('--state')
+const state =
+  stateFlag > 0 ? (process.argv[stateFlag + 1] as string) : new URL('../.tollgate/', import.meta.url).pathname
 const dir = join(state, 'cluster')
 const envFile = join(state, 'cluster-env')
 
@@ -55,6 +59,6 @@ const command = process.argv[2]
 if (command === 'up') await up()
 else if (command === 'down') await down()
 else {
-  console.error('usage: node hack/cluster.ts up|down')
+  console.error('usage: node hack/cluster.ts up|down [--state DIR]')
   process.exit(2)
 }

@@ -111,6 +111,7 @@ export async function startClusterStack(options: {
       imageValues,
     }
     writeFileSync(join(dir, 'env'), `KUBECONFIG=${env.kubeconfig}\nPATH=${binDir}:$PATH\n`)
+    writeFileSync(join(dir, 'env.json'), JSON.stringify(env))
     return {
       env,
       cluster,

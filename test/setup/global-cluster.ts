@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type {} from 'vitest'
 import type { TestProject } from 'vitest/node'
-import { type ClusterStack, startClusterStack } from '../../hack/stack/cluster-stack.ts'
+import { sweepCluster } from '../../hack/stack/cluster.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,10 +13,15 @@ declare module 'vitest' {
   }
 }
 
+const root = new URL('../..', import.meta.url).pathname
+
 /**
  * Starts one real cluster with Tollgate installed for the whole run, in the background: the other
- * project's files run while the node boots, and test/cluster's files wait for it (clusterEnv() in
- * test/cluster/support.ts). Tears it down after, leaving no process, mount, namespace or cgroup.
+ * projects' files run while the node boots, and test/cluster's files wait for it (clusterEnv() in
+ * test/cluster/support.ts). The boot is `npm run cluster:up`'s command in a child process: it runs
+ * helm and kubectl for minutes, which must not hold up this process, vitest's own, where the other
+ * stacks start and every worker reports. Tears it down after, leaving no process, mount, namespace
+ * or cgroup.
  */
 export default function setup(project: TestProject) {
   // For working on the cluster tests: TOLLGATE_CLUSTER_DIR names a folder whose env.json describes a
@@ -27,22 +33,27 @@ export default function setup(project: TestProject) {
   }
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-cluster-'))
   const log = join(dir, 'start.log')
-  const started: Promise<ClusterStack | undefined> = startClusterStack({
-    dir: join(dir, 'cluster'),
-    log: (line) => writeFileSync(log, `${line}\n`, { flag: 'a' }),
-  }).then(
-    (stack) => {
-      writeFileSync(join(dir, 'env.json'), JSON.stringify(stack.env))
-      return stack
-    },
-    (error: Error) => {
-      writeFileSync(join(dir, 'error.txt'), `${error.stack ?? error}\n${String(error.cause ?? '')}`)
-      return undefined
-    },
-  )
+  const out = openSync(log, 'a')
+  const boot = spawn(process.execPath, [join(root, 'hack/cluster.ts'), 'up', '--state', dir], {
+    cwd: root,
+    stdio: ['ignore', out, out],
+  })
+  closeSync(out)
+  const booted = new Promise<void>((resolve) => {
+    boot.once('exit', (code, signal) => {
+      if (code === 0) copyFileSync(join(dir, 'cluster/env.json'), join(dir, 'env.json'))
+      else {
+        const tail = readFileSync(log, 'utf8').split('\n').slice(-60).join('\n')
+        writeFileSync(join(dir, 'error.txt'), `hack/cluster.ts up ended with ${code ?? signal}:\n${tail}`)
+      }
+      resolve()
+    })
+  })
   project.provide('clusterDir', dir)
   return async () => {
-    await (await started)?.close()
+    boot.kill('SIGTERM')
+    await booted
+    await sweepCluster(join(dir, 'cluster'))
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,10 +54,19 @@ export function tenantYaml(opts: {
   ].join('\n')
 }
 
-/** writeConfig writes a YAML config to a fresh temp dir and returns its path. */
+let configDir: string | undefined
+
+/**
+ * writeConfig writes a YAML config to a fresh file and returns its path. The files of one test
+ * worker share a temp folder, removed when the worker exits.
+ */
 export async function writeConfig(yaml: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'tollgate-sidecar-test-'))
-  const file = join(dir, 'tollgate.yaml')
+  if (!configDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-test-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    configDir = dir
+  }
+  const file = join(await mkdtemp(join(configDir, 'config-')), 'tollgate.yaml')
   await writeFile(file, yaml)
   return file
 }
