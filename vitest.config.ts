@@ -18,8 +18,8 @@ class ClusterLast extends BaseSequencer {
 // isolate themselves by naming (unique tenant names, namespaces, databases), never by starting
 // their own servers.
 // - `stack`: etcd, kube-apiserver, Redis and Postgres on loopback, for everything but test/cluster.
-// - `stack-cluster`: the same stack with a Redis Cluster (three masters, three replicas) instead of
-//   one Redis node, for the files whose sidecars, limiter and operator work against the shared
+// - `stack-cluster`: the same control plane and Postgres with a Redis Cluster (three masters, three
+//   replicas) instead of one Redis node (test/setup/global-stack.ts shares them), for the files whose sidecars, limiter and operator work against the shared
 //   Redis (REDIS_SUITES), and the failover test, which needs a cluster of its own.
 // - `cluster`: a real node with Tollgate installed by its chart and the demo deployed
 //   (hack/stack/cluster-stack.ts). It boots in the background while the other files run; its
@@ -42,6 +42,9 @@ const REDIS_SUITES = [
 
 export default defineConfig({
   test: {
+    // Most files wait on servers rather than compute, so two at a time fit two cores; the cluster
+    // project runs its files one at a time all the same (fileParallelism: false).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 120_000,
     teardownTimeout: 120_000,

@@ -45,36 +45,50 @@ export const defaultBinDir = () =>
   join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'tollgate/bin')
 
 /**
+ * StackBase is the part of a stack two stacks may share: the control plane with the CRDs installed,
+ * and Postgres. Tests isolate themselves by naming, so the `stack` and `stack-cluster` projects
+ * of one run use one base and differ only in their Redis.
+ */
+export interface StackBase {
+  controlPlane: ControlPlane
+  postgres: PostgresService
+}
+
+/**
  * startStack starts etcd + kube-apiserver, Redis (one node, or with `redisMode: 'cluster'` a
  * three-master, three-replica Redis Cluster) and Postgres on free loopback ports under dir,
- * installs the CRDs from crds/ and waits until they are Established.
+ * installs the CRDs from crds/ and waits until they are Established. Given a base, it starts only
+ * the Redis and leaves the base to its owner: the stack's close() does not stop it.
  */
 export async function startStack(options: {
   dir: string
   binDir?: string
   redisMode?: RedisMode
+  base?: StackBase
 }): Promise<Stack> {
-  const { dir } = options
+  const { dir, base } = options
   const redisMode = options.redisMode ?? 'single'
   const binDir = options.binDir ?? defaultBinDir()
   mkdirSync(dir, { recursive: true })
   chmodSync(dir, 0o755) // Postgres runs as its own user when we are root and must reach its folder.
   const started = await Promise.allSettled([
-    startControlPlane({ dir: join(dir, 'kube'), binDir }),
+    base ? undefined : startControlPlane({ dir: join(dir, 'kube'), binDir }),
     redisMode === 'cluster'
       ? startRedisCluster({ dir: join(dir, 'redis') })
       : startRedis({ dir: join(dir, 'redis') }),
-    startPostgres({ dir: join(dir, 'postgres') }),
+    base ? undefined : startPostgres({ dir: join(dir, 'postgres') }),
   ] as const)
   const failed = started.find((s) => s.status === 'rejected')
   if (failed) {
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)))
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value?.close() : undefined)))
     throw failed.reason
   }
-  const [controlPlane, redis, postgres] = started.map(
+  const [ownControlPlane, redis, ownPostgres] = started.map(
     (s) => (s as PromiseFulfilledResult<unknown>).value,
-  ) as [ControlPlane, RedisService | RedisClusterService, PostgresService]
-  const services = [controlPlane, redis, postgres]
+  ) as [ControlPlane | undefined, RedisService | RedisClusterService, PostgresService | undefined]
+  const controlPlane = base?.controlPlane ?? (ownControlPlane as ControlPlane)
+  const postgres = base?.postgres ?? (ownPostgres as PostgresService)
+  const services = base ? [redis] : [controlPlane, redis, postgres]
   const kubectl = (...args: string[]) => {
     try {
       execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', controlPlane.kubeconfig, ...args], {
@@ -86,12 +100,14 @@ export async function startStack(options: {
       )
     }
   }
-  try {
-    kubectl('apply', '-f', join(root, 'crds'))
-    kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all')
-  } catch (error) {
-    await Promise.all(services.map((s) => s.close()))
-    throw error
+  if (!base) {
+    try {
+      kubectl('apply', '-f', join(root, 'crds'))
+      kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all')
+    } catch (error) {
+      await Promise.all(services.map((s) => s.close()))
+      throw error
+    }
   }
   const env: StackEnv = {
     kubeconfig: controlPlane.kubeconfig,
