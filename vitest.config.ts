@@ -18,9 +18,10 @@ class ClusterLast extends BaseSequencer {
 // isolate themselves by naming (unique tenant names, namespaces, databases), never by starting
 // their own servers.
 // - `stack`: etcd, kube-apiserver, Redis and Postgres on loopback, for everything but test/cluster.
-// - `stack-cluster`: the same control plane and Postgres with a Redis Cluster (three masters, three
-//   replicas) instead of one Redis node (test/setup/global-stack.ts shares them), for the files whose sidecars, limiter and operator work against the shared
-//   Redis (REDIS_SUITES), and the failover test, which needs a cluster of its own.
+// - `stack-cluster`: the same control plane and Postgres (test/setup/global-stack.ts shares them)
+//   with a Redis Cluster (three masters, three replicas) instead of one Redis node, for the files
+//   whose sidecars, limiter and operator work against the shared Redis (REDIS_SUITES), and the
+//   failover test, which needs a cluster of its own.
 // - `cluster`: a real node with Tollgate installed by its chart and the demo deployed
 //   (hack/stack/cluster-stack.ts). It boots in the background while the other files run; its
 //   files wait for it, then run one at a time, in name order, after all others.
