@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RedisPasswords } from '../operator/src/redis/redis-passwords.ts'
 import { TenantAclUsers } from '../operator/src/redis/tenant-acl-users.ts'
 import { type FakeProvider, startFakeProvider } from './fake-provider/fake-provider.ts'
-import { PLACEHOLDER_KEY, REAL_KEY } from './sidecar/harness.ts'
+import { flushUsage, PLACEHOLDER_KEY, REAL_KEY } from './sidecar/harness.ts'
 import { exchangeFixture } from './support/exchange-fixture.ts'
 import { redisUrlAs } from './support/redis.ts'
 
@@ -240,7 +240,7 @@ describe('Redis with the ACLs the operator creates', () => {
       const second = await openai.chat.completions.create(ask).withResponse()
       expect(first.response.headers.get('x-tollgate-cache')).toBe('miss')
       expect(second.response.headers.get('x-tollgate-cache')).toBe('hit')
-      await sidecar.usage.flush()
+      await flushUsage(sidecar)
       const tenant = f.tenant.metadata.name
       const hours = await operator.smembers(keys.usageHours(tenant))
       expect(hours.length).toBe(1)

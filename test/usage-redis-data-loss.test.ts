@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { stringify } from 'yaml'
 import type { RedisService } from '../hack/stack/redis.ts'
 import { startTestOperator, tenantDoc, uniqueName } from './operator/support.ts'
-import { type Harness, startHarness } from './sidecar/harness.ts'
+import { flushUsage, type Harness, startHarness } from './sidecar/harness.ts'
 import { eventually } from './support/eventually.ts'
 import { kubectlOK } from './support/kubectl.ts'
 import { createDatabase } from './support/postgres.ts'
@@ -80,7 +80,7 @@ describe('usage when Redis loses its data', () => {
     await operator?.stop()
     operator = undefined
     await calls(4)
-    await sidecar.sidecar.usage.flush()
+    await flushUsage(sidecar.sidecar)
 
     // A restart without persistence: every key gone.
     await redis.kill()
@@ -94,7 +94,7 @@ describe('usage when Redis loses its data', () => {
       'the sidecar back on Redis',
     )
     await calls(5)
-    await sidecar.sidecar.usage.flush()
+    await flushUsage(sidecar.sidecar)
     operator = await startOperator()
 
     await vi.waitFor(async () => expect(await ledgerRequests()).toBe(12), { timeout: 20_000, interval: 200 })

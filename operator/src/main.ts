@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 // tollgate-operator: parse the command line, build the clients, start. No logic lives here.
 import { HELP, parseCli } from './cli.ts'
-import { runMigrate } from './commands/migrate.ts'
-import { runOperator } from './commands/run.ts'
-import { runUsage } from './commands/usage.ts'
 import { ERROR_CODES, hasCode } from './errors.ts'
 import { createLogger } from './logger.ts'
 
@@ -22,10 +19,14 @@ try {
   } else {
     const logger = createLogger(config.logLevel)
     const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
-    if (config.command === 'migrate') await runMigrate(config, logger, print)
-    else if (config.command === 'usage') await runUsage(config, logger, print)
+    // Each command loads only what it needs: `migrate` runs as a Job and in the CLI, and need not
+    // load the Kubernetes client and the controllers.
+    if (config.command === 'migrate')
+      await (await import('./commands/migrate.ts')).runMigrate(config, logger, print)
+    else if (config.command === 'usage')
+      await (await import('./commands/usage.ts')).runUsage(config, logger, print)
     else {
-      const running = await runOperator(config, logger)
+      const running = await (await import('./commands/run.ts')).runOperator(config, logger)
       let stopping = false
       const shutdown = (signal: string) => {
         if (stopping) return

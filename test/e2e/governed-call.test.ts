@@ -10,6 +10,7 @@ import { stringify } from 'yaml'
 import { freePort } from '../../hack/stack/process.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { eventually, startTestOperator, uniqueName } from '../operator/support.ts'
+import { flushUsage } from '../sidecar/harness.ts'
 import { kubectl, kubectlOK } from '../support/kubectl.ts'
 import { createDatabase } from '../support/postgres.ts'
 import { injectionWebhookConfiguration } from '../support/webhook-configuration.ts'
@@ -177,7 +178,7 @@ describe('a governed call, end to end', () => {
         (audioCompletion - 500) * 10_000 +
         500 * 80_000,
     )
-    await sidecar.usage.flush()
+    await flushUsage(sidecar)
     const day = await eventually(
       async () => {
         const tenant = JSON.parse(await kubectlOK(stack, ['get', 'tenant', id, '-o', 'json']))

@@ -10,6 +10,7 @@ import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
 import OpenAI from 'openai'
 import { inject } from 'vitest'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { eventually } from '../support/eventually.ts'
 
 /** The real provider key: the fake answers 401 to anything else. */
 export const REAL_KEY = 'sk-real-0a1b2c3d4e5f60718293a4b5c6d7e8f9'
@@ -69,6 +70,24 @@ export async function writeConfig(yaml: string): Promise<string> {
   const file = join(await mkdtemp(join(configDir, 'config-')), 'tollgate.yaml')
   await writeFile(file, yaml)
   return file
+}
+
+/**
+ * flushUsage writes a sidecar's usage counters to Redis, again if a write fails: the data
+ * connection is torn down and rebuilt when a reply is late (its socket timeout), which a loaded
+ * machine can cause with nothing wrong; the sidecar then writes its totals again on reconnect.
+ * Tests that read the counters need them written, not the first try to succeed.
+ */
+export function flushUsage(sidecar: Sidecar, timeoutMs = 20_000): Promise<unknown> {
+  return eventually(
+    () =>
+      sidecar.usage.flush().then(
+        () => true,
+        () => false,
+      ),
+    timeoutMs,
+    'usage written to Redis',
+  )
 }
 
 /** Harness is a fake provider and an in-process standalone sidecar in front of it, with SDK clients. */

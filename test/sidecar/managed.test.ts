@@ -18,7 +18,7 @@ import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
 import { type ExchangeFixture, exchangeFixture } from '../support/exchange-fixture.ts'
 import { nodesOf, stackRedis, usageCounter } from '../support/redis.ts'
-import { PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
+import { flushUsage, PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
 
 // Managed mode: credentials by token exchange at the operator (test/support/exchange-fixture.ts
 // runs the operator's real webhook server and exchange against the shared API server), the config
@@ -152,7 +152,7 @@ describe('managed mode (config from Redis)', () => {
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200)
     const answer = await openai(sidecar).chat.completions.create(ask)
     expect(fake.requests.at(-1)?.headers.authorization).toBe(`Bearer ${REAL_KEY}`)
-    await sidecar.usage.flush()
+    await flushUsage(sidecar)
     expect(await usageTotal(redis, tenant, 'requests')).toBe(1)
     expect(await usageTotal(redis, tenant, 'inputTokens')).toBe(answer.usage?.prompt_tokens)
     expect(await usageTotal(redis, tenant, 'outputTokens')).toBe(answer.usage?.completion_tokens)
