@@ -1,0 +1,38 @@
+import { HEARTBEAT_INTERVAL_MS, type SidecarHeartbeat } from '@tollgate/api/feed.ts'
+import { keys } from '@tollgate/api/redis-keys.ts'
+import type { RedisClient } from '../config/redis-client.ts'
+
+/**
+ * Heartbeat writes what this sidecar process says of itself (SidecarHeartbeat) into its tenant's
+ * heartbeat hash every HEARTBEAT_INTERVAL_MS (HSET, the field is the instance). The operator reads
+ * the hash, drops heartbeats older than HEARTBEAT_STALE_MS and shows the rest. A failed write is
+ * left for the next beat.
+ */
+export class Heartbeat {
+  readonly #client: RedisClient
+  readonly #key: string
+  readonly #read: () => SidecarHeartbeat
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(opts: { client: RedisClient; tenant: string; read: () => SidecarHeartbeat }) {
+    this.#client = opts.client
+    this.#key = keys.heartbeats(opts.tenant)
+    this.#read = opts.read
+  }
+
+  start(): void {
+    void this.beat()
+    this.#timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS)
+    this.#timer.unref()
+  }
+
+  async beat(): Promise<void> {
+    const beat = this.#read()
+    await this.#client.hset(this.#key, beat.instance, JSON.stringify(beat)).catch(() => {})
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+}
