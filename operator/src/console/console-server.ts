@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TierTable } from '@tollgate/api'
 import type { Logger } from 'pino'
@@ -44,7 +45,8 @@ const require = createRequire(import.meta.url)
 /** STATIC are the files the pages load: the chart library from node_modules, the script, the styles. */
 const STATIC: Record<string, { file: string; type: string }> = {
   'chart.umd.min.js': {
-    file: require.resolve('chart.js/dist/chart.umd.min.js'),
+    // the package's exports name no UMD build: found beside its main file
+    file: join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
     type: 'text/javascript; charset=utf-8',
   },
   'console.js': {

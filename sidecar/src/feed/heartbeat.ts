@@ -21,6 +21,8 @@ export class Heartbeat {
   }
 
   start(): void {
+    // the first beat as soon as there is a connection (managed mode connects after the exchange)
+    this.#client.on('ready', this.#onReady)
     void this.beat()
     this.#timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS)
     this.#timer.unref()
@@ -31,7 +33,10 @@ export class Heartbeat {
     await this.#client.hset(this.#key, beat.instance, JSON.stringify(beat)).catch(() => {})
   }
 
+  readonly #onReady = () => void this.beat()
+
   stop(): void {
+    this.#client.off('ready', this.#onReady)
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = undefined
   }
