@@ -222,8 +222,9 @@ describe('the console', () => {
     await page.goto(`${s.consoleUrl}/sign-in`)
     const focused = () =>
       page.evaluate(() => {
-        const active = (globalThis as unknown as { document: { activeElement: { id: string; textContent: string } | null } })
-          .document.activeElement
+        const active = (
+          globalThis as unknown as { document: { activeElement: { id: string; textContent: string } | null } }
+        ).document.activeElement
         return { id: active?.id, text: active?.textContent }
       })
     expect((await focused()).id).toBe('token')
@@ -238,5 +239,4 @@ describe('the console', () => {
     expect(await page.locator('table caption').first().textContent()).toBe('Tenants you may read')
     await context.close()
   })
-})
 })

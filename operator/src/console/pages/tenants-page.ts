@@ -12,6 +12,10 @@ const limitText = (l: TenantSummary['limits']) => {
   return parts.length ? parts.join(', ') : 'tier defaults'
 }
 
+/** isHealthy: Ready, Accepted and Synced are good when True; Suspended and the budget conditions when not. */
+const isHealthy = (c: { type: string; status: string }) =>
+  ['Ready', 'Accepted', 'Synced'].includes(c.type) ? c.status === 'True' : c.status !== 'True'
+
 /** tenantsPage is the overview: each tenant's spend against its budgets, limits, conditions and pods. */
 export function tenantsPage(o: { user: string; tenants: TenantSummary[]; day: string }): string {
   const rows = o.tenants.map(
@@ -39,7 +43,7 @@ export function tenantsPage(o: { user: string; tenants: TenantSummary[]; day: st
     t.conditions.length
       ? t.conditions.map(
           (c) =>
-            html`<span class="condition ${c.status === 'True' ? 'true' : 'false'}" title="${c.message ?? ''}">${c.type}=${c.status}</span> `,
+            html`<span class="condition ${isHealthy(c) ? 'true' : 'false'}" title="${c.message ?? ''}">${c.type}=${c.status}</span> `,
         )
       : 'none yet'
   }${t.suspended ? html` <strong class="condition false">suspended</strong>` : ''}</td>
