@@ -26,9 +26,9 @@ interface Run {
 }
 
 /** plugin runs `kubectl tollgate ARGS --url CONSOLE --token TOKEN` as a user would. */
-const plugin = (args: string[], token: string): Promise<Run> =>
+const plugin = (args: string[], token: string, onStderr?: (text: string) => void): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       join(stack.binDir, 'kubectl'),
       ['tollgate', ...args, '--url', s.consoleUrl, '--token', token],
       {
@@ -41,6 +41,11 @@ const plugin = (args: string[], token: string): Promise<Run> =>
       },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
+    let seen = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      onStderr?.(seen)
+    })
   })
 
 const totals = async (where = '', params: unknown[] = []) => {
@@ -61,7 +66,7 @@ describe('kubectl tollgate', () => {
     expect(help.stdout).toContain('Usage: kubectl tollgate COMMAND')
   })
 
-  it('usage prints the ledger’s rows and the same total as the ledger', async () => {
+  it('usage prints the ledger’s rows and the same total as the ledger', { timeout: 60_000 }, async () => {
     const run = await plugin(['usage', s.tenant], s.tokens.reader)
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
@@ -70,7 +75,7 @@ describe('kubectl tollgate', () => {
     expect(totalLine(run.stdout)).toEqual(['TOTAL', ...(await totals())])
   })
 
-  it('usage filters as the export does, and -o csv is the export', async () => {
+  it('usage filters as the export does, and -o csv is the export', { timeout: 120_000 }, async () => {
     const alice = await plugin(['usage', s.tenant, '--user', 'alice'], s.tokens.reader)
     expect(totalLine(alice.stdout)).toEqual(['TOTAL', ...(await totals(`AND end_user = $2`, ['alice']))])
     const model = await plugin(
@@ -92,17 +97,23 @@ describe('kubectl tollgate', () => {
     )
   })
 
-  it('top follows the live feed and counts a call made while it runs', async () => {
-    const top = plugin(['top', s.tenant, '--for', '4s'], s.tokens.reader)
-    // the plugin connects to the feed, then the call arrives through it
-    await new Promise((r) => setTimeout(r, 1_500))
+  it('top follows the live feed and counts a call made while it runs', { timeout: 120_000 }, async () => {
+    let following: () => void = () => {}
+    const connected = new Promise<void>((resolve) => {
+      following = resolve
+    })
+    const top = plugin(['top', s.tenant, '--for', '3s'], s.tokens.reader, (stderr) => {
+      if (stderr.includes('following 1 feed(s)')) following()
+    })
+    // once the plugin follows the feed, a call arrives through it
+    await connected
     await s.openai.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'kubectl tollgate top' }],
       user: 'erin',
     })
     const run = await top
-    expect(run.stderr).toBe('')
+    expect(run.stderr).toBe('following 1 feed(s); Ctrl-C stops\n')
     const lines = run.stdout.trim().split('\n')
     expect(lines[0]?.split(/\s{2,}/)).toEqual([
       'TENANT',
@@ -120,7 +131,9 @@ describe('kubectl tollgate', () => {
     await s.waitForLedger(7)
   })
 
-  it('explain names the tenant, the workload, its limits and budgets and why calls were refused', async () => {
+  it('explain names the tenant, the workload, its limits and budgets and why calls were refused', {
+    timeout: 60_000,
+  }, async () => {
     const run = await plugin(['explain', 'chat-5d4f8-x2k9q', '-n', s.appNamespace], s.tokens.reader)
     expect(run.stderr).toBe('')
     expect(run.stdout).toContain('Mediated:  yes')
@@ -132,7 +145,9 @@ describe('kubectl tollgate', () => {
     expect(run.stdout).toMatch(/gpt4o-per-minute.*429\s+gpt-4o/)
   })
 
-  it('purge purges for a user who may patch the tenant and is refused for one who may not', async () => {
+  it('purge purges for a user who may patch the tenant and is refused for one who may not', {
+    timeout: 60_000,
+  }, async () => {
     const refused = await plugin(['purge', s.tenant], s.tokens.reader)
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('may not patch tenants')

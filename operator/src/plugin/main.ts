@@ -98,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
             ...(values.for && { forMs: parseDuration(values.for) }),
             intervalMs: 2_000,
             write: out,
+            onConnected: () => process.stderr.write(`following ${tenants.length} feed(s); Ctrl-C stops\n`),
             signal: stop.signal,
           }),
         )

@@ -21,7 +21,14 @@ interface Line {
 export async function topCommand(
   client: ConsoleClient,
   tenants: string[],
-  o: { forMs?: number; intervalMs: number; write: (text: string) => void; signal?: AbortSignal },
+  o: {
+    forMs?: number
+    intervalMs: number
+    write: (text: string) => void
+    /** Called once every feed is connected; `forMs` counts from then. */
+    onConnected?: () => void
+    signal?: AbortSignal
+  },
 ): Promise<string> {
   const lines = new Map<string, Line>()
   const add = (tenant: string, e: CallEvent) => {
@@ -46,8 +53,13 @@ export async function topCommand(
   const started = Date.now()
   const stop = new AbortController()
   o.signal?.addEventListener('abort', () => stop.abort(), { once: true })
+  let connected = 0
+  const onConnected = () => {
+    if (++connected < tenants.length) return
+    o.onConnected?.()
+  }
   const follow = tenants.map((tenant) =>
-    followFeed(client, tenant, started, stop.signal, (e) => e.type === 'call' && add(tenant, e)),
+    followFeed(client, tenant, started, stop.signal, onConnected, (e) => e.type === 'call' && add(tenant, e)),
   )
   const render = () =>
     table(
@@ -79,6 +91,7 @@ async function followFeed(
   tenant: string,
   since: number,
   signal: AbortSignal,
+  connected: () => void,
   on: (e: FeedEvent) => void,
 ): Promise<void> {
   let response: Response
@@ -88,6 +101,7 @@ async function followFeed(
     if (signal.aborted) return
     throw error
   }
+  connected()
   const decoder = new TextDecoder()
   let buffer = ''
   try {
