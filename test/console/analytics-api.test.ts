@@ -118,11 +118,22 @@ describe('the analytics API', () => {
     expect(row?.n).toBe(s.refused)
   })
 
-  it('reports the live sidecar from its heartbeat: config version, limiter, breakers', async () => {
-    const body = await eventually(async () => {
-      const { body } = await get(`/api/v1/analytics/tenant?tenant=${s.tenant}`, s.tokens.reader)
-      return body.sidecars.length > 0 && body
-    })
+  it('reports the live sidecar from its heartbeat: config version, limiter, breakers', {
+    timeout: 30_000,
+  }, async () => {
+    const [ledger] = await s.ledger<{ n: number }>(
+      'SELECT sum(requests)::int AS n FROM usage_hourly WHERE tenant = $1',
+      [s.tenant],
+    )
+    // a heartbeat every 5 s: the first one after the scenario's calls counts them all
+    const body = await eventually(
+      async () => {
+        const { body } = await get(`/api/v1/analytics/tenant?tenant=${s.tenant}`, s.tokens.reader)
+        return body.sidecars[0]?.calls === ledger?.n && body
+      },
+      15_000,
+      'a heartbeat that counted the calls',
+    )
     const status = JSON.parse(await kubectlOK(stack, ['get', 'tenant', s.tenant, '-o', 'json'])).status
     expect(body.sidecars).toEqual([
       expect.objectContaining({
@@ -130,6 +141,7 @@ describe('the analytics API', () => {
         workload: 'deployment/chat',
         configVersion: status.configVersion,
         limits: 'redis',
+        providerErrors: 0,
         breakers: {},
       }),
     ])
