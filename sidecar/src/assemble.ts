@@ -184,7 +184,13 @@ export async function assembleSidecar(
         namespace: options.namespace,
         workload: options.workload,
         configVersion: config.current()?.compiled.version ?? 0,
-        breakers: Object.fromEntries(breakers.snapshot().map((b) => [`${b.provider}/${b.model}`, b.state])),
+        // only breakers that are not closed: a sidecar may hold one per model it ever called
+        breakers: Object.fromEntries(
+          breakers
+            .snapshot()
+            .filter((b) => b.state !== 'closed')
+            .map((b) => [`${b.provider}/${b.model}`, b.state]),
+        ),
         limits: data?.isUp() ? 'redis' : 'local',
         calls: counts.calls,
         providerErrors: counts.providerErrors,
