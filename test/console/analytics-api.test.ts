@@ -216,6 +216,45 @@ describe('the analytics API', () => {
     expect(response.status).toBe(200)
   })
 
+  it('shows provider errors by provider and the breaker they opened, from the ledger and the heartbeat', {
+    timeout: 60_000,
+  }, async () => {
+    s.fake.behave({ fail: 503 })
+    try {
+      for (let i = 0; i < 3; i++)
+        await s.anthropic.messages
+          .create({
+            model: 'claude-3-5-haiku-latest',
+            max_tokens: 16,
+            messages: [{ role: 'user', content: `fail ${i}` }],
+          })
+          .catch(() => {})
+    } finally {
+      s.fake.behave({})
+    }
+    await s.sidecar.usage.flush()
+    const body = await eventually(
+      async () => {
+        const { body } = await get(`/api/v1/analytics/tenant?tenant=${s.tenant}`, s.tokens.reader)
+        return (
+          body.breakers['anthropic/claude-3-5-haiku-latest'] === 'open' &&
+          body.sidecars[0]?.providerErrors >= 2 &&
+          body
+        )
+      },
+      20_000,
+      'the open breaker in a heartbeat',
+    )
+    expect(body.sidecars[0].breakers).toEqual({ 'anthropic/claude-3-5-haiku-latest': 'open' })
+    const [errors] = await s.ledger<{ n: number }>(
+      `SELECT sum(errors)::int AS n FROM usage_hourly WHERE tenant = $1 AND provider = 'anthropic'`,
+      [s.tenant],
+    )
+    const { body: later } = await get(`/api/v1/analytics/tenant?tenant=${s.tenant}`, s.tokens.reader)
+    expect(later.by.provider.find((p: { key: string }) => p.key === 'anthropic').errors).toBe(errors?.n)
+    expect(errors?.n).toBe(3)
+  })
+
   it('answers 503 with the ledger’s error code when Postgres cannot be reached, without hanging', async () => {
     const id = uniqueName('analytics-nodb')
     const operator = await startTestOperator({

@@ -132,6 +132,9 @@ export async function startScenario(stack: StackEnv, prefix: string): Promise<Sc
       spec: {
         targetRefs: [{ kind: 'Tenant', name: id }],
         limits: [{ name: 'gpt4o-per-minute', match: { models: ['gpt-4o'] }, requestsPerMinute: 1 }],
+        // two provider errors in a row open a model's breaker (the analytics test makes them)
+        circuitBreaker: { consecutiveFailures: 2, openFor: '5m', halfOpenProbes: 1, tripOn: ['5xx'] },
+        retry: { attempts: 0 },
       },
     },
   ]
