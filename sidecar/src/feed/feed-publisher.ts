@@ -43,6 +43,8 @@ export class RedisFeedPublisher implements FeedPublisher {
 
   /** flush writes what is pending; failures drop the batch. */
   async flush(): Promise<void> {
+    // as the heartbeat: never the command that opens a lazy connection
+    if (this.#client.status !== 'ready') return
     const events = this.#pending
     this.#pending = []
     if (events.length === 0) return

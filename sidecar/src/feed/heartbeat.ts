@@ -29,6 +29,9 @@ export class Heartbeat {
   }
 
   async beat(): Promise<void> {
+    // Never the first command of a connection: a lazy client (managed mode) would connect on it,
+    // before the exchange gave it its Redis user, and its owner's own connect() would then fail.
+    if (this.#client.status !== 'ready') return
     const beat = this.#read()
     await this.#client.hset(this.#key, beat.instance, JSON.stringify(beat)).catch(() => {})
   }
