@@ -22,6 +22,7 @@ const get = async (path: string, token?: string) => {
   const response = await fetch(`${s.consoleUrl}${path}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
   })
+  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, read field by field below
   return { status: response.status, body: (await response.json()) as Record<string, any> }
 }
 
