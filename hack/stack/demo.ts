@@ -174,7 +174,11 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
                 name: 'app',
                 image: images.sampleApp,
                 imagePullPolicy: 'IfNotPresent',
-                env: [{ name: 'SAMPLE_INTERVAL_SECONDS', value: '3' }],
+                env: [
+                  { name: 'SAMPLE_INTERVAL_SECONDS', value: '3' },
+                  // end users for the console's top users (OpenAI user, Anthropic metadata.user_id)
+                  { name: 'SAMPLE_USERS', value: 'ana,ben,chen' },
+                ],
                 resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '160Mi' } },
                 securityContext: restricted,
               },
