@@ -3,7 +3,8 @@
 // what is missing, so a warm run costs a few stat calls:
 //   start: node_modules
 //   test, env, cluster: node_modules, Debian packages (redis-server, etcd-server, postgresql,
-//              openssl; for the images: buildah, skopeo, mmdebstrap, jq, gcc, libc6-dev; for the
+//              openssl, chromium for the console's browser tests; for the images: buildah,
+//              skopeo, mmdebstrap, jq, gcc, libc6-dev; for the
 //              real node: containerd, runc, the CNI plugins, iptables, ipset, conntrack, socat),
 //              the Kubernetes binaries, CoreDNS, helm and kube-router built by hack/build-k8s.sh
 //              into ~/.cache/tollgate/bin
@@ -52,6 +53,8 @@ function debianPackages() {
     ['etcd-server', onPath('etcd')],
     ['postgresql', postgres],
     ['openssl', onPath('openssl')],
+    // the console's browser tests (test/console): Playwright drives Debian's headless chromium
+    ['chromium', onPath('chromium')],
     // hack/images: images built without a container engine
     ...['buildah', 'skopeo', 'mmdebstrap', 'jq', 'gcc'].map((cmd) => [cmd, onPath(cmd)]),
     ['libc6-dev', existsSync('/usr/include/stdio.h')],

@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { sweepCluster } from './stack/cluster.ts'
 import { startClusterStack } from './stack/cluster-stack.ts'
+import { demo } from './stack/demo.ts'
 import { defaultBinDir } from './stack/stack.ts'
 
 const stateFlag = process.argv.indexOf('--state')
@@ -32,6 +33,11 @@ async function up(): Promise<void> {
     `\ncluster up in ${((Date.now() - started) / 1000).toFixed(0)} s; ${readFileSync(envFile, 'utf8').trim().replace(/\n/g, ' ')}`,
   )
   console.log(`use it with: set -a; . ${envFile}; set +a; kubectl get tenants`)
+  console.log(
+    `the console: kubectl tollgate dashboard (port-forwards to svc/${demo.release} and prints the URL), then sign in with the token of
+  kubectl -n ${demo.systemNamespace} create token ${demo.consoleUser} --duration 8h
+kubectl tollgate usage ${demo.tenant} --token "$(kubectl -n ${demo.systemNamespace} create token ${demo.consoleUser})" prints the same numbers`,
+  )
 }
 
 async function down(): Promise<void> {

@@ -158,6 +158,8 @@ describe("the chart's RBAC", () => {
     [['list', 'secrets', '--all-namespaces']],
     [['delete', 'secrets', '-n', 'default']],
     [['create', 'secrets', '-n', 'default']],
+    [['list', 'replicasets.apps', '--all-namespaces']],
+    [['delete', 'jobs.batch', '-n', 'default']],
   ])('does not allow %j', async (args) => {
     expect(await canI(...args)).toBe('no')
   })
@@ -174,6 +176,9 @@ describe("the chart's RBAC", () => {
     [['patch', 'tenants.tollgate.dev/status']],
     [['update', 'leases.coordination.k8s.io', '-n', namespace]],
     [['update', `mutatingwebhookconfigurations/${fullname}`]],
+    // the webhook names a pod's workload through its ReplicaSet or Job
+    [['get', 'replicasets.apps', '-n', 'default']],
+    [['get', 'jobs.batch', '-n', 'default']],
   ])('allows %j', async (args) => {
     expect(await canI(...args)).toBe('yes')
   })

@@ -116,6 +116,9 @@ describe('the Helm chart', () => {
     [['--set', 'sidecar.redis.url=redis://u:p@redis:6379'], "at '/sidecar/redis/url'"],
     [['--set', 'exchange.ttl=soon'], "at '/exchange/ttl'"],
     [['--set', 'redis.mode=sentinel'], "at '/redis/mode'"],
+    // trusting a proxy's user headers needs the NetworkPolicy that lets only the proxy in
+    [['--set', 'console.authProxy.enabled=true'], "at '/console/from'"],
+    [['--set', 'console.port=0'], "at '/console/port'"],
   ])('refuses bad values at install: %j', async (args, message) => {
     const result = await template('tollgate-system', args)
     expect(result.code).not.toBe(0)

@@ -84,6 +84,15 @@ describe('examples/sample-app', () => {
     expect(new Set(prompts).size).toBe(3)
   })
 
+  it('once --user names the end user as each SDK does: OpenAI user, Anthropic metadata.user_id', async () => {
+    expect(await callOnce(['--provider', 'openai', '--user', 'ana'])).toMatchObject({ status: 200 })
+    expect(await callOnce(['--provider', 'anthropic', '--user', 'ben'])).toMatchObject({ status: 200 })
+    expect(fake.requests.map((r) => r.body)).toEqual([
+      expect.objectContaining({ user: 'ana' }),
+      expect.objectContaining({ metadata: { user_id: 'ben' } }),
+    ])
+  })
+
   it('once exits 0 when nothing answers (status 0) and 2 on a bad command line', async () => {
     const result = await callOnce(['--provider', 'anthropic', '--stream'], {
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:1',

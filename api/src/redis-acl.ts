@@ -29,6 +29,7 @@ export const SIDECAR_COMMANDS = [
   'incrby',
   'pexpire',
   'hset',
+  'xadd',
   'sadd',
   'zadd',
   'zcard',
@@ -64,7 +65,9 @@ export function tenantAclRules(tenant: string): string[] {
     'clearselectors',
     '-@all',
     ...SIDECAR_COMMANDS.map((c) => `+${c}`),
-    ...['limit', 'spend', 'usage', 'cache', 'deferred'].map((kind) => `~${prefix}${kind}:*`),
+    ...['limit', 'spend', 'usage', 'cache', 'deferred', 'events', 'heartbeat'].map(
+      (kind) => `~${prefix}${kind}:*`,
+    ),
     `%R~${keys.config(tenant)}`,
     `&${channels.config(tenant)}`,
   ]

@@ -45,10 +45,12 @@ export const keys = {
     `${t(tenant)}spend:${period}:${periodStart}`,
   /**
    * Hash of absolute usage totals of one UTC hour (`2026-11-23T15`). Fields are
-   * `<provider>|<model>|<namespace>|<counter>|<instance>`: each sidecar process (instance) sets its
-   * own totals, so a write sent twice counts once and, after Redis lost its data, a sidecar's next
-   * write puts back all it counted. Counters are USAGE_COUNTERS. Fields without an instance are
-   * those of sidecars before issue 13 (they incremented shared totals).
+   * `<provider>|<model>|<namespace>|<counter>|<instance>|<workload>|<user>` (usageField): each
+   * sidecar process (instance) sets its own totals, so a write sent twice counts once and, after
+   * Redis lost its data, a sidecar's next write puts back all it counted. Counters are
+   * USAGE_COUNTERS. Fields without workload and user are those of sidecars before issue 15 (read
+   * as workload and user ''); fields without an instance those of sidecars before issue 13 (they
+   * incremented shared totals).
    */
   usage: (tenant: string, hour: string) => `${t(tenant)}usage:${hour}`,
   /** Set of hours that have usage not yet known to be in the ledger. */
@@ -58,6 +60,14 @@ export const keys = {
    * its real usage (sidecar/src/deferred): hash of what was charged, deleted when settled.
    */
   deferred: (tenant: string, provider: string, id: string) => `${t(tenant)}deferred:${provider}:${id}`,
+  /**
+   * Stream of the tenant's recent calls and budget events (CallEvent, FeedEvent), capped at about
+   * FEED_MAX_LENGTH entries: the console's live feed and its recent refusals read it. Sidecars add
+   * their calls, the operator its budget events.
+   */
+  feed: (tenant: string) => `${t(tenant)}events:feed`,
+  /** Hash of the tenant's sidecars' heartbeats: instance → SidecarHeartbeat as JSON. */
+  heartbeats: (tenant: string) => `${t(tenant)}heartbeat:sidecars`,
   /** One cached response; generation comes from the compiled config. */
   cache: (tenant: string, generation: number, digest: string) => `${t(tenant)}cache:${generation}:${digest}`,
 }
@@ -81,13 +91,16 @@ export const USAGE_COUNTERS = [
   'images',
   'audioSeconds',
   'characters',
+  // what the call's cache hits would have cost at the provider (issue 15): the cache's savings
+  'cacheSavedNano',
 ] as const
 export type UsageCounter = (typeof USAGE_COUNTERS)[number]
 
 /**
  * usageField is the hash field of one counter of one sidecar instance (none: the shared totals of
- * older sidecars); `|` cannot appear in provider, model or namespace names we accept, nor in
- * instance ids.
+ * older sidecars) and series; `|` cannot appear in provider, model, namespace or workload names we
+ * accept, nor in instance ids, and endUserId takes it out of user ids. With workload and user
+ * the field has seven parts; parseable from older sidecars with four or five.
  */
 export const usageField = (
   provider: string,
@@ -95,7 +108,31 @@ export const usageField = (
   namespace: string,
   counter: UsageCounter,
   instance?: string,
-) => `${provider}|${model}|${namespace}|${counter}${instance === undefined ? '' : `|${instance}`}`
+  dims?: { workload: string; user: string },
+) =>
+  `${provider}|${model}|${namespace}|${counter}${instance === undefined ? '' : `|${instance}`}${
+    dims && instance !== undefined ? `|${dims.workload}|${dims.user}` : ''
+  }`
+
+/** OTHER_END_USER is the user a call is counted under once its tenant's hour has too many users. */
+export const OTHER_END_USER = 'other'
+
+/** END_USER_MAX_LENGTH bounds an end-user id (longer ones are cut). */
+export const END_USER_MAX_LENGTH = 128
+
+/**
+ * endUserId turns what a request names as its end user (OpenAI `user` / `safety_identifier`,
+ * Anthropic `metadata.user_id`) into the usage dimension: trimmed, at most END_USER_MAX_LENGTH
+ * characters, `|` and control characters replaced; '' for none. `other` is reserved for overflow
+ * and so a user literally named `other` is counted as `other`.
+ */
+export function endUserId(value: unknown): string {
+  if (typeof value !== 'string') return ''
+  return value
+    .trim()
+    .slice(0, END_USER_MAX_LENGTH)
+    .replace(/\p{Cc}|\|/gu, '_')
+}
 
 /**
  * correctionInstance is the instance of the usage fields that settle a deferred call (a batch, a
@@ -111,3 +148,10 @@ export const isCorrectionInstance = (instance: string | undefined) =>
 
 /** usageHour is the UTC hour bucket of a time, `2026-11-23T15`. */
 export const usageHour = (at: Date) => at.toISOString().slice(0, 13)
+
+/**
+ * workloadName is the workload dimension of a pod's usage: `<kind>/<name>` of its owning
+ * Deployment, StatefulSet, DaemonSet, Job or CronJob (`deployment/sample-app`), `pod/<name>` for a
+ * pod without one; '' when unknown (older sidecars, standalone mode).
+ */
+export const workloadName = (kind: string, name: string) => `${kind.toLowerCase()}/${name}`

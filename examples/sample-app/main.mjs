@@ -8,13 +8,14 @@
 //   node main.mjs            a steady trickle: plain and streamed calls through both SDKs in turn,
 //                            one every $SAMPLE_INTERVAL_SECONDS (default 5)
 //   node main.mjs once --provider openai|anthropic [--stream] [--model M] [--prompt TEXT]
-//                          [--max-tokens N] [--max-retries N] [--count N]
+//                          [--max-tokens N] [--max-retries N] [--count N] [--user ID]
 //                            one call (or N in a row), one JSON line each, exit 0 whatever the
 //                            HTTP outcome
 //
 // Loop settings: SAMPLE_PROVIDERS (default "openai,anthropic"), SAMPLE_OPENAI_MODEL (gpt-4o-mini),
 // SAMPLE_ANTHROPIC_MODEL (claude-haiku-4-5), SAMPLE_MAX_TOKENS (16), SAMPLE_MAX_RETRIES (the SDKs'
-// default, 2), SAMPLE_TIMEOUT_SECONDS (30).
+// default, 2), SAMPLE_TIMEOUT_SECONDS (30), SAMPLE_USERS (end users the calls name in turn, OpenAI
+// `user` / Anthropic `metadata.user_id`, comma-separated; default none).
 import { parseArgs } from 'node:util'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
@@ -25,11 +26,11 @@ const DEFAULT_MODELS = {
   anthropic: env.SAMPLE_ANTHROPIC_MODEL || 'claude-haiku-4-5',
 }
 const USAGE = `usage: node main.mjs [once --provider openai|anthropic [--stream] [--model M] [--prompt TEXT]
-                     [--max-tokens N] [--max-retries N] [--count N]]`
+                     [--max-tokens N] [--max-retries N] [--count N] [--user ID]]`
 
 /**
  * @typedef {{ provider: 'openai' | 'anthropic', stream: boolean, model: string, prompt: string,
- *   maxTokens: number, maxRetries: number, timeoutSeconds: number }} Call
+ *   maxTokens: number, maxRetries: number, timeoutSeconds: number, user?: string }} Call
  * @typedef {{ inputTokens: number, outputTokens: number }} Usage
  */
 
@@ -51,7 +52,12 @@ function usageError(message) {
 async function openaiCall(call) {
   const client = new OpenAI({ maxRetries: call.maxRetries, timeout: call.timeoutSeconds * 1000 })
   const messages = [{ role: 'user', content: call.prompt }]
-  const params = { model: call.model, messages, max_completion_tokens: call.maxTokens }
+  const params = {
+    model: call.model,
+    messages,
+    max_completion_tokens: call.maxTokens,
+    ...(call.user && { user: call.user }),
+  }
   if (!call.stream) {
     const { data, response } = await client.chat.completions.create(params).withResponse()
     return { status: response.status, model: data.model, usage: openaiUsage(data.usage) }
@@ -78,6 +84,7 @@ async function anthropicCall(call) {
     model: call.model,
     max_tokens: call.maxTokens,
     messages: [{ role: 'user', content: call.prompt }],
+    ...(call.user && { metadata: { user_id: call.user } }),
   }
   if (!call.stream) {
     const { data, response } = await client.messages.create(params).withResponse()
@@ -152,6 +159,7 @@ async function once(argv) {
         'max-tokens': { type: 'string' },
         'max-retries': { type: 'string' },
         count: { type: 'string' },
+        user: { type: 'string' },
       },
       strict: true,
     }).values
@@ -167,6 +175,7 @@ async function once(argv) {
     maxTokens: count('--max-tokens', values['max-tokens'], 16),
     maxRetries: count('--max-retries', values['max-retries'], 0),
     timeoutSeconds: count('SAMPLE_TIMEOUT_SECONDS', env.SAMPLE_TIMEOUT_SECONDS, 30),
+    ...(values.user && { user: values.user }),
   }
   // --count N makes N calls in a row, one line each; past the first, the prompt carries its number.
   const n = count('--count', values.count, 1)
@@ -184,6 +193,10 @@ async function loop() {
     maxRetries: count('SAMPLE_MAX_RETRIES', env.SAMPLE_MAX_RETRIES, 2),
     timeoutSeconds: count('SAMPLE_TIMEOUT_SECONDS', env.SAMPLE_TIMEOUT_SECONDS, 30),
   }
+  const users = (env.SAMPLE_USERS || '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
   const kinds = providers.flatMap((provider) => [false, true].map((stream) => ({ provider, stream })))
   let stopping = false
   let wake = () => {}
@@ -198,7 +211,14 @@ async function loop() {
     const model = DEFAULT_MODELS[provider]
     print({
       call: n + 1,
-      ...(await callOnce({ provider, stream, model, prompt: `Say hello #${n + 1}.`, ...settings })),
+      ...(await callOnce({
+        provider,
+        stream,
+        model,
+        prompt: `Say hello #${n + 1}.`,
+        ...settings,
+        ...(users.length > 0 && { user: users[n % users.length] }),
+      })),
     })
     if (stopping) break
     await new Promise((resolve) => {

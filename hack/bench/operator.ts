@@ -2,6 +2,8 @@
 //   1. latency from `kubectl apply` of a new Tenant to its config in Redis (pub/sub message), p50/p99 over 100
 //   2. a full resync of 1,000 Tenants: cold (empty Redis, every config written) and warm (a restart, all no-op)
 //   3. the operator's resident memory with 1,000 Tenants
+//   4. analytics: a month of hourly ledger rows for 1,000 tenants, the console's tenant-detail
+//      queries (hack/bench/analytics.ts; the target is under 200 ms)
 // Prints figures; asserts nothing.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -12,6 +14,7 @@ import { channels, keys } from '@tollgate/api'
 import { Redis } from 'ioredis'
 import { stringify } from 'yaml'
 import { startStack } from '../stack/stack.ts'
+import { benchAnalytics } from './analytics.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-operator-bench-'))
@@ -237,6 +240,10 @@ try {
   // 3. Memory with the tenants cached and the usage loop running.
   await new Promise((r) => setTimeout(r, 10_000))
   console.log(`operator RSS with ${all.length} tenants: ${rssMiB().toFixed(0)} MiB`)
+
+  // 4. Analytics over a month of the ledger.
+  await stopOperator()
+  await benchAnalytics(env.databaseUrl, env.redisAdminUrl)
 } finally {
   await stopOperator('SIGKILL')
   subscriber.disconnect()

@@ -110,7 +110,11 @@ export async function startClusterStack(options: {
       images: Object.fromEntries(Object.entries(images).map(([name, image]) => [name, image.ref])),
       imageValues,
     }
-    writeFileSync(join(dir, 'env'), `KUBECONFIG=${env.kubeconfig}\nPATH=${binDir}:$PATH\n`)
+    // node_modules/.bin: Node 24 and the kubectl plugin (kubectl tollgate)
+    writeFileSync(
+      join(dir, 'env'),
+      `KUBECONFIG=${env.kubeconfig}\nPATH=${binDir}:${join(root, 'node_modules/.bin')}:$PATH\n`,
+    )
     writeFileSync(join(dir, 'env.json'), JSON.stringify(env))
     return {
       env,

@@ -14,6 +14,8 @@ export const demo = {
   policy: 'demo-limits',
   /** The policy's tight limit: few calls to this model per minute, so a test meets it at once. */
   limitedModel: 'gpt-4o',
+  /** The ServiceAccount whose token signs in to the console (get, list, patch on tenants). */
+  consoleUser: 'console-admin',
   limitName: 'gpt4o-burst',
   limitedRequestsPerMinute: 3,
   app: 'sample-app',
@@ -37,7 +39,7 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
     readOnlyRootFilesystem: true,
     capabilities: { drop: ['ALL'] },
   }
-  const docs = [
+  const docs: unknown[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: demo.providerNamespace } },
     {
       apiVersion: 'apps/v1',
@@ -129,6 +131,27 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
       },
     },
   ]
+  // Who a newcomer signs in to the console as: `kubectl -n tollgate-system create token console-admin`.
+  docs.push(
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: demo.consoleUser, namespace: demo.systemNamespace },
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'tollgate-console-admin' },
+      rules: [{ apiGroups: ['tollgate.dev'], resources: ['tenants'], verbs: ['get', 'list', 'patch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'tollgate-console-admin' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'tollgate-console-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: demo.consoleUser, namespace: demo.systemNamespace }],
+    },
+  )
   const app = [
     {
       apiVersion: 'apps/v1',
@@ -151,7 +174,11 @@ export function demoManifests(images: { fakeProvider: string; sampleApp: string 
                 name: 'app',
                 image: images.sampleApp,
                 imagePullPolicy: 'IfNotPresent',
-                env: [{ name: 'SAMPLE_INTERVAL_SECONDS', value: '3' }],
+                env: [
+                  { name: 'SAMPLE_INTERVAL_SECONDS', value: '3' },
+                  // end users for the console's top users (OpenAI user, Anthropic metadata.user_id)
+                  { name: 'SAMPLE_USERS', value: 'ana,ben,chen' },
+                ],
                 resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '160Mi' } },
                 securityContext: restricted,
               },

@@ -22,6 +22,13 @@ Flags of run:
   --database URL           Postgres (env TOLLGATE_DATABASE_URL)
   --metrics-listen H:P     /metrics and /api/v1/usage (default 127.0.0.1:8080)
   --health-listen H:P      /healthz and /readyz (default 127.0.0.1:8081)
+  --console-listen H:P     the web console and the analytics API (default: none)
+  --console-auth MODE      token: sign in with a bearer token (default); proxy: trust the user an
+                           authenticating proxy names in --console-proxy-user-header
+                           (default X-Forwarded-User) and --console-proxy-groups-header
+                           (default X-Forwarded-Groups); bearer tokens work in both
+  --end-users-per-hour N   distinct end users per tenant and hour in the ledger, the rest count as
+                           'other' (default 100; 0: no end-user dimension)
   --tiers FILE             YAML tier table overriding the shipped defaults
   --prices FILE            YAML price table replacing the shipped one
   --workers N              reconciles at once per controller (default 16)
@@ -81,6 +88,9 @@ export interface RunConfig {
   selector?: string
   migrate: boolean
   logLevel: string
+  /** The console and analytics API; absent when --console-listen is not given. */
+  console?: { listen: string; auth: 'token' | 'proxy'; proxyHeaders: { user: string; groups: string } }
+  endUsersPerHour: number
   /** The injection webhook; absent when --webhook-listen is not given. */
   webhook?: WebhookFlags
 }
@@ -111,6 +121,11 @@ const OPTIONS = {
   database: { type: 'string' },
   'metrics-listen': { type: 'string' },
   'health-listen': { type: 'string' },
+  'console-listen': { type: 'string' },
+  'console-auth': { type: 'string' },
+  'console-proxy-user-header': { type: 'string' },
+  'console-proxy-groups-header': { type: 'string' },
+  'end-users-per-hour': { type: 'string' },
   tiers: { type: 'string' },
   prices: { type: 'string' },
   workers: { type: 'string' },
@@ -142,6 +157,11 @@ const OPTIONS = {
 
 const RUN_ONLY = [
   'kubeconfig',
+  'console-listen',
+  'console-auth',
+  'console-proxy-user-header',
+  'console-proxy-groups-header',
+  'end-users-per-hour',
   'redis',
   'redis-mode',
   'metrics-listen',
@@ -243,6 +263,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const workers = Number(values.workers ?? 16)
   if (!Number.isInteger(workers) || workers < 1 || workers > 256)
     throw invalid('--workers must be an integer from 1 to 256')
+  const consoleAuth = values['console-auth'] ?? 'token'
+  if (consoleAuth !== 'token' && consoleAuth !== 'proxy') throw invalid('--console-auth is token or proxy')
+  if (!values['console-listen'] && (values['console-auth'] || values['console-proxy-user-header']))
+    throw invalid('--console-auth and its headers need --console-listen')
+  const endUsersPerHour = Number(values['end-users-per-hour'] ?? 100)
+  if (!Number.isInteger(endUsersPerHour) || endUsersPerHour < 0 || endUsersPerHour > 100_000)
+    throw invalid('--end-users-per-hour must be an integer from 0 to 100000')
   const namespace = values.namespace ?? env.POD_NAMESPACE ?? 'tollgate-system'
   const webhook = parseWebhookFlags(values, env, namespace)
   const config: RunConfig = {
@@ -253,6 +280,17 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     databaseUrl,
     metricsListen: values['metrics-listen'] ?? '127.0.0.1:8080',
     healthListen: values['health-listen'] ?? '127.0.0.1:8081',
+    ...(values['console-listen'] && {
+      console: {
+        listen: values['console-listen'],
+        auth: consoleAuth,
+        proxyHeaders: {
+          user: (values['console-proxy-user-header'] ?? 'X-Forwarded-User').toLowerCase(),
+          groups: (values['console-proxy-groups-header'] ?? 'X-Forwarded-Groups').toLowerCase(),
+        },
+      },
+    }),
+    endUsersPerHour,
     ...(values.tiers && { tiersFile: values.tiers }),
     ...(values.prices && { pricesFile: values.prices }),
     workers,

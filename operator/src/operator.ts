@@ -1,8 +1,16 @@
 import type { V1OwnerReference } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+import { type AnalyticsDeps, analyticsRoutes } from './analytics/analytics-api.ts'
+import { AnalyticsStore } from './analytics/analytics-store.ts'
+import { LiveState } from './analytics/live-state.ts'
+import { RefusalRecorder } from './analytics/refusal-recorder.ts'
+import { RefusalStore } from './analytics/refusal-store.ts'
+import { TenantDirectory } from './analytics/tenant-directory.ts'
 import { AccessReview } from './auth/access-review.ts'
+import type { ProxyHeaders } from './auth/proxy-authentication.ts'
 import { requireAccess } from './auth/require-access.ts'
 import type { Tables } from './config/tables.ts'
+import { startConsoleServer } from './console/console-server.ts'
 import { alertWebhookURL } from './credentials/alert-webhook-url.ts'
 import { SecretReader } from './credentials/secret-reader.ts'
 import { createInformers, type Informers, startInformers, stopInformers } from './informers.ts'
@@ -99,6 +107,14 @@ export interface OperatorOptions {
   metricsListen: string
   /** `/healthz` and `/readyz`. */
   healthListen: string
+  /**
+   * The web console and the analytics API on a port of their own (console/console-server.ts);
+   * none when absent. `auth` token: a bearer token or the console's sign-in (TokenReview); proxy:
+   * the user an authenticating proxy names in `proxyHeaders` (bearer tokens still work).
+   */
+  console?: { listen: string; auth: 'token' | 'proxy'; proxyHeaders?: ProxyHeaders }
+  /** Distinct end users per tenant and hour in the ledger; the rest count as `other`. */
+  endUsersPerHour?: number
   components?: Component[]
   /** Run migrations when becoming leader (default true). */
   migrate?: boolean
@@ -109,6 +125,8 @@ export interface OperatorOptions {
 export interface Operator {
   metricsUrl: string
   healthUrl: string
+  /** The console's URL, when options.console is set. */
+  consoleUrl?: string
   readonly isLeader: boolean
   stop(): Promise<void>
 }
@@ -118,6 +136,7 @@ interface LeaderWork {
   informers: Informers
   controllers: Controller[]
   flusher: UsageFlusher
+  refusals: RefusalRecorder
   alerter: Alerter
   components: Stoppable[]
 }
@@ -141,6 +160,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const alertTarget = new AlertTarget(options.alerts)
   const resources = new ResourceStore(options.db)
   const ledger = new Ledger(options.db, {
+    ...(options.endUsersPerHour !== undefined && { endUsersPerHour: options.endUsersPerHour }),
     onSkip(tenant, hour, row, reason) {
       metrics.ledgerRowsSkipped.inc()
       logger.warn(
@@ -155,6 +175,15 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   let ready = false
   const always = new AbortController()
 
+  const live = new LiveState(options.redis)
+  const refusalStore = new RefusalStore(options.db)
+  const analytics: AnalyticsDeps = {
+    access,
+    analytics: new AnalyticsStore(options.db),
+    refusals: refusalStore,
+    live,
+    directory: new TenantDirectory(kube.custom, access, options.selector),
+  }
   // kube-rbac-proxy's rule for metrics: `get` on the non-resource URL /metrics.
   const metricsServer = await startHttpServer(options.metricsListen, {
     '/metrics': requireAccess(
@@ -163,7 +192,19 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       async (_req, res) => send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
     ),
     [USAGE_PATH]: requireAccess(access, usageAccess, usageApi(ledger)),
+    ...analyticsRoutes(analytics),
   })
+  const consoleServer = options.console
+    ? await startConsoleServer({
+        ...analytics,
+        listen: options.console.listen,
+        auth: options.console.auth,
+        ...(options.console.proxyHeaders && { proxyHeaders: options.console.proxyHeaders }),
+        ledger,
+        tiers: options.tables.tiers,
+        logger: logger.child({ component: 'console' }),
+      })
+    : undefined
   const healthServer: HttpServer = await startHttpServer(options.healthListen, {
     '/healthz': (_req, res) => send(res, 200, 'ok\n'),
     '/readyz': (_req, res) => (ready ? send(res, 200, 'ok\n') : send(res, 503, 'not ready\n')),
@@ -253,6 +294,9 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       }),
       target: alertTarget,
       tenant: (name) => informers.tenants.get(name),
+      onCrossed: (tenant, event) => {
+        live.append(tenant, event).catch((error) => logger.debug({ tenant, err: error }, 'feed not written'))
+      },
       logger,
       metrics,
     })
@@ -268,7 +312,14 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       logger,
       metrics,
     })
-    work = { informers, controllers: [tenantCtl, policyCtl], flusher, alerter, components: [] }
+    const refusals = new RefusalRecorder({
+      live,
+      store: refusalStore,
+      tenants: () => informers.tenants.list().map((t) => t.metadata.name),
+      logger,
+      intervalMs: Math.max(options.usageIntervalMs, 200),
+    })
+    work = { informers, controllers: [tenantCtl, policyCtl], flusher, refusals, alerter, components: [] }
     // Knowing the stored rows lets a resync skip unchanged upserts; Postgres may be away.
     const primed = resources
       .prime()
@@ -279,7 +330,9 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     policyCtl.start()
     // The usage loop needs the ledger tables; configs flow to Redis meanwhile.
     void migrated.then(() => {
-      if (!signal.aborted) flusher.start()
+      if (signal.aborted) return
+      flusher.start()
+      refusals.start()
     })
     for (const component of options.components ?? []) {
       if (!component.leaderOnly) continue
@@ -295,6 +348,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     work = undefined
     if (!current) return
     await current.flusher.stop()
+    await current.refusals.stop()
     await current.alerter.close()
     await Promise.all(current.controllers.map((c) => c.stop()))
     await Promise.all(current.components.map((c) => c.stop()))
@@ -322,6 +376,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   return {
     metricsUrl: metricsServer.url,
     healthUrl: healthServer.url,
+    ...(consoleServer && { consoleUrl: consoleServer.url }),
     get isLeader() {
       return elector.isLeader
     },
@@ -332,6 +387,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       await stopLeading()
       await Promise.all(started.map((c) => c.stop()))
       await metricsServer.close()
+      await consoleServer?.close()
       await healthServer.close()
       await alertTarget.close()
     },

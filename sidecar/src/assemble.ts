@@ -10,6 +10,8 @@ import type { CredentialState } from './config/exchanged-credentials.ts'
 import { RuntimeConfig } from './config/runtime-config.ts'
 import type { StandaloneConfig } from './config/standalone-config.ts'
 import { type DeferredCalls, MemoryDeferredCalls, RedisDeferredCalls } from './deferred/deferred-calls.ts'
+import { type FeedPublisher, NO_FEED, RedisFeedPublisher } from './feed/feed-publisher.ts'
+import { Heartbeat } from './feed/heartbeat.ts'
 import type { SidecarOptions } from './flags.ts'
 import type { Limiter } from './limits/limiter.ts'
 import { MemoryLimiter } from './limits/memory-limiter.ts'
@@ -128,9 +130,16 @@ export async function assembleSidecar(
   }
   let usage: UsageRecorder
   let memoryUsage: MemoryUsageRecorder | undefined
+  let instance = ''
+  let feed: FeedPublisher = NO_FEED
+  let heartbeat: Heartbeat | undefined
+  const counts = { calls: 0, providerErrors: 0 }
   if (redis) {
     const { RedisUsageRecorder } = await import('./usage/redis-usage-recorder.ts')
-    usage = new RedisUsageRecorder({ client: redis, tenant: config.tenant, log })
+    const recorder = new RedisUsageRecorder({ client: redis, tenant: config.tenant, log })
+    usage = recorder
+    instance = recorder.instance
+    feed = new RedisFeedPublisher({ client: redis, tenant: config.tenant })
   } else {
     memoryUsage = new MemoryUsageRecorder()
     usage = memoryUsage
@@ -154,6 +163,10 @@ export async function assembleSidecar(
     access: loggers.access,
     lifecycle,
     namespace: options.namespace,
+    workload: options.workload,
+    feed,
+    instance,
+    counts,
     maxBodyBytes: options.maxBodyBytes,
     bodyBudget: new BodyBudget(options.maxInflightBodyBytes),
     limiter,
@@ -161,6 +174,30 @@ export async function assembleSidecar(
     cache,
     breakers,
   })
+  if (redis) {
+    heartbeat = new Heartbeat({
+      client: redis,
+      tenant: config.tenant,
+      read: () => ({
+        instance,
+        at: Date.now(),
+        namespace: options.namespace,
+        workload: options.workload,
+        configVersion: config.current()?.compiled.version ?? 0,
+        // only breakers that are not closed: a sidecar may hold one per model it ever called
+        breakers: Object.fromEntries(
+          breakers
+            .snapshot()
+            .filter((b) => b.state !== 'closed')
+            .map((b) => [`${b.provider}/${b.model}`, b.state]),
+        ),
+        limits: data?.isUp() ? 'redis' : 'local',
+        calls: counts.calls,
+        providerErrors: counts.providerErrors,
+      }),
+    })
+    heartbeat.start()
+  }
   const proxy = new ProxyServer(chain, log)
   const memory = memoryUsage
   const admin = new AdminServer({
@@ -206,7 +243,9 @@ export async function assembleSidecar(
         log.info({ inflight, deadlineMs }, 'draining')
         const cut = await proxy.drain(deadlineMs)
         if (cut) log.warn({ cut }, 'drain deadline passed; calls cut')
+        heartbeat?.stop()
         await usage.close()
+        await feed.close()
         await config.close()
         redis?.disconnect()
         await data?.close()

@@ -3,6 +3,7 @@ import type { BodyBudget } from './body/body-budget.ts'
 import type { ResponseCache } from './cache/response-cache.ts'
 import type { ConfigSource } from './config/config-source.ts'
 import type { DeferredCalls } from './deferred/deferred-calls.ts'
+import type { FeedPublisher } from './feed/feed-publisher.ts'
 import type { Limiter } from './limits/limiter.ts'
 import type { BreakerRegistry } from './resilience/breaker-registry.ts'
 import { compose, type Handler } from './stage.ts'
@@ -12,6 +13,7 @@ import { breakerStage } from './stages/breaker-stage.ts'
 import { cacheLookupStage, cacheStage } from './stages/cache-stage.ts'
 import { deferredStage } from './stages/deferred-stage.ts'
 import { drainStage, type Lifecycle } from './stages/drain-stage.ts'
+import { feedStage } from './stages/feed-stage.ts'
 import { metricsStage } from './stages/metrics-stage.ts'
 import { quotaStage } from './stages/quota-stage.ts'
 import { replyStage } from './stages/reply-stage.ts'
@@ -39,6 +41,14 @@ export interface Deps {
   access: Logger
   lifecycle: Lifecycle
   namespace: string
+  /** The pod's workload (`deployment/app`), '' when unknown. */
+  workload: string
+  /** The live feed (Redis), or NO_FEED. */
+  feed: FeedPublisher
+  /** This process's instance id (the usage recorder's), named in its feed events. */
+  instance: string
+  /** Calls and provider errors so far, for the heartbeat. */
+  counts: { calls: number; providerErrors: number }
   maxBodyBytes: number
   /** Bytes of request bodies the sidecar holds at once. */
   bodyBudget: BodyBudget
@@ -69,7 +79,8 @@ export const buildChain = (deps: Deps): Handler =>
       batchInputStage(deps.pools, deps.maxBodyBytes), // an OpenAI batch: its input file read and estimated
       tenantStage(), //                                 403 suspended; model 400 (missing, malformed), 403 (denied, unpriced)
       deferredStage(deps.deferred, deps.log, deps.metrics), // batches, background Responses: settled when their usage is read
-      usageStage(deps.usage, deps.namespace), //        price the tokens read from the response; record
+      feedStage(deps.feed, deps.instance, deps.counts), // report the finished call to the live feed
+      usageStage(deps.usage, deps.namespace, deps.workload), // price the tokens read from the response; record
       cacheLookupStage(deps.cache), //                  start the lookup: its Redis read rides with the reservation
       quotaStage(deps.limiter, deps.metrics), //        reserve the estimate; 429 names the limit; settle after
       cacheStage(deps.cache, deps.metrics), //          hit answers (streams too); miss records and stores

@@ -104,6 +104,12 @@ export class RequestContext {
   tap: ResponseTap | undefined = undefined
   /** The call was answered from the response cache (usage counts it in `cacheHits`). */
   cacheHit = false
+  /** On a cache hit: what the stored call cost, so what the hit saved (nano-USD). */
+  savedNano = 0
+  /** The end user the request names (OpenAI `user` / `safety_identifier`, Anthropic `metadata.user_id`). */
+  endUser = ''
+  /** The scope of the limit or budget that refused the call (quota stage), as its 429 names it. */
+  refusedBy: string | undefined = undefined
   /** The cache lookup started before the reservation (its Redis read shares the round trip). */
   cacheLookup: PendingCacheLookup | undefined = undefined
   /** Set by the upstream handler while a provider call is in flight; aborts it. */

@@ -17,6 +17,8 @@ export interface SidecarOptions {
   listen: ListenAddress
   adminListen: ListenAddress
   namespace: string
+  /** The pod's workload (`deployment/app`) usage is counted under; '' when not given. */
+  workload: string
   /** Managed mode: where to exchange the pod's token for credentials, and whom to trust there. */
   exchange: { url: string; ca: string; tokenFile: string } | undefined
   maxBodyBytes: number
@@ -68,6 +70,11 @@ const FLAGS = {
     env: 'TOLLGATE_NAMESPACE',
     arg: 'NAME',
     help: "namespace usage is counted under (default 'default')",
+  },
+  workload: {
+    env: 'TOLLGATE_WORKLOAD',
+    arg: 'KIND/NAME',
+    help: 'workload usage is counted under, e.g. deployment/app (the webhook sets it; default none)',
   },
   'exchange-url': {
     env: 'TOLLGATE_EXCHANGE_URL',
@@ -197,6 +204,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     listen: parseListen('listen', get('listen') ?? `127.0.0.1:${SIDECAR_PORTS.proxy}`),
     adminListen: parseListen('admin-listen', get('admin-listen') ?? `127.0.0.1:${SIDECAR_PORTS.admin}`),
     namespace: get('namespace') ?? 'default',
+    workload: get('workload') ?? '',
     exchange: undefined,
     maxBodyBytes,
     maxInflightBodyBytes,

@@ -493,8 +493,9 @@ describe('the operator against a real API server, Redis and Postgres', () => {
       databaseUrl,
     ])
     expect(stdout.trim().split('\r\n')).toEqual([
-      'tenant,hour,provider,model,namespace,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano,cache_write_5m_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,image_output_tokens,images,audio_seconds,characters',
-      `${name},${hour}:00:00.000Z,openai,gpt-4o-mini,team-a,2,0,0,100,40,0,0,650000,0,0,0,0,0,0,0,0,0`,
+      'tenant,hour,provider,model,namespace,workload,user,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano,cache_write_5m_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,image_output_tokens,images,audio_seconds,characters,cache_saved_nano',
+      // fields of a sidecar before issue 15 (no workload, no user) read as ''
+      `${name},${hour}:00:00.000Z,openai,gpt-4o-mini,team-a,,,2,0,0,100,40,0,0,650000,0,0,0,0,0,0,0,0,0,0`,
     ])
   })
 })

@@ -43,6 +43,10 @@ export interface TestOperatorOptions {
    * MutatingWebhookConfiguration named `webhookConfigName` (clientConfig.url).
    */
   webhook?: { port: number; webhookConfigName: string; injectionConfigFile?: string }
+  /** Serve the console and analytics API on a loopback port of its own (`consoleUrl`). */
+  console?: { auth?: 'token' | 'proxy' }
+  /** --end-users-per-hour; default 100. */
+  endUsersPerHour?: number
 }
 
 /** ensureNamespace creates a namespace unless it exists. */
@@ -68,6 +72,14 @@ export async function startTestOperator(o: TestOperatorOptions) {
     databaseUrl: o.databaseUrl,
     metricsListen: '127.0.0.1:0',
     healthListen: '127.0.0.1:0',
+    ...(o.console && {
+      console: {
+        listen: '127.0.0.1:0',
+        auth: o.console.auth ?? 'token',
+        proxyHeaders: { user: 'x-forwarded-user', groups: 'x-forwarded-groups' },
+      },
+    }),
+    endUsersPerHour: o.endUsersPerHour ?? 100,
     workers: 4,
     resyncMs: 600_000,
     usageIntervalMs: o.usageIntervalMs ?? 200,

@@ -54,6 +54,8 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
       usageIntervalMs: config.usageIntervalMs,
       metricsListen: config.metricsListen,
       healthListen: config.healthListen,
+      ...(config.console && { console: config.console }),
+      endUsersPerHour: config.endUsersPerHour,
       // The injection webhook (every replica) and the mediation count (leader).
       components: [
         ...components,
@@ -73,7 +75,12 @@ export async function runOperator(config: RunConfig, logger: Logger, components:
     throw error
   }
   logger.info(
-    { identity: config.identity, metrics: operator.metricsUrl, health: operator.healthUrl },
+    {
+      identity: config.identity,
+      metrics: operator.metricsUrl,
+      health: operator.healthUrl,
+      ...(operator.consoleUrl && { console: operator.consoleUrl }),
+    },
     'tollgate-operator started',
   )
   return {

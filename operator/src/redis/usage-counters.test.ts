@@ -32,6 +32,20 @@ describe('parseUsageHash', () => {
     })
   })
 
+  it('reads the workload and end user of sidecars since issue 15 beside the older fields', () => {
+    const usage = parseUsageHash('2026-11-23T15', {
+      'openai|gpt-4o|prod|requests|a1|deployment/chat|alice': '2',
+      'openai|gpt-4o|prod|requests|a1|deployment/chat|': '1',
+      'openai|gpt-4o|prod|requests|a1': '7',
+    })
+    const rows = usage.rows.map((r) => [r.workload, r.user, r.counters.requests]).sort()
+    expect(rows).toEqual([
+      ['', '', 7],
+      ['deployment/chat', '', 1],
+      ['deployment/chat', 'alice', 2],
+    ])
+  })
+
   it('checksums field count and the sum of all values, as the release script does', () => {
     expect(luaChecksum({ a: '1', b: '2' })).toBe('2:3')
     expect(luaChecksum({})).toBe('0:0')

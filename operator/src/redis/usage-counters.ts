@@ -1,11 +1,18 @@
 import { keys, USAGE_COUNTERS, type UsageCounter } from '@tollgate/api'
 import type { RedisClient } from './redis-client.ts'
 
-/** UsageRow is the totals of one tenant, hour, provider, model and namespace, as one sidecar instance set them. */
+/**
+ * UsageRow is the totals of one tenant, hour, provider, model, namespace, workload and end user,
+ * as one sidecar instance set them.
+ */
 export interface UsageRow {
   provider: string
   model: string
   namespace: string
+  /** The pod's workload (`deployment/app`); '' from older sidecars. */
+  workload?: string
+  /** The end user the calls named; '' (or absent) for none or from older sidecars. */
+  user?: string
   /** The sidecar process that counted them; '' for the shared totals older sidecars incremented. */
   instance?: string
   counters: Record<UsageCounter, number>
@@ -22,8 +29,9 @@ const emptyCounters = () =>
   Object.fromEntries(USAGE_COUNTERS.map((c) => [c, 0])) as Record<UsageCounter, number>
 
 /**
- * parseUsageHash turns an hour hash (`provider|model|namespace|counter|instance` → total, or
- * without `|instance` from older sidecars) into rows, one per series and instance.
+ * parseUsageHash turns an hour hash (`provider|model|namespace|counter|instance|workload|user` →
+ * total; without `|workload|user` or also without `|instance` from older sidecars) into rows, one
+ * per series and instance.
  * Fields of unknown counters are ignored (a newer sidecar may count more); malformed fields too.
  * The checksum is the field count and the sum of all values: counters only grow, so an equal
  * checksum means an unchanged hash.
@@ -33,19 +41,21 @@ export function parseUsageHash(hour: string, hash: Record<string, string>): Hour
   for (const [field, raw] of Object.entries(hash)) {
     const value = Number(raw)
     const parts = field.split('|')
-    if (parts.length !== 4 && parts.length !== 5) continue
-    const [provider, model, namespace, counter, instance = ''] = parts as [
+    if (parts.length !== 4 && parts.length !== 5 && parts.length !== 7) continue
+    const [provider, model, namespace, counter, instance = '', workload = '', user = ''] = parts as [
       string,
       string,
       string,
       string,
       string?,
+      string?,
+      string?,
     ]
     if (!(USAGE_COUNTERS as readonly string[]).includes(counter) || !Number.isFinite(value)) continue
-    const id = `${provider}|${model}|${namespace}|${instance}`
+    const id = `${provider}|${model}|${namespace}|${workload}|${user}|${instance}`
     let row = rows.get(id)
     if (!row) {
-      row = { provider, model, namespace, instance, counters: emptyCounters() }
+      row = { provider, model, namespace, workload, user, instance, counters: emptyCounters() }
       rows.set(id, row)
     }
     row.counters[counter as UsageCounter] = value

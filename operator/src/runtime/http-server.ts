@@ -21,17 +21,37 @@ export interface HttpServer {
 }
 
 /**
- * startHttpServer serves a fixed table of routes (exact paths, GET and HEAD); anything else is
- * 404. Small on purpose: metrics, health and the usage API need nothing more.
+ * Methods routes one path by method: a path whose table has `POST` takes POST too (the console's
+ * sign-in and purge); GET answers HEAD.
  */
-export async function startHttpServer(listen: string, routes: Record<string, Route>): Promise<HttpServer> {
+export interface Methods {
+  GET?: Route
+  POST?: Route
+}
+
+/**
+ * startHttpServer serves a fixed table of routes (exact paths, or prefixes written `/path/*`, the
+ * longest first; GET and HEAD, and POST where a Methods table has it); anything else is 404.
+ * Small on purpose: metrics, health, the usage and analytics APIs and the console need no more.
+ */
+export async function startHttpServer(
+  listen: string,
+  routes: Record<string, Route | Methods>,
+): Promise<HttpServer> {
   const { host, port } = parseListen(listen)
+  const prefixes = Object.keys(routes)
+    .filter((p) => p.endsWith('/*'))
+    .map((p) => p.slice(0, -1))
+    .sort((a, b) => b.length - a.length)
   const server = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost')
-    const route = routes[url.pathname]
-    if (!route) return send(response, 404, 'not found\n')
-    if (request.method !== 'GET' && request.method !== 'HEAD')
-      return send(response, 405, 'method not allowed\n')
+    const prefix = prefixes.find((p) => url.pathname.startsWith(p))
+    const entry = routes[url.pathname] ?? (prefix === undefined ? undefined : routes[`${prefix}*`])
+    if (!entry) return send(response, 404, 'not found\n')
+    const method = request.method === 'HEAD' ? 'GET' : request.method
+    const route =
+      typeof entry === 'function' ? (method === 'GET' ? entry : undefined) : entry[method as keyof Methods]
+    if (!route) return send(response, 405, 'method not allowed\n')
     try {
       await route(request, response, url)
     } catch (error) {

@@ -1,7 +1,8 @@
-import { isCorrectionInstance, isModelName, type UsageCounter } from '@tollgate/api'
+import { END_USER_MAX_LENGTH, isCorrectionInstance, isModelName, type UsageCounter } from '@tollgate/api'
 import type { UsageRow } from '../redis/usage-counters.ts'
 import type { PeriodTotals } from '../usage/budget-state.ts'
 import type { Db } from './db.ts'
+import { capEndUsers } from './end-user-cap.ts'
 
 /** LEDGER_COLUMNS are the counter columns of the ledger: counter name and column name. */
 export const LEDGER_COLUMNS: [UsageCounter, string][] = [
@@ -22,7 +23,26 @@ export const LEDGER_COLUMNS: [UsageCounter, string][] = [
   ['images', 'images'],
   ['audioSeconds', 'audio_seconds'],
   ['characters', 'characters'],
+  ['cacheSavedNano', 'cache_saved_nano'],
 ]
+
+/** RecordFilter narrows Ledger.records to rows of these dimension values. */
+export interface RecordFilter {
+  provider?: string
+  model?: string
+  namespace?: string
+  workload?: string
+  user?: string
+}
+
+/** FILTER_COLUMNS are the ledger columns of RecordFilter's dimensions. */
+export const FILTER_COLUMNS: Record<keyof RecordFilter, string> = {
+  provider: 'provider',
+  model: 'model',
+  namespace: 'namespace',
+  workload: 'workload',
+  user: 'end_user',
+}
 
 /** LedgerHour is the rows of one tenant and UTC hour, to be written as absolute totals. */
 export interface LedgerHour {
@@ -37,6 +57,10 @@ export interface LedgerRecord {
   provider: string
   model: string
   namespace: string
+  /** The pod's workload (`deployment/app`); '' for rows before issue 15. */
+  workload: string
+  /** The end user the calls named, `other` past the tenant's cap; '' for none. */
+  user: string
   requests: number
   cacheHits: number
   errors: number
@@ -54,9 +78,10 @@ export interface LedgerRecord {
   images: number
   audioSeconds: number
   characters: number
+  cacheSavedNano: number
 }
 
-const KEY = ['tenant', 'hour', 'provider', 'model', 'namespace']
+const KEY = ['tenant', 'hour', 'provider', 'model', 'namespace', 'workload', 'end_user']
 const COUNTERS = LEDGER_COLUMNS.map(([, c]) => c)
 
 /**
@@ -80,19 +105,24 @@ WHERE ${grows}`
 
 /**
  * ROLLUP_SQL sets usage_hourly of the given series of one tenant ($1; hours, providers, models,
- * namespaces as arrays $2..$5) to the sum over their instances, writing only rows that change.
+ * namespaces, workloads, end users as arrays $2..$7) to the sum over their instances, writing only
+ * rows that change.
  */
 export const ROLLUP_SQL = `INSERT INTO usage_hourly (${[...KEY, ...COUNTERS].join(', ')})
 SELECT ${KEY.join(', ')}, ${COUNTERS.map((c) => `sum(${c})`).join(', ')}
 FROM usage_instances
-WHERE tenant = $1 AND (hour, provider, model, namespace) IN (
-  SELECT * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[]))
+WHERE tenant = $1 AND (hour, provider, model, namespace, workload, end_user) IN (
+  SELECT * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]))
 GROUP BY ${KEY.join(', ')}
 ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
 WHERE ${COUNTERS.map((c) => `usage_hourly.${c} IS DISTINCT FROM EXCLUDED.${c}`).join(' OR ')}`
 
 const BATCH = 500
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+/** A workload is `<kind>/<name>` (workloadName): a lower-case kind and an object name. */
+const WORKLOAD = /^[a-z0-9]{1,63}\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
+/** Default of LedgerOptions.endUsersPerHour. */
+export const DEFAULT_END_USERS_PER_HOUR = 100
 
 /**
  * rowProblem says why a row cannot go into the ledger, or undefined when it can: names the
@@ -105,6 +135,11 @@ export function rowProblem(row: UsageRow): string | undefined {
   if (!isModelName(row.model)) return `model of ${row.model.length} characters is not a model name`
   if (!DNS_LABEL.test(row.namespace))
     return `namespace ${JSON.stringify(row.namespace.slice(0, 80))} is not a namespace name`
+  const workload = row.workload ?? ''
+  if (workload !== '' && !WORKLOAD.test(workload))
+    return `workload ${JSON.stringify(workload.slice(0, 80))} is not a workload name`
+  const user = row.user ?? ''
+  if (user.length > END_USER_MAX_LENGTH) return `end user of ${user.length} characters is too long`
   // a correction (a deferred call settled) holds final - estimate: it may be negative
   const correction = isCorrectionInstance(row.instance)
   for (const [counter] of LEDGER_COLUMNS) {
@@ -115,18 +150,25 @@ export function rowProblem(row: UsageRow): string | undefined {
   return undefined
 }
 
-/** LedgerOptions: onSkip hears of every row written nowhere because of rowProblem. */
+/**
+ * LedgerOptions: onSkip hears of every row written nowhere because of rowProblem;
+ * endUsersPerHour is the per-tenant cap of distinct end users in an hour (capEndUsers), default
+ * DEFAULT_END_USERS_PER_HOUR.
+ */
 export interface LedgerOptions {
   onSkip?: (tenant: string, hour: Date, row: UsageRow, reason: string) => void
+  endUsersPerHour?: number
 }
 
 /** Ledger is the hourly usage ledger in Postgres. */
 export class Ledger {
   readonly #db: Db
   readonly #onSkip: NonNullable<LedgerOptions['onSkip']>
+  readonly #endUsers: number
   constructor(db: Db, options: LedgerOptions = {}) {
     this.#db = db
     this.#onSkip = options.onSkip ?? (() => {})
+    this.#endUsers = options.endUsersPerHour ?? DEFAULT_END_USERS_PER_HOUR
   }
 
   /**
@@ -134,23 +176,49 @@ export class Ledger {
    * series of usage_hourly to the sum of its instances, in one transaction: a repeated flush of
    * the same totals changes nothing, a later flush with larger totals raises them, and totals
    * Redis lost are kept. A row the ledger cannot hold (rowProblem) is skipped and reported to
-   * onSkip, so that one bad row never holds back the others. Returns the number of usage_hourly
-   * rows written or changed.
+   * onSkip, so that one bad row never holds back the others. End users past the tenant's cap
+   * count as `other` (capEndUsers). Returns the number of usage_hourly rows written or changed.
    */
   async write(tenant: string, hours: LedgerHour[]): Promise<number> {
-    const rows = hours.flatMap(({ hour, rows }) =>
-      rows.flatMap((row) => {
-        const problem = rowProblem(row)
-        if (problem === undefined) return [{ hour, row }]
-        this.#onSkip(tenant, hour, row, problem)
-        return []
-      }),
-    )
-    if (rows.length === 0) return 0
-    const series = new Map<string, { hour: Date; row: UsageRow }>()
-    for (const r of rows)
-      series.set(`${r.hour.toISOString()}|${r.row.provider}|${r.row.model}|${r.row.namespace}`, r)
+    const checked = hours.map(({ hour, rows }) => ({
+      hour,
+      rows: rows
+        .map((row) => ({ ...row, workload: row.workload ?? '', user: row.user ?? '' }))
+        .filter((row) => {
+          const problem = rowProblem(row)
+          if (problem === undefined) return true
+          this.#onSkip(tenant, hour, row, problem)
+          return false
+        }),
+    }))
+    if (checked.every((h) => h.rows.length === 0)) return 0
     return this.#db.transaction(async (client) => {
+      const withUsers = checked.filter((h) => h.rows.some((r) => r.user))
+      const known = new Map<number, Set<string>>()
+      if (withUsers.length > 0) {
+        const result = await client.query<{ hour: Date; end_user: string }>(
+          `SELECT DISTINCT hour, end_user FROM usage_instances
+           WHERE tenant = $1 AND hour = ANY($2::timestamptz[]) AND end_user <> ''`,
+          [tenant, withUsers.map((h) => h.hour)],
+        )
+        for (const r of result.rows) {
+          const users = known.get(r.hour.getTime()) ?? new Set()
+          users.add(r.end_user)
+          known.set(r.hour.getTime(), users)
+        }
+      }
+      const rows = checked.flatMap(({ hour, rows }) =>
+        capEndUsers(rows, known.get(hour.getTime()) ?? new Set(), this.#endUsers).map((row) => ({
+          hour,
+          row,
+        })),
+      )
+      const series = new Map<string, { hour: Date; row: UsageRow }>()
+      for (const r of rows)
+        series.set(
+          `${r.hour.toISOString()}|${r.row.provider}|${r.row.model}|${r.row.namespace}|${r.row.workload}|${r.row.user}`,
+          r,
+        )
       for (let i = 0; i < rows.length; i += BATCH) {
         const batch = rows.slice(i, i + BATCH)
         const values = batch.flatMap(({ hour, row }) => [
@@ -159,6 +227,8 @@ export class Ledger {
           row.provider,
           row.model,
           row.namespace,
+          row.workload,
+          row.user,
           row.instance ?? '',
           ...LEDGER_COLUMNS.map(([counter]) => row.counters[counter]),
         ])
@@ -171,6 +241,8 @@ export class Ledger {
         touched.map((s) => s.row.provider),
         touched.map((s) => s.row.model),
         touched.map((s) => s.row.namespace),
+        touched.map((s) => s.row.workload),
+        touched.map((s) => s.row.user),
       ])
       return result.rowCount ?? 0
     })
@@ -193,13 +265,24 @@ export class Ledger {
     }
   }
 
-  /** records lists a tenant's ledger rows over [from, to), by hour then dimensions. */
-  async records(tenant: string, from: Date, to: Date): Promise<LedgerRecord[]> {
+  /**
+   * records lists a tenant's ledger rows over [from, to), by hour then dimensions; `filter` keeps
+   * the rows whose dimensions equal the values given.
+   */
+  async records(tenant: string, from: Date, to: Date, filter: RecordFilter = {}): Promise<LedgerRecord[]> {
+    const params: unknown[] = [tenant, from, to]
+    const where = Object.entries(filter)
+      .filter(([, v]) => v !== undefined)
+      .map(([dim, value]) => {
+        params.push(value)
+        return `AND ${FILTER_COLUMNS[dim as keyof RecordFilter]} = $${params.length}`
+      })
+      .join(' ')
     const { rows } = await this.#db.query<Record<string, unknown>>(
-      `SELECT tenant, hour, provider, model, namespace, ${LEDGER_COLUMNS.map(([, c]) => c).join(', ')}
-       FROM usage_hourly WHERE tenant = $1 AND hour >= $2 AND hour < $3
-       ORDER BY hour, provider, model, namespace`,
-      [tenant, from, to],
+      `SELECT tenant, hour, provider, model, namespace, workload, end_user, ${LEDGER_COLUMNS.map(([, c]) => c).join(', ')}
+       FROM usage_hourly WHERE tenant = $1 AND hour >= $2 AND hour < $3 ${where}
+       ORDER BY hour, provider, model, namespace, workload, end_user`,
+      params,
     )
     return rows.map((row) => ({
       tenant: row.tenant as string,
@@ -207,6 +290,8 @@ export class Ledger {
       provider: row.provider as string,
       model: row.model as string,
       namespace: row.namespace as string,
+      workload: row.workload as string,
+      user: row.end_user as string,
       ...(Object.fromEntries(LEDGER_COLUMNS.map(([counter, c]) => [counter, Number(row[c])])) as Record<
         UsageCounter,
         number

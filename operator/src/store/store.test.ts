@@ -50,18 +50,35 @@ describe('migrations', () => {
       'alerts_sent',
       'audit',
       'policies',
+      'refusals',
       'tenants',
       'usage_hourly',
       'usage_instances',
     ])
     expect(await columns()).toContain('cache_write_5m_tokens')
-    // Down reverts one at a time, the newest first: the instances table, then the token classes.
+    expect(await columns()).toEqual(expect.arrayContaining(['workload', 'end_user']))
+    // A row of two workloads and users folds into one series when the dimensions go.
+    await client.query(
+      `INSERT INTO usage_hourly (tenant, hour, provider, model, namespace, workload, end_user, requests)
+       VALUES ('t', '2026-11-01T10:00Z', 'openai', 'm', 'ns', 'deployment/a', 'u1', 2),
+              ('t', '2026-11-01T10:00Z', 'openai', 'm', 'ns', 'deployment/b', '', 3)`,
+    )
+    // Down reverts one at a time, the newest first: the refusals table, the workload and user
+    // dimensions, the instances table, then the token classes.
     expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${last}\n`)
-    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
+    expect(await tables()).not.toContain('refusals')
     expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${files.at(-2)}\n`)
+    expect(await columns()).not.toContain('workload')
+    expect(
+      (await client.query(`SELECT requests::int AS n FROM usage_hourly WHERE tenant = 't'`)).rows,
+    ).toEqual([{ n: 5 }])
+    await client.query(`DELETE FROM usage_hourly WHERE tenant = 't'`)
+    expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${files.at(-3)}\n`)
+    expect(await tables()).toEqual(['alerts_sent', 'audit', 'policies', 'tenants', 'usage_hourly'])
+    expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${files.at(-4)}\n`)
     expect(await columns()).not.toContain('cache_write_5m_tokens')
     expect(await columns()).toContain('cost_nano')
-    for (const name of files.slice(0, -2).reverse())
+    for (const name of files.slice(0, -4).reverse())
       expect((await cli('migrate', 'down', '--database', url)).stdout).toBe(`reverted\t${name}\n`)
     expect(await tables()).toEqual([])
     await client.end()

@@ -1,4 +1,4 @@
-import { API_VERSION, nanoToUsd, parseDuration, type Tenant } from '@tollgate/api'
+import { API_VERSION, type BudgetEvent, nanoToUsd, parseDuration, type Tenant } from '@tollgate/api'
 import type { Logger } from 'pino'
 import { ERROR_CODES, hasCode, TollgateError } from '../errors.ts'
 import type { EventRecorder } from '../reconcile/events.ts'
@@ -21,6 +21,8 @@ export interface AlerterDeps {
   metrics?: OperatorMetrics
   /** The tenant of an outbox entry as the operator knows it now; undefined once it is gone. */
   tenant: (name: string) => Tenant | undefined
+  /** Hears of each crossing acted on (the console's live feed). */
+  onCrossed?: (tenant: string, event: BudgetEvent) => void
   /** Tries of an Event. */
   attempts?: number
   retryBaseMs?: number
@@ -102,6 +104,14 @@ export class Alerter {
     for (const t of fresh) this.#known.add(key(t))
     const claim = won.find((c) => c.notified)
     if (!claim) return
+    this.#d.onCrossed?.(name, {
+      type: 'budget',
+      at: Date.now(),
+      period: period.bounds.period,
+      threshold: highest,
+      spendNano: period.totals.costNano,
+      limitNano: period.limitNano ?? 0,
+    })
     this.#background(
       this.#sendEvent(tenant, claim.id, highest, alertText(name, period, highest)).catch((error) =>
         this.#d.logger.warn({ tenant: name, err: error }, 'budget event failed'),

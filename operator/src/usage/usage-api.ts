@@ -1,7 +1,7 @@
 import { ERROR_CODES } from '../errors.ts'
 import type { Route } from '../runtime/http-server.ts'
 import { send } from '../runtime/http-server.ts'
-import type { Ledger } from '../store/ledger.ts'
+import { FILTER_COLUMNS, type Ledger, type RecordFilter } from '../store/ledger.ts'
 import { parseRange, toCsv } from './usage-export.ts'
 
 /** USAGE_PATH is where the usage API is served. */
@@ -21,7 +21,8 @@ const fail = (message: string, code: string = ERROR_CODES.INVALID_REQUEST) => ({
 
 /**
  * usageApi serves `GET /api/v1/usage?tenant=T&from=&to=&format=json|csv`: the tenant's ledger
- * rows over [from, to). JSON is `{ tenant, from, to, rows: [...] }`. It trusts its caller:
+ * rows over [from, to), narrowed to the rows whose `provider`, `model`, `namespace`, `workload`
+ * or `user` equal those given. JSON is `{ tenant, from, to, rows: [...] }`. It trusts its caller:
  * operator.ts puts it behind requireAccess with usageAccess.
  */
 export function usageApi(ledger: Ledger): Route {
@@ -38,7 +39,12 @@ export function usageApi(ledger: Ledger): Route {
     if (format !== 'json' && format !== 'csv') return send(response, 400, fail('format is json or csv'))
     let rows: Awaited<ReturnType<Ledger['records']>>
     try {
-      rows = await ledger.records(tenant, range.from, range.to)
+      const filter: RecordFilter = {}
+      for (const dim of Object.keys(FILTER_COLUMNS) as (keyof RecordFilter)[]) {
+        const value = url.searchParams.get(dim)
+        if (value !== null) filter[dim] = value
+      }
+      rows = await ledger.records(tenant, range.from, range.to, filter)
     } catch (error) {
       return send(
         response,

@@ -10,6 +10,8 @@ describe('usage export', () => {
         provider: 'openai',
         model: 'ft:gpt-4o:"x",y',
         namespace: 'prod',
+        workload: 'deployment/app',
+        user: 'u,1',
         requests: 2,
         cacheHits: 1,
         errors: 0,
@@ -27,11 +29,12 @@ describe('usage export', () => {
         images: 0,
         audioSeconds: 0,
         characters: 0,
+        cacheSavedNano: 40,
       },
     ])
     expect(csv.split('\r\n')).toEqual([
-      'tenant,hour,provider,model,namespace,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano,cache_write_5m_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,image_output_tokens,images,audio_seconds,characters',
-      'acme,2026-11-23T15:00:00.000Z,openai,"ft:gpt-4o:""x"",y",prod,2,1,0,10,5,0,0,75,3,0,0,0,0,0,0,0,0',
+      'tenant,hour,provider,model,namespace,workload,user,requests,cache_hits,errors,input_tokens,output_tokens,cached_input_tokens,reasoning_tokens,cost_nano,cache_write_5m_tokens,cache_write_1h_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,image_output_tokens,images,audio_seconds,characters,cache_saved_nano',
+      'acme,2026-11-23T15:00:00.000Z,openai,"ft:gpt-4o:""x"",y",prod,deployment/app,"u,1",2,1,0,10,5,0,0,75,3,0,0,0,0,0,0,0,0,40',
       '',
     ])
   })

@@ -7,6 +7,8 @@ export const CSV_COLUMNS: [keyof LedgerRecord | 'cost_usd', string][] = [
   ['provider', 'provider'],
   ['model', 'model'],
   ['namespace', 'namespace'],
+  ['workload', 'workload'],
+  ['user', 'user'],
   ...LEDGER_COLUMNS,
 ]
 

@@ -28,6 +28,8 @@ export interface AdmissionDeps {
   failurePolicy: FailurePolicy
   metrics: WebhookMetrics
   logger: Logger
+  /** Names the pod's workload (workload-owner.ts); without it the sidecar counts none. */
+  workload?: (pod: NonNullable<AdmissionRequest['object']>, namespace: string) => Promise<string>
 }
 
 /**
@@ -54,6 +56,7 @@ export async function admitPod(request: AdmissionRequest, deps: AdmissionDeps): 
       trust: deps.trust(),
       attestor: deps.attestor,
       operator: deps.operator,
+      ...(deps.workload && { workload: await deps.workload(pod, namespaceName) }),
     })
     const { decision } = result
     if (decision.inject) {

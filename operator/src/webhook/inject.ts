@@ -18,7 +18,12 @@ export interface InjectionResult {
 }
 
 /** InjectionInput is what injectPod takes: the decision's inputs and the template's. */
-export type InjectionInput = DecisionInput & { config: InjectionConfig; trust: InjectionTrust }
+export type InjectionInput = DecisionInput & {
+  config: InjectionConfig
+  trust: InjectionTrust
+  /** The pod's workload (workload-owner.ts), passed to the sidecar as TOLLGATE_WORKLOAD. */
+  workload?: string
+}
 
 /**
  * injectPod is the whole injection, in Istio's shape: decide (injectRequired) → render the
@@ -33,7 +38,7 @@ export function injectPod(input: InjectionInput): InjectionResult {
   const namespace = input.namespace.name
   let rendered: Rendered
   try {
-    rendered = render(tenant, namespace, input.config, input.trust)
+    rendered = render(tenant, namespace, input.config, input.trust, input.workload)
   } catch (cause) {
     throw new Error('render sidecar template', { cause })
   }

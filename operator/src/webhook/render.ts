@@ -85,6 +85,7 @@ export function renderSidecar(
   namespace: string,
   config: InjectionConfig,
   trust: InjectionTrust,
+  workload?: string,
 ): V1Container {
   const redis: V1EnvVar = { name: 'TOLLGATE_REDIS_URL', value: config.redis.url }
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -100,6 +101,7 @@ export function renderSidecar(
     env: [
       { name: 'TOLLGATE_TENANT', value: tenant.metadata.name },
       { name: 'TOLLGATE_NAMESPACE', value: namespace },
+      ...(workload ? [{ name: 'TOLLGATE_WORKLOAD', value: workload }] : []),
       redis,
       // Only a cluster says so: pods injected for a single node keep the env (and hash) they had.
       ...(config.redis.mode === 'cluster' ? [{ name: 'TOLLGATE_REDIS_MODE', value: 'cluster' }] : []),
@@ -132,9 +134,10 @@ export function render(
   namespace: string,
   config: InjectionConfig,
   trust: InjectionTrust,
+  workload?: string,
 ): Rendered {
   return {
-    sidecar: renderSidecar(tenant, namespace, config, trust),
+    sidecar: renderSidecar(tenant, namespace, config, trust, workload),
     volume: renderTokenVolume(),
     ...providerEnv(tenant.spec.providers),
   }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import {
+  AppsV1Api,
   AuthenticationV1Api,
+  BatchV1Api,
   CoreV1Api,
   type KubeConfig,
   type V1OwnerReference,
@@ -19,6 +21,7 @@ import { InformerSources } from './injection-sources.ts'
 import type { InjectionTrust } from './render.ts'
 import { type CertMode, WebhookCertificates } from './webhook-certificates.ts'
 import { WebhookMetrics } from './webhook-metrics.ts'
+import { WorkloadOwner } from './workload-owner.ts'
 
 /** WebhookOptions is everything `tollgate-operator` passes to the webhook (see the chart's flags). */
 export interface WebhookOptions {
@@ -88,6 +91,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook
     registry: opts.registry,
     logger: opts.logger,
   })
+  const workloads = new WorkloadOwner(opts.kc.makeApiClient(AppsV1Api), opts.kc.makeApiClient(BatchV1Api))
   const server = new AdmissionServer(
     {
       sources,
@@ -98,6 +102,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<RunningWebhook
       failurePolicy: opts.failurePolicy,
       metrics,
       logger: opts.logger,
+      workload: (pod, namespace) => workloads.of(pod, namespace),
     },
     undefined,
     { [EXCHANGE_PATH]: exchange },

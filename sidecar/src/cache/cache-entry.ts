@@ -15,6 +15,8 @@ export interface CacheEntry {
   status: number
   headers: Record<string, string>
   body: CacheBody
+  /** What the stored call cost (nano-USD): what a hit saves. Absent in entries of older sidecars. */
+  costNano?: number
 }
 
 const MAGIC = Buffer.from('TGC1')
@@ -27,6 +29,7 @@ interface Meta {
   headers: Record<string, string>
   kind: CacheBody['kind']
   lengths: number[]
+  costNano?: number
 }
 
 const parts = (body: CacheBody) => (body.kind === 'buffer' ? [body.data] : body.chunks)
@@ -62,6 +65,7 @@ export function encodeEntry(entry: CacheEntry): Buffer {
     headers: entry.headers,
     kind: entry.body.kind,
     lengths: chunks.map((c) => c.length),
+    ...(entry.costNano !== undefined && { costNano: entry.costNano }),
   }
   const json = Buffer.from(JSON.stringify(meta))
   const length = Buffer.alloc(4)
@@ -90,5 +94,6 @@ export function decodeEntry(data: Buffer): CacheEntry {
     status: meta.status,
     headers: meta.headers,
     body,
+    ...(Number.isSafeInteger(meta.costNano) && { costNano: meta.costNano as number }),
   }
 }

@@ -41,6 +41,8 @@ export interface CachedResponse {
   status: number
   headers: Readonly<Record<string, string | string[] | number | undefined>>
   body: CacheBody
+  /** What the call cost, kept so that a hit can say what it saved. */
+  costNano?: number
 }
 
 export interface ResponseCacheOptions {
@@ -171,6 +173,7 @@ export class ResponseCache {
       status: response.status,
       headers: pickHeaders(response.headers),
       body: response.body,
+      ...(response.costNano !== undefined && { costNano: response.costNano }),
     }
     this.#remember(key, entry, now)
     if (this.#redis && this.#isRedisUp()) {

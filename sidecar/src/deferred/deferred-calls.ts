@@ -19,6 +19,9 @@ export interface DeferredEntry {
   provider: string
   model: string
   namespace: string
+  /** Workload and end user of the call (absent in entries of older sidecars: ''). */
+  workload?: string
+  user?: string
   /** When its usage was recorded, epoch ms: the hour it counts in. */
   at: number
   /** A batch: billed at the batch price. */
@@ -126,7 +129,10 @@ export class RedisDeferredCalls implements DeferredCalls {
     const hour = usageHour(new Date(entry.at))
     const instance = correctionInstance(`${entry.provider}/${id}`)
     const fields = counterDeltas(entry, final).flatMap(([counter, delta]) => [
-      usageField(entry.provider, entry.model, entry.namespace, counter, instance),
+      usageField(entry.provider, entry.model, entry.namespace, counter, instance, {
+        workload: entry.workload ?? '',
+        user: entry.user ?? '',
+      }),
       delta,
     ])
     const result = await SETTLE.run(
@@ -183,6 +189,8 @@ export class MemoryDeferredCalls implements DeferredCalls {
       provider: entry.provider,
       model: entry.model,
       namespace: entry.namespace,
+      workload: entry.workload ?? '',
+      user: entry.user ?? '',
       counters: Object.fromEntries(counterDeltas(entry, final)),
     })
     for (const key of entry.spend) {

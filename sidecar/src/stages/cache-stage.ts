@@ -10,6 +10,7 @@ import type { PendingCacheLookup, RequestContext } from '../context.ts'
 import { TollgateError } from '../errors.ts'
 import type { Handler, Stage } from '../stage.ts'
 import type { SidecarMetrics } from '../telemetry/metrics.ts'
+import { costNano } from '../usage/usage.ts'
 
 const EMPTY = Buffer.alloc(0)
 const BYPASS = { 'x-tollgate-cache': 'bypass' } as const
@@ -110,13 +111,19 @@ async function answerOrRecord(
   )
   // Not awaited: memory holds the entry at once, the Redis write needs no waiting (store never rejects).
   if (body && lookup.key)
-    void cache.store(lookup.key, request, { status: head.status, headers: head.headers, body })
+    void cache.store(lookup.key, request, {
+      status: head.status,
+      headers: head.headers,
+      body,
+      costNano: costNano(ctx.price, ctx.usage, ctx.endpoint?.batch),
+    })
 }
 
 /** replay answers from a cache entry: one buffer through the reply stage, a stream chunk by chunk. */
 function replay(ctx: RequestContext, lookup: Extract<CacheLookup, { status: 'hit' }>): void {
   const { entry } = lookup
   ctx.cacheHit = true
+  ctx.savedNano = entry.costNano ?? 0
   const { age, 'x-tollgate-cache': hit, ...stored } = cacheHeaders(lookup)
   ctx.addHeaders({ age: age as string, 'x-tollgate-cache': hit as string })
   if (entry.body.kind === 'buffer') {

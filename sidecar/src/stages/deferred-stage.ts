@@ -62,6 +62,8 @@ function entryOf(ctx: RequestContext, backend: DeferredCalls['backend']): Deferr
     provider: record.provider,
     model: record.model,
     namespace: record.namespace,
+    workload: record.workload ?? '',
+    user: record.user ?? '',
     at: record.at,
     batch: ctx.endpoint?.batch === true,
     counters: usageCounters(ctx.usage, ctx.costNano),

@@ -51,6 +51,7 @@ async function reserveAndCall(
   })
   ctx.addHeaders(rateLimitHeaders(result.rateLimit, result.at))
   if (!result.ok) {
+    ctx.refusedBy = result.scope
     throw new TollgateError(result.code, result.message, {
       headers: { 'retry-after': String(result.retryAfterSeconds) },
     })

@@ -1,5 +1,6 @@
 import type { UsageCounter } from '@tollgate/api/redis-keys.ts'
 import type { Stage } from '../stage.ts'
+import { requestEndUser } from '../usage/end-user.ts'
 import { costNano, type Usage } from '../usage/usage.ts'
 import type { UsageRecord, UsageRecorder } from '../usage/usage-recorder.ts'
 
@@ -28,7 +29,7 @@ export const usageCounters = (u: Usage, cost: number): Partial<Record<UsageCount
  * still counted. Stages that settle reservations sit inside it and see the same `ctx.usage`.
  */
 export const usageStage =
-  (recorder: UsageRecorder, namespace: string): Stage =>
+  (recorder: UsageRecorder, namespace: string, workload = ''): Stage =>
   (next) =>
     async function usageStage(ctx) {
       let failed = false
@@ -50,9 +51,11 @@ export const usageStage =
             provider: provider.name,
             model,
             namespace,
+            workload,
+            user: requestEndUser(ctx.json),
             counters: {
               requests: 1,
-              ...(ctx.cacheHit && { cacheHits: 1 }),
+              ...(ctx.cacheHit && { cacheHits: 1, cacheSavedNano: ctx.savedNano }),
               ...usageCounters(u, ctx.costNano),
               errors: failed || status >= 400 ? 1 : 0,
             },

@@ -1,4 +1,10 @@
-import { USAGE_COUNTERS, type UsageCounter, usageField, usageHour } from '@tollgate/api/redis-keys.ts'
+import {
+  OTHER_END_USER,
+  USAGE_COUNTERS,
+  type UsageCounter,
+  usageField,
+  usageHour,
+} from '@tollgate/api/redis-keys.ts'
 
 /** UsageRecord is one finished call, as the per-hour usage counters count it. */
 export interface UsageRecord {
@@ -7,8 +13,19 @@ export interface UsageRecord {
   provider: string
   model: string
   namespace: string
+  /** The pod's workload (`deployment/app`); '' when not known. */
+  workload?: string
+  /** The end user the request named (end-user.ts); '' for none. */
+  user?: string
   counters: Partial<Record<UsageCounter, number>>
 }
+
+/**
+ * MAX_END_USERS_PER_HOUR bounds the distinct end users one sidecar process keeps per hour; later
+ * ones count as `other`. The operator applies the tenant's own, smaller cap when it writes the
+ * ledger; this one only bounds the process's memory.
+ */
+export const MAX_END_USERS_PER_HOUR = 1000
 
 /**
  * UsageRecorder keeps per-hour absolute usage totals. `record` is called once per call when it
@@ -21,12 +38,14 @@ export interface UsageRecorder {
   close(): Promise<void>
 }
 
-/** UsageTotals are the totals of one hour, provider, model and namespace. */
+/** UsageTotals are the totals of one hour, provider, model, namespace, workload and user. */
 export interface UsageTotals {
   hour: string
   provider: string
   model: string
   namespace: string
+  workload: string
+  user: string
   counters: Record<UsageCounter, number>
 }
 
@@ -36,6 +55,7 @@ export interface UsageTotals {
  */
 export class UsageTable {
   #hours = new Map<string, Map<string, number[]>>()
+  #users = new Map<string, Set<string>>()
   #lastMs = -1
   #lastHour = ''
 
@@ -55,7 +75,7 @@ export class UsageTable {
       series = new Map()
       this.#hours.set(this.#lastHour, series)
     }
-    const id = `${record.provider}|${record.model.replaceAll('|', '_')}|${record.namespace}`
+    const id = `${record.provider}|${record.model.replaceAll('|', '_')}|${record.namespace}|${record.workload ?? ''}|${this.#user(record.user ?? '')}`
     let sums = series.get(id)
     if (!sums) {
       sums = USAGE_COUNTERS.map(() => 0)
@@ -64,6 +84,20 @@ export class UsageTable {
     const c = record.counters
     for (let i = 0; i < USAGE_COUNTERS.length; i++)
       sums[i] = (sums[i] as number) + (c[USAGE_COUNTERS[i] as UsageCounter] ?? 0)
+  }
+
+  /** #user is the user a record counts under: itself, or `other` once the hour has too many. */
+  #user(user: string): string {
+    if (user === '') return ''
+    let users = this.#users.get(this.#lastHour)
+    if (!users) {
+      users = new Set()
+      this.#users.set(this.#lastHour, users)
+    }
+    if (users.has(user)) return user
+    if (users.size >= MAX_END_USERS_PER_HOUR) return OTHER_END_USER
+    users.add(user)
+    return user
   }
 
   /** merge adds another table's sums into this one (a failed write going back to pending). */
@@ -89,19 +123,23 @@ export class UsageTable {
   /** delete forgets an hour. */
   delete(hour: string): void {
     this.#hours.delete(hour)
+    this.#users.delete(hour)
   }
 
   /** fields yields (hour, usageField, sum) for every non-zero sum, of one instance when given. */
   *fields(instance?: string): Generator<[hour: string, field: string, sum: number]> {
     for (const [hour, series] of this.#hours) {
       for (const [id, sums] of series) {
-        const [provider = '', model = '', namespace = ''] = id.split('|')
+        const [provider = '', model = '', namespace = '', workload = '', user = ''] = id.split('|')
         for (let i = 0; i < USAGE_COUNTERS.length; i++) {
           const sum = sums[i] as number
           if (sum)
             yield [
               hour,
-              usageField(provider, model, namespace, USAGE_COUNTERS[i] as UsageCounter, instance),
+              usageField(provider, model, namespace, USAGE_COUNTERS[i] as UsageCounter, instance, {
+                workload,
+                user,
+              }),
               sum,
             ]
         }
@@ -113,12 +151,12 @@ export class UsageTable {
     const rows: UsageTotals[] = []
     for (const [hour, series] of this.#hours) {
       for (const [id, sums] of series) {
-        const [provider = '', model = '', namespace = ''] = id.split('|')
+        const [provider = '', model = '', namespace = '', workload = '', user = ''] = id.split('|')
         const counters = Object.fromEntries(USAGE_COUNTERS.map((c, i) => [c, sums[i] ?? 0])) as Record<
           UsageCounter,
           number
         >
-        rows.push({ hour, provider, model, namespace, counters })
+        rows.push({ hour, provider, model, namespace, workload, user, counters })
       }
     }
     return rows
