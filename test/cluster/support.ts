@@ -88,6 +88,8 @@ export async function callFromApp(
     model?: string
     count?: number
     prompt?: string
+    /** The end user the call names (OpenAI `user`, Anthropic `metadata.user_id`). */
+    user?: string
   },
 ): Promise<CallResult[]> {
   const [pod] = await appPods(k)
@@ -98,6 +100,7 @@ export async function callFromApp(
   if (call.model) args.push('--model', call.model)
   if (call.count) args.push('--count', String(call.count))
   if (call.prompt) args.push('--prompt', call.prompt)
+  if (call.user) args.push('--user', call.user)
   const out = await k('-n', demo.namespace, 'exec', pod, '-c', 'app', '--', 'node', '/app/main.mjs', ...args)
   return out
     .split('\n')
