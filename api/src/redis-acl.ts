@@ -29,6 +29,8 @@ export const SIDECAR_COMMANDS = [
   'incrby',
   'pexpire',
   'hset',
+  'hgetall',
+  'hdel',
   'sadd',
   'zadd',
   'zcard',
