@@ -137,7 +137,7 @@ export async function assembleSidecar(
   }
   const tracing = await startTracing(env)
   const pools = new UpstreamPools()
-  const { limiter, cache, breakers, deferred } = await dataPlane(
+  const { limiter, closeLimiter, cache, breakers, deferred } = await dataPlane(
     data,
     metrics,
     usage,
@@ -206,6 +206,8 @@ export async function assembleSidecar(
         log.info({ inflight, deadlineMs }, 'draining')
         const cut = await proxy.drain(deadlineMs)
         if (cut) log.warn({ cut }, 'drain deadline passed; calls cut')
+        // unused leases and spare slots go back to the other sidecars, settlements out
+        await closeLimiter().catch((error: unknown) => log.warn({ err: error }, 'leases not returned'))
         await usage.close()
         await config.close()
         redis?.disconnect()
@@ -241,6 +243,7 @@ async function dataPlane(
   if (!data) {
     return {
       limiter: local as Limiter,
+      closeLimiter: async () => {},
       deferred: new MemoryDeferredCalls(usage, store) as DeferredCalls,
       cache: new ResponseCache({ memoryMaxBytes: cacheMemoryBytes }),
       breakers,
@@ -252,8 +255,9 @@ async function dataPlane(
     import('./limits/redis-limiter.ts'),
     import('./limits/failover-limiter.ts'),
   ])
+  const primary = new RedisLimiter({ redis: data.client })
   const limiter = new FailoverLimiter({
-    primary: new RedisLimiter({ redis: data.client }),
+    primary,
     fallback: local,
     isPrimaryUp: () => data.isUp(),
     onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }),
@@ -267,6 +271,7 @@ async function dataPlane(
   if (waitForRedis) await data.waitUntilUp(2_000).catch(() => {})
   return {
     limiter: limiter as Limiter,
+    closeLimiter: () => primary.close(),
     deferred: new RedisDeferredCalls(data.client) as DeferredCalls,
     cache,
     breakers,

@@ -281,6 +281,7 @@ export class LeaseLimiter implements Limiter {
     const base = { check: e.check, candidates: e.candidates, leases: e.leases, need, want, cap }
     if (e.slot) return { ...base, mine: l.held, mineCandidate: -1, inUse: l.inUse }
     const keep =
+      !this.#closed &&
       need === 0 &&
       l.key !== undefined &&
       l.limit === e.check.l &&

@@ -7,7 +7,7 @@ import { LuaScript } from './lua-script.ts'
 const LEASE = LuaScript.fromFile(new URL('./lease.lua', import.meta.url))
 
 /** RedisLeaseExecutor runs lease.lua: one round trip for all of a tenant's limits and budgets. */
-class RedisLeaseExecutor implements LeaseExecutor {
+export class RedisLeaseExecutor implements LeaseExecutor {
   #redis: RedisClient
 
   constructor(redis: RedisClient) {
@@ -33,7 +33,7 @@ class RedisLeaseExecutor implements LeaseExecutor {
  * (fast, since the client has no offline queue) so the caller can apply the policy's failureMode.
  */
 export class RedisLimiter extends LeaseLimiter {
-  constructor(options: LeaseLimiterOptions & { redis: RedisClient }) {
-    super(new RedisLeaseExecutor(options.redis), options)
+  constructor(options: LeaseLimiterOptions & { redis: RedisClient; executor?: LeaseExecutor }) {
+    super(options.executor ?? new RedisLeaseExecutor(options.redis), options)
   }
 }
