@@ -13,7 +13,7 @@ const WINDOW_GRACE_MS = { rpm: MINUTE_MS, tpm: MINUTE_MS, tpd: 3_600_000 } as co
 const PERIOD_GRACE_MS = DAY_MS
 
 /**
- * ScriptCheck is one check in the form the reserve script (reserve.lua) and the in-memory
+ * ScriptCheck is one check in the form the lease script (lease.lua) and the in-memory
  * executor both run. Candidate keys are consecutive in KEYS starting at `k` (1-based):
  * windows and periods pass three candidates (previous, current, next by the sidecar's clock) and
  * the executor picks the one that contains its own time, which for Redis is the server's.
