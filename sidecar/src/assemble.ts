@@ -142,6 +142,7 @@ export async function assembleSidecar(
     metrics,
     usage,
     options.cacheMemoryBytes,
+    options.leaseFraction,
     !managed,
   )
   const chain = buildChain({
@@ -234,6 +235,7 @@ async function dataPlane(
   metrics: SidecarMetrics,
   usage: UsageRecorder,
   cacheMemoryBytes: number,
+  leaseFraction: number,
   waitForRedis: boolean,
 ) {
   const breakers = new BreakerRegistry()
@@ -255,7 +257,7 @@ async function dataPlane(
     import('./limits/redis-limiter.ts'),
     import('./limits/failover-limiter.ts'),
   ])
-  const primary = new RedisLimiter({ redis: data.client })
+  const primary = new RedisLimiter({ redis: data.client, fraction: leaseFraction })
   const limiter = new FailoverLimiter({
     primary,
     fallback: local,
