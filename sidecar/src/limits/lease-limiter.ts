@@ -47,6 +47,14 @@ interface Entry {
   slot: boolean
 }
 
+/** Charge is what one reservation charged on one check: its lease and the counter. */
+interface Charge {
+  lease: Lease
+  /** The counter charged (windows, periods) or the slots hash. */
+  key: string
+  unit: 'tokens' | 'spend' | 'slot' | 'request'
+}
+
 /** TenantLeases is what the limiter holds for one tenant; its calls to Redis run one at a time. */
 interface TenantLeases {
   entries: Map<string, Entry>
@@ -78,7 +86,8 @@ export class LeaseLimiter implements Limiter {
   #templates = new PlanTemplates()
   #tenants = new Map<string, TenantLeases>()
   #settled = new WeakSet<Reservation>()
-  #slotsOf = new WeakMap<Reservation, Lease[]>()
+  /** What each reservation charged on which lease: settle gives back to the lease first. */
+  #chargedOn = new WeakMap<Reservation, Charge[]>()
   #timer: NodeJS.Timeout | undefined = undefined
   #closed = false
 
@@ -128,15 +137,30 @@ export class LeaseLimiter implements Limiter {
   settle(reservation: Reservation, actual: ActualUsage): Promise<void> {
     if (this.#settled.has(reservation)) return Promise.resolve()
     this.#settled.add(reservation)
-    const slots = this.#slotsOf.get(reservation) ?? []
-    for (const lease of slots) lease.inUse = Math.max(0, lease.inUse - 1)
     const state = this.#tenant(reservation.tenant)
-    const tokens = Math.round(actual.tokens) - reservation.estimatedTokens
-    const spend = Math.round(actual.costNano) - reservation.estimatedCostNano
-    const { charged } = reservation
-    if (tokens !== 0) for (const key of charged.tokens) add(state.pending, key, tokens)
-    if (spend !== 0) for (const key of charged.spend) add(state.pending, key, spend)
-    if (state.pending.size === 0 && slots.length === 0) return Promise.resolve()
+    const deltas = {
+      tokens: Math.round(actual.tokens) - reservation.estimatedTokens,
+      spend: Math.round(actual.costNano) - reservation.estimatedCostNano,
+    }
+    const now = this.#clock()
+    let flush = false
+    for (const c of this.#chargedOn.get(reservation) ?? []) {
+      if (c.unit === 'request') continue
+      if (c.unit === 'slot') {
+        c.lease.inUse = Math.max(0, c.lease.inUse - 1)
+        // the freed slot is spare: kept as lease while the lease may hold it, else given back
+        if (!c.lease.refund(1, c.key, now)) flush = true
+        continue
+      }
+      const delta = deltas[c.unit]
+      if (delta === 0) continue
+      // what the call did not use goes back to the lease (as far as its record allows), what it
+      // used beyond its estimate comes out of it; the rest is a settlement for the next batch
+      const rest =
+        delta < 0 ? delta + c.lease.refundUpTo(-delta, c.key, now) : delta - c.lease.cover(delta, c.key, now)
+      if (rest !== 0) add(state.pending, c.key, rest)
+    }
+    if (state.pending.size === 0 && !flush) return Promise.resolve()
     return this.#flushSoon(state)
   }
 
@@ -230,14 +254,12 @@ export class LeaseLimiter implements Limiter {
       return true
     })
     const checks = entries.map((e, i) => this.#leaseCheck(state, e, taken[i] ? 0 : (costs[i] as number), now))
-    const frozen = entries.map((e) => this.#freeze(e))
     let reply: LeaseReply
     try {
       reply = await this.#call(state, checks, now)
     } catch (error) {
       entries.forEach((e, i) => {
         if (taken[i]) e.lease.untake(costs[i] as number, e.slot)
-        if (e.slot) e.lease.unused += frozen[i] as number
       })
       throw error
     }
@@ -245,7 +267,6 @@ export class LeaseLimiter implements Limiter {
     else {
       entries.forEach((e, i) => {
         if (taken[i]) e.lease.untake(costs[i] as number, e.slot)
-        if (e.slot) e.lease.unused += frozen[i] as number
       })
     }
     const slots: SlotReading[] = reply.grants.map((g, i) => ({
@@ -261,8 +282,19 @@ export class LeaseLimiter implements Limiter {
 
   #reservation(result: Reservation | Rejection, entries: Entry[]): Reservation | Rejection {
     if (result.ok) {
-      const slots = entries.filter((e) => e.slot).map((e) => e.lease)
-      if (slots.length > 0) this.#slotsOf.set(result, slots)
+      const charges = entries.map((e, i): Charge => {
+        const kind = result.checks[i]?.kind
+        const unit =
+          kind === 'tokensPerMinute' || kind === 'tokensPerDay'
+            ? 'tokens'
+            : kind === 'budget'
+              ? 'spend'
+              : kind === 'concurrency'
+                ? 'slot'
+                : 'request'
+        return { lease: e.lease, key: e.lease.key as string, unit }
+      })
+      this.#chargedOn.set(result, charges)
     }
     return result
   }
@@ -270,7 +302,7 @@ export class LeaseLimiter implements Limiter {
   /**
    * #leaseCheck is what one check asks of the script. A counter lease that cannot cover the call
    * (or expired, or was granted under another limit) is given back whole, so the call is judged
-   * against the counter alone; spare slots are always given back and granted anew.
+   * against the counter alone; spare slots beyond the lease are given back.
    */
   #leaseCheck(state: TenantLeases, e: Entry, need: number, now: number): LeaseCheck {
     const l = e.lease
@@ -278,29 +310,21 @@ export class LeaseLimiter implements Limiter {
     const idle = l.idle
     let want = l.want(now, this.#leaseMs, cap)
     if (this.#closed || (need === 0 && idle)) want = 0
+    l.wanted = want
     const base = { check: e.check, candidates: e.candidates, leases: e.leases, need, want, cap }
-    if (e.slot) return { ...base, mine: l.held, mineCandidate: -1, inUse: l.inUse }
-    const keep =
-      !this.#closed &&
-      need === 0 &&
-      l.key !== undefined &&
-      l.limit === e.check.l &&
-      now < l.expiresAt &&
-      e.candidates.includes(l.key)
+    const valid = !this.#closed && l.limit === e.check.l && now < l.expiresAt
+    if (e.slot) {
+      // spare slots not kept are given back: the script recounts the holder's slots from these
+      if (!valid) l.unused = 0
+      return { ...base, mine: l.unused, mineCandidate: -1, inUse: l.inUse }
+    }
+    const keep = valid && need === 0 && l.key !== undefined && e.candidates.includes(l.key)
     if (!keep && l.unused > 0 && l.key !== undefined) {
       add(state.pending, l.key, -l.unused)
       l.unused = 0
     }
     const mineCandidate = keep ? e.candidates.indexOf(l.key as string) : -1
     return { ...base, mine: keep ? l.unused : 0, mineCandidate, inUse: 0 }
-  }
-
-  /** #freeze stops local use of spare slots while a call recounts them; returns what it held back. */
-  #freeze(e: Entry): number {
-    if (!e.slot) return 0
-    const held = e.lease.unused
-    e.lease.unused = 0
-    return held
   }
 
   async #call(state: TenantLeases, checks: LeaseCheck[], now: number): Promise<LeaseReply> {
@@ -327,9 +351,10 @@ export class LeaseLimiter implements Limiter {
       l.holders = g.holders
       l.expiresAt = sentAt + this.#leaseMs
       l.key = g.key
+      l.recorded = lc.mine + g.grant
       if (e.slot) {
         l.held = g.held
-        l.unused = g.grant
+        l.unused += g.grant
         if (lc.need > 0) l.charged(1, true)
       } else {
         if (lc.mineCandidate !== g.candidate) l.unused = 0
@@ -346,17 +371,9 @@ export class LeaseLimiter implements Limiter {
   async #sync(state: TenantLeases, entries: Entry[]): Promise<void> {
     const now = this.#clock()
     const checks = entries.map((e) => this.#leaseCheck(state, e, 0, now))
-    const frozen = entries.map((e) => this.#freeze(e))
     if (checks.length === 0 && state.pending.size === 0) return
-    try {
-      const reply = await this.#call(state, checks, now)
-      this.#apply(entries, checks, reply, now)
-    } catch (error) {
-      entries.forEach((e, i) => {
-        e.lease.unused += frozen[i] as number
-      })
-      throw error
-    }
+    const reply = await this.#call(state, checks, now)
+    this.#apply(entries, checks, reply, now)
   }
 
   async #run<T>(state: TenantLeases, work: () => Promise<T>): Promise<T> {
@@ -373,12 +390,7 @@ export class LeaseLimiter implements Limiter {
   /** #topUpWhenLow asks for more lease, off the call's path, when a lease runs low or out. */
   #topUpWhenLow(state: TenantLeases, entries: Entry[], now: number): void {
     if (state.busy || this.#fraction <= 0) return
-    const low = entries.some(
-      (e) =>
-        !e.slot &&
-        (e.lease.unused * 4 < leaseCap(e.check.l, this.#fraction) / e.lease.holders ||
-          e.lease.expiresAt - now < this.#leaseMs / 2),
-    )
+    const low = entries.some((e) => !e.slot && (e.lease.low || e.lease.expiresAt - now < this.#leaseMs / 2))
     if (!low) return
     this.#run(state, () => this.#sync(state, entries)).catch(() => {})
   }
@@ -414,8 +426,8 @@ export class LeaseLimiter implements Limiter {
     for (const [id, e] of state.entries) {
       const l = e.lease
       if (e.slot) {
-        const spare = l.held - l.inUse - l.unused
-        if (l.held > 0 && (settling ? spare > 0 : true)) due.push(e)
+        const excess = l.held - l.inUse - l.unused
+        if (l.held > 0 && (settling ? excess > 0 : true)) due.push(e)
         continue
       }
       const c = e.check

@@ -44,7 +44,7 @@ describe('encodeLeaseCall', () => {
       keys.window('acme', 'tenant', 'tpm', minute),
       keys.window('acme', 'tenant', 'tpm', minute + 60),
       keys.limitLeases('acme', 'tenant', 'tpm'),
-      keys.inflight('acme', 'tenant'),
+      keys.slots('acme', 'tenant'),
       keys.limitLeases('acme', 'tenant', 'inflight'),
       keys.spend('acme', 'month', '2026-10'),
       keys.spend('acme', 'month', '2026-11'),
@@ -93,7 +93,7 @@ describe('encodeLeaseCall', () => {
     expect(reply.admitted).toBe(true)
     expect(reply.grants.map((g) => [g.key, g.candidate, g.used, g.grant, g.holders, g.held])).toEqual([
       [keys.window('acme', 'tenant', 'tpm', minute), 1, 4, 3, 2, 0],
-      [keys.inflight('acme', 'tenant'), 0, 1, 0, 1, 2],
+      [keys.slots('acme', 'tenant'), 0, 1, 0, 1, 2],
       [keys.spend('acme', 'month', '2026-12'), 2, 10, 1, 1, 0],
     ])
     expect(() => parseLeaseReply([1, NOW], lease)).toThrow('unexpected reply')

@@ -9,21 +9,22 @@
 -- counter never exceed `cap` (docs/limits.md: the fraction of the limit), so a lowered limit is
 -- overshot by no more than that.
 --
--- KEYS    per check: its candidate counters (windows, periods: previous, current, next; a
---         concurrency set: one), then its lease hash; after the checks, the counters to adjust.
+-- KEYS    per check: its candidate counters (windows, periods: previous, current, next; the
+--         slots hash of a concurrency limit: one), then its lease hash; after the checks, the
+--         counters to adjust.
 -- ARGV    holder, now ('' = Redis server time), lease ms, number of checks, then STRIDE fields per
 --         check (LeaseCheck in lease-plan.ts):
 --           t k l need want cap mine inuse mk x g p1 p2 p3 p4 h
 --         t: w window, p period, c concurrency; k: first candidate key; l: limit; need: what the
 --         calling request must be charged now (0: renew/top-up only, never rejected); want: more
---         lease wanted; cap: most unused lease all holders may hold; mine: for w/p the holder's
---         unused lease on key mk (counted, kept), for c the slots it holds; inuse: for c its calls
---         in flight; x: 1 shadow; g: counter expiry after its window/period, or the slot lease (c);
+--         lease wanted; cap: most unused lease all holders may hold; mine: the holder's unused
+--         lease (w/p: on key mk; c: its spare slots), counted and kept; inuse: for c its calls in
+--         flight; x: 1 shadow; g: counter expiry after its window/period, or the slot lease (c);
 --         p1..p4: window width and first start (w) or period bounds (p); h: the lease hash key.
 --         Then the number of adjustments and (key index, delta) pairs: settlements, returns.
 -- Reply   {admitted, now, then per check: chosen key index, used, reset, grant, holders, held}
 --         used: counted before this call, the holder's own unused lease excluded; grant: lease
---         added (w/p) or spare slots granted (c); held: slots the holder holds now (c).
+--         added (units, or spare slots); held: slots the holder holds now (c).
 
 local STRIDE = 16
 local T, K, L, NEED, WANT, CAP, MINE, INUSE, MK, X, G, P1, P2, P3, P4, H =
@@ -50,9 +51,6 @@ end
 local function int(v)
   return string.format('%d', v)
 end
-local function slot(j)
-  return holder .. ':' .. j
-end
 
 -- Settlements and returns first, so that this decision sees them.
 local adj = 4 + n * STRIDE + 1
@@ -67,7 +65,7 @@ end
 
 local reply = {0, now}
 local admitted = 1
-local chosen, mine_of, existed, present_of = {}, {}, {}, {}
+local chosen, mine_of, existed = {}, {}, {}
 for i = 1, n do
   local t = arg(i, T)
   local key, reset = num(i, K), 0
@@ -98,18 +96,19 @@ for i = 1, n do
 
   local used, mine = 0, 0
   if t == 'c' then
-    -- Slots of crashed sidecars expire: members are scored by their lease's end.
-    redis.call('ZREMRANGEBYSCORE', name, '-inf', int(now))
-    local present = 0
-    for j = 0, num(i, MINE) - 1 do
-      if redis.call('ZSCORE', name, slot(j)) then
-        present = present + 1
+    -- Slots: one field per holder, `held:expiresAt`; a crashed sidecar's slots expire with it.
+    local fields = redis.call('HGETALL', name)
+    for j = 1, #fields, 2 do
+      local held, expires = string.match(fields[j + 1], '^(%d+):(%d+)$')
+      if not held or tonumber(expires) <= now then
+        redis.call('HDEL', name, fields[j])
+      elseif fields[j] ~= holder then
+        used = used + tonumber(held)
       end
     end
-    present_of[i] = present
-    -- The holder's spare slots are its own unused lease; its calls in flight are used.
-    mine = math.max(present - num(i, INUSE), 0)
-    used = redis.call('ZCARD', name) - mine
+    -- The holder's calls in flight are used; its spare slots (mine) are its unused lease, kept.
+    used = used + num(i, INUSE)
+    mine = num(i, MINE)
   else
     local raw = redis.call('GET', name)
     existed[i] = raw ~= false
@@ -139,15 +138,14 @@ for i = 1, n do
   end
 
   local limit, need = num(i, L), num(i, NEED)
-  if arg(i, X) == '0' and need > 0 and used + need > limit then
+  if arg(i, X) == '0' and need > 0 and used + mine + need > limit then
     admitted = 0
   end
-  -- The lease: what is wanted, within what is left after this call and within the cap. A
-  -- counter lease keeps the holder's unused part; spare slots are given back and granted anew.
-  local keep = t == 'c' and 0 or mine
-  local grant = math.min(num(i, WANT), num(i, CAP) - others - keep)
+  -- The lease: what is wanted, within what is left after this call and the unused lease kept,
+  -- and within the cap less every holder's unused lease.
+  local grant = math.min(num(i, WANT), num(i, CAP) - others - mine)
   if arg(i, X) == '0' then
-    grant = math.min(grant, limit - used - need - keep)
+    grant = math.min(grant, limit - used - need - mine)
   end
   if grant < 0 then
     grant = 0
@@ -159,7 +157,7 @@ for i = 1, n do
   reply[b + 3] = reset
   reply[b + 4] = grant
   reply[b + 5] = holders
-  reply[b + 6] = t == 'c' and present_of[i] or 0
+  reply[b + 6] = 0
 end
 
 if admitted == 0 then
@@ -173,21 +171,14 @@ for i = 1, n do
   local need, grant, mine = num(i, NEED), reply[b + 4], mine_of[i]
   if arg(i, T) == 'c' then
     local ttl = num(i, G)
-    local held = math.min(present_of[i], num(i, INUSE)) + need + grant
-    local members = {}
-    for j = 0, held - 1 do
-      members[#members + 1] = int(now + ttl)
-      members[#members + 1] = slot(j)
-    end
-    if #members > 0 then
-      redis.call('ZADD', name, unpack(members))
+    local held = num(i, INUSE) + mine + need + grant
+    if held > 0 then
+      redis.call('HSET', name, holder, int(held) .. ':' .. int(now + ttl))
       redis.call('PEXPIRE', name, int(ttl + 60000))
-    end
-    for j = held, num(i, MINE) - 1 do
-      redis.call('ZREM', name, slot(j))
+    else
+      redis.call('HDEL', name, holder)
     end
     reply[b + 6] = held
-    mine = 0
   else
     local charge = need + grant
     if charge > 0 then

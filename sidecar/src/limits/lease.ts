@@ -28,6 +28,10 @@ export class Lease {
   #since = Number.NaN
   /** Units per ms admitted, smoothed over the last calls to Redis. */
   #rate = 0
+  /** What the last call to Redis asked for: the lease runs low below a quarter of it. */
+  wanted = 0
+  /** The unused lease Redis records for this holder (counts against the cap): `unused` never exceeds it. */
+  recorded = 0
 
   /** take admits `cost` against the lease. */
   take(cost: number, slot: boolean): void {
@@ -51,6 +55,32 @@ export class Lease {
     if (slot) this.inUse++
   }
 
+  /**
+   * refundUpTo gives back to the lease what a settled call charged on `key` and did not use, as
+   * far as the lease's record allows while it is valid; returns what it took.
+   */
+  refundUpTo(amount: number, key: string, now: number): number {
+    if (key !== this.key || now >= this.expiresAt || now >= this.to) return 0
+    const room = Math.max(0, Math.min(amount, this.recorded - this.unused))
+    this.unused += room
+    return room
+  }
+
+  /** refund gives back all of `amount` to the lease, or none of it; true when it did. */
+  refund(amount: number, key: string, now: number): boolean {
+    if (key !== this.key || now >= this.expiresAt || this.unused + amount > this.recorded) return false
+    this.unused += amount
+    return true
+  }
+
+  /** cover takes what a call used beyond its estimate out of the lease; returns what it took. */
+  cover(amount: number, key: string, now: number): number {
+    if (key !== this.key || now >= this.expiresAt || now >= this.to) return 0
+    const take = Math.min(amount, this.unused)
+    this.unused -= take
+    return take
+  }
+
   /** idle is true when nothing was admitted since the last call to Redis. */
   get idle(): boolean {
     return this.#consumed === 0
@@ -68,8 +98,14 @@ export class Lease {
     }
     this.#consumed = 0
     this.#since = now
-    if (cap <= 0) return 0
-    return Math.min(Math.ceil(this.#rate * leaseMs), Math.ceil(cap / Math.max(1, this.holders)))
+    this.wanted =
+      cap <= 0 ? 0 : Math.min(Math.ceil(this.#rate * leaseMs), Math.ceil(cap / Math.max(1, this.holders)))
+    return this.wanted
+  }
+
+  /** low: a quarter of what was last asked for is left; time to top up off the call's path. */
+  get low(): boolean {
+    return this.unused * 4 < this.wanted
   }
 }
 

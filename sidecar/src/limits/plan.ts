@@ -173,7 +173,7 @@ function compileTemplates(config: CompiledConfig, provider: string, model: strin
         scope: limitScope('concurrency', limit, provider, model),
         limit: limit.concurrency,
         charge: 'one',
-        inflight: keys.inflight(config.tenant, limit.id),
+        inflight: keys.slots(config.tenant, limit.id),
         leases: keys.limitLeases(config.tenant, limit.id, 'inflight'),
       })
     }
