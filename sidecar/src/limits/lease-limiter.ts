@@ -60,7 +60,9 @@ interface TenantLeases {
   entries: Map<string, Entry>
   /** Settlements and returns not yet sent: counter key to delta. */
   pending: Map<string, number>
-  busy: Promise<unknown> | undefined
+  /** The end of the queue of calls to Redis, and how many are in it. */
+  tail: Promise<void>
+  queued: number
   flush: Promise<void> | undefined
 }
 
@@ -105,7 +107,7 @@ export class LeaseLimiter implements Limiter {
   }
 
   async reserve(request: LimitRequest): Promise<Reservation | Rejection> {
-    let now = this.#clock()
+    const now = this.#clock()
     const exhausted = exhaustedRejection(request, now)
     if (exhausted) return exhausted
     const id = this.#newId()
@@ -122,16 +124,16 @@ export class LeaseLimiter implements Limiter {
     const state = this.#tenant(request.config.tenant)
     const entries = plan.checks.map((_, i) => this.#entry(state, plan, i))
     this.#schedule()
-    for (;;) {
-      const local = this.#admitLocally(entries, plan, request, meta, now)
-      if (local) {
-        this.#topUpWhenLow(state, entries, now)
-        return local
-      }
-      if (!state.busy) return this.#run(state, () => this.#reserveRemote(state, entries, plan, request, meta))
-      await state.busy.catch(() => {})
-      now = this.#clock()
+    const local = this.#admitLocally(entries, plan, request, meta, now)
+    if (local) {
+      this.#topUpWhenLow(state, entries, now)
+      return local
     }
+    // In line behind the tenant's calls to Redis, woken once: what they granted may cover it.
+    return this.#run(state, () => {
+      const again = this.#admitLocally(entries, plan, request, meta, this.#clock())
+      return again ? Promise.resolve(again) : this.#reserveRemote(state, entries, plan, request, meta)
+    })
   }
 
   settle(reservation: Reservation, actual: ActualUsage): Promise<void> {
@@ -183,7 +185,7 @@ export class LeaseLimiter implements Limiter {
   #tenant(tenant: string): TenantLeases {
     let state = this.#tenants.get(tenant)
     if (!state) {
-      state = { entries: new Map(), pending: new Map(), busy: undefined, flush: undefined }
+      state = { entries: new Map(), pending: new Map(), tail: Promise.resolve(), queued: 0, flush: undefined }
       this.#tenants.set(tenant, state)
     }
     return state
@@ -376,20 +378,27 @@ export class LeaseLimiter implements Limiter {
     this.#apply(entries, checks, reply, now)
   }
 
-  async #run<T>(state: TenantLeases, work: () => Promise<T>): Promise<T> {
-    while (state.busy) await state.busy.catch(() => {})
-    const p = work()
-    state.busy = p
-    try {
-      return await p
-    } finally {
-      if (state.busy === p) state.busy = undefined
-    }
+  /**
+   * #run queues work behind the tenant's other calls to Redis: one at a time, in order, each
+   * waiter woken once (the holder's lease state must not change under a call in flight).
+   */
+  #run<T>(state: TenantLeases, work: () => Promise<T>): Promise<T> {
+    state.queued++
+    const run = state.tail.then(work)
+    state.tail = run.then(
+      () => {
+        state.queued--
+      },
+      () => {
+        state.queued--
+      },
+    )
+    return run
   }
 
   /** #topUpWhenLow asks for more lease, off the call's path, when a lease runs low or out. */
   #topUpWhenLow(state: TenantLeases, entries: Entry[], now: number): void {
-    if (state.busy || this.#fraction <= 0) return
+    if (state.queued > 0 || this.#fraction <= 0) return
     const low = entries.some((e) => !e.slot && (e.lease.low || e.lease.expiresAt - now < this.#leaseMs / 2))
     if (!low) return
     this.#run(state, () => this.#sync(state, entries)).catch(() => {})
@@ -456,7 +465,7 @@ export class LeaseLimiter implements Limiter {
   #tick(): void {
     const now = this.#clock()
     for (const state of this.#tenants.values()) {
-      if (state.busy) continue
+      if (state.queued > 0) continue
       const due = this.#due(state, now, false)
       if (due.length === 0 && state.pending.size === 0) continue
       this.#run(state, () => this.#sync(state, due)).catch(() => {})
