@@ -126,8 +126,10 @@ describe('LeaseLimiter on Redis', () => {
     const results = []
     for (let i = 0; i < 500; i++) results.push(await alive.limiter.reserve(call(config)))
     const more = results.filter((r) => r.ok).length
+    // what it had recorded bounds what it had left unused when it died: lost for the window, no more
     expect(lost).toBeLessThanOrEqual(10)
-    expect(50 + more).toBe(500 - lost)
+    expect(50 + more).toBeLessThanOrEqual(500)
+    expect(50 + more).toBeGreaterThanOrEqual(500 - lost)
   })
 
   it('concurrency: settles return the slots, and a closed sidecar holds no spare one', async () => {

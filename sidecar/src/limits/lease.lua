@@ -122,8 +122,9 @@ for i = 1, n do
 
   -- Unused leases of the other holders on this counter; expired ones drop out of the sum (their
   -- charge stays: a crashed sidecar's unused lease is lost until its window or period ends).
+  -- With no cap (per-call reservations: a small limit, or fraction 0) nobody holds a lease to count.
   local hash = KEYS[num(i, H)]
-  local entries = redis.call('HGETALL', hash)
+  local entries = num(i, CAP) > 0 and redis.call('HGETALL', hash) or {}
   local others, holders = 0, 1
   for j = 1, #entries, 2 do
     if entries[j] ~= holder then
