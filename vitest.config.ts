@@ -32,8 +32,10 @@ class ClusterLast extends BaseSequencer {
  */
 const REDIS_SUITES = [
   'sidecar/src/limits/redis-limiter.test.ts',
+  'sidecar/src/limits/lease-limiter.test.ts',
   'sidecar/src/cache/response-cache.test.ts',
   'test/sidecar/limits.test.ts',
+  'test/sidecar/leases.test.ts',
   'test/sidecar/usage.test.ts',
   'test/sidecar/cache.test.ts',
   'test/sidecar/managed.test.ts',

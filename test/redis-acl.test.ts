@@ -132,9 +132,9 @@ describe('Redis with the ACLs the operator creates', () => {
     expect(await acme.get(keys.cache(ACME, 1, 'd'))).toBe('answer')
     expect(await acme.hset(keys.usage(ACME, '2026-12-01T10'), 'openai|m|ns|requests|i1', 1)).toBe(1)
     expect(await acme.sadd(keys.usageHours(ACME), '2026-12-01T10')).toBe(1)
-    // what renew.lua does to a slot of a long call
-    const inflight = keys.inflight(ACME, 'tenant')
-    expect(await acme.eval("return redis.call('ZSCORE', KEYS[1], 'slot')", 1, inflight)).toBeNull()
+    // what lease.lua does to count the slots and leases of a concurrency limit
+    const slots = keys.slots(ACME, 'tenant')
+    expect(await acme.eval("return redis.call('HGETALL', KEYS[1])", 1, slots)).toEqual([])
     const sub = as(ACME)
     expect(await sub.ssubscribe(channels.config(ACME))).toBe(1)
   })

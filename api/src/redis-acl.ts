@@ -30,6 +30,8 @@ export const SIDECAR_COMMANDS = [
   'pexpire',
   'hset',
   'xadd',
+  'hgetall',
+  'hdel',
   'sadd',
   'zadd',
   'zcard',

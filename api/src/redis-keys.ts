@@ -38,8 +38,22 @@ export const keys = {
   /** Fixed-window request/token counter of one limit; window is the window start in seconds. */
   window: (tenant: string, limitId: string, metric: 'rpm' | 'tpm' | 'tpd', windowStart: number) =>
     `${t(tenant)}limit:${limitId}:${metric}:${windowStart}`,
-  /** Sorted set of in-flight reservation ids of one concurrency limit, scored by expiry (ms). */
-  inflight: (tenant: string, limitId: string) => `${t(tenant)}limit:${limitId}:inflight`,
+  /**
+   * Hash of the concurrency slots of one limit the sidecars hold: field = the sidecar's holder id,
+   * value `held:expiresAtMs` (sidecar/src/limits/lease.lua). Before leases (issue 14) slots were
+   * the members of a sorted set at `limit:<id>:inflight`; a new key, so that sidecars of both
+   * kinds during an upgrade never meet a key of the other type.
+   */
+  slots: (tenant: string, limitId: string) => `${t(tenant)}limit:${limitId}:slots`,
+  /**
+   * Hash of the unused leases sidecars hold on the counters of one limit's metric (`rpm`, `tpm`,
+   * `tpd`, `inflight`): field = the sidecar's holder id, value `amount:expiresAtMs:counterKey`
+   * (sidecar/src/limits/lease.lua; docs/limits.md).
+   */
+  limitLeases: (tenant: string, limitId: string, metric: 'rpm' | 'tpm' | 'tpd' | 'inflight') =>
+    `${t(tenant)}limit:${limitId}:${metric}:leases`,
+  /** Hash of the unused leases sidecars hold on the spend counters of one budget period kind. */
+  spendLeases: (tenant: string, period: 'day' | 'month') => `${t(tenant)}spend:${period}:leases`,
   /** Spend of one budget period in nano-dollars; periodStart is an ISO date (2026-11-23, 2026-11). */
   spend: (tenant: string, period: 'day' | 'month', periodStart: string) =>
     `${t(tenant)}spend:${period}:${periodStart}`,

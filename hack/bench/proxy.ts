@@ -1,6 +1,9 @@
-// npm run bench: Tollgate against the least an undici proxy can do and against Portkey's gateway,
+// npm run bench: Tollgate against the least a proxy can do (two minimal references: undici, and
+// node:http alone, each with a fixed pool of 50) and against Portkey's gateway,
 // side by side on one fake provider; and Tollgate's policy path (issue 4): Redis limits and budgets
-// with a cache miss on every call, a memory cache hit, and a Redis cache hit. Prints added latency (p50/p99, one connection), requests/s
+// with a cache miss on every call, leased (issue 14) and per call (lease fraction 0, the same code),
+// a memory cache hit, and a Redis cache hit; then a contention run (three leasing sidecars against
+// one requests-per-minute limit) that prints the over-admission. Prints added latency (p50/p99, one connection), requests/s
 // (50 connections), added time to first token of a stream, idle and loaded RSS and time from exec
 // to the first proxied answer, each also as a ratio to the reference. Bounded in count and time.
 //   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 10] [--ttft 150] [--only a,b]
@@ -362,6 +365,107 @@ async function pingP50(url: string): Promise<number> {
   return pct(times, 50)
 }
 
+interface Contention {
+  sidecars: number
+  connections: number
+  limit: number
+  admitted: number
+  refused: number
+}
+
+/**
+ * contention starts three sidecars leasing one requests-per-minute limit from the bench's Redis
+ * and sends, over 20 connections each, half again the limit's calls; admitted (200) and refused
+ * (429) calls are counted exactly. It waits for a fresh minute first, so that one window holds it.
+ */
+async function contention(fakeUrl: string, dir: string, redisUrl: string): Promise<Contention> {
+  const limit = 3_000
+  const sidecars = 3
+  const connections = 20
+  const file = join(dir, 'contention.yaml')
+  writeFileSync(
+    file,
+    [
+      'apiVersion: tollgate.dev/v1alpha1',
+      'kind: Tenant',
+      'metadata: { name: bench-contention }',
+      'spec:',
+      '  tier: unlimited',
+      '  providers:',
+      `    - { name: openai, type: openai, baseURL: "${fakeUrl}" }`,
+      `  limits: { requestsPerMinute: ${limit} }`,
+      '',
+    ].join('\n'),
+  )
+  const targets = await Promise.all(
+    Array.from({ length: sidecars }, async (_, i) => {
+      const t = target(
+        `contention-${i}`,
+        `http://127.0.0.1:${await freePort()}`,
+        '/openai/v1/chat/completions',
+        {
+          authorization: 'Bearer placeholder',
+        },
+      )
+      const port = Number(new URL(t.base).port)
+      return { t, argv: ['sidecar/src/main.ts', '--config', file, '--redis', redisUrl, ...ports(port)] }
+    }),
+  )
+  const into = Date.now() % 60_000
+  if (into > 40_000) await new Promise((r) => setTimeout(r, 60_000 - into + 100))
+  const children = targets.map(({ argv }) =>
+    spawn(process.execPath, argv, {
+      cwd: root,
+      env: { ...process.env, OPENAI_API_KEY: KEY },
+      stdio: 'ignore',
+    }),
+  )
+  try {
+    // the first answer of each is a call like the others: counted
+    let admitted = 0
+    let refused = 0
+    const count = (status: number) => {
+      if (status === 200) admitted++
+      else if (status === 429) refused++
+    }
+    await Promise.all(targets.map(({ t }, i) => untilUp(t, children[i] as ChildProcess, count)))
+    let budget = Math.ceil(limit * 1.5) - admitted - refused
+    await Promise.all(
+      targets.map(async ({ t }) => {
+        const pool = new Pool(t.base, { connections, pipelining: 1 })
+        await Promise.all(
+          Array.from({ length: connections }, async () => {
+            while (budget-- > 0) count(await call(pool, t).catch(() => 0))
+          }),
+        )
+        await pool.close()
+      }),
+    )
+    return { sidecars, connections, limit, admitted, refused }
+  } finally {
+    const exits = children.map((c) => (c.exitCode === null ? once(c, 'exit') : Promise.resolve()))
+    for (const c of children) c.kill('SIGTERM')
+    await Promise.all(exits)
+  }
+}
+
+/** untilUp waits for a sidecar to answer, counting every answer (a 200 or a 429 is counted). */
+async function untilUp(t: Target, child: ChildProcess, count: (status: number) => void): Promise<void> {
+  const client = new Client(t.base)
+  const deadline = performance.now() + 30_000
+  for (;;) {
+    const status = await call(client, t).catch(() => 0)
+    if (status !== 0) {
+      count(status)
+      break
+    }
+    if (performance.now() > deadline || child.exitCode !== null)
+      throw new Error(`${t.name} did not get ready`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  await client.close()
+}
+
 async function main() {
   const fake = spawn(process.execPath, ['test/fake-provider/main.ts', '--port', '0'], {
     cwd: root,
@@ -426,12 +530,14 @@ async function main() {
     await freePort(),
   ]
   const [policyPort, memPort, redisHitPort] = [await freePort(), await freePort(), await freePort()]
+  const [refHttpPort, perCallPort] = [await freePort(), await freePort()]
   const placeholder = { authorization: 'Bearer placeholder' }
   const tollgatePath = '/openai/v1/chat/completions'
   const auth = { authorization: `Bearer ${KEY}` }
   const targets: Target[] = [
     target('direct', fakeUrl, '/v1/chat/completions', auth),
     target('reference', `http://127.0.0.1:${refPort}`, '/v1/chat/completions', auth),
+    target('ref-node-http', `http://127.0.0.1:${refHttpPort}`, '/v1/chat/completions', auth),
     target('tollgate', `http://127.0.0.1:${tgPort}`, tollgatePath, placeholder),
     target('portkey', `http://127.0.0.1:${pkPort}`, '/v1/chat/completions', {
       ...auth,
@@ -439,6 +545,10 @@ async function main() {
       'x-portkey-custom-host': `${fakeUrl}/v1`,
     }),
     target('tg-policy', `http://127.0.0.1:${policyPort}`, tollgatePath, placeholder, {
+      usesRedis: true,
+      unique: true,
+    }),
+    target('tg-per-call', `http://127.0.0.1:${perCallPort}`, tollgatePath, placeholder, {
       usesRedis: true,
       unique: true,
     }),
@@ -450,13 +560,16 @@ async function main() {
 
   const byName = (name: string) => targets.find((t) => t.name === name)
   let managed: Target | undefined
-  const needsRedis = targets.some((t) => t.name === 'tg-policy' || t.name === 'tg-hit-redis')
+  const needsRedis = targets.some((t) => ['tg-policy', 'tg-per-call', 'tg-hit-redis'].includes(t.name))
   const redisService = needsRedis ? await startRedis({ dir: join(dir, 'redis') }) : undefined
   let redisPingP50: number | undefined
+  let contended: Contention | undefined
   try {
     for (const t of targets) {
       if (t.name === 'reference')
         await startChild(t, ['hack/bench/reference-proxy.ts', fakeUrl, String(refPort)])
+      if (t.name === 'ref-node-http')
+        await startChild(t, ['hack/bench/reference-http-proxy.ts', fakeUrl, String(refHttpPort)])
       if (t.name === 'tollgate')
         await startChild(
           t,
@@ -481,6 +594,21 @@ async function main() {
             '--redis',
             redisService?.url as string,
             ...ports(policyPort),
+          ],
+          { OPENAI_API_KEY: KEY },
+        )
+      if (t.name === 'tg-per-call')
+        await startChild(
+          t,
+          [
+            'sidecar/src/main.ts',
+            '--config',
+            policyConfig,
+            '--redis',
+            redisService?.url as string,
+            '--lease-fraction',
+            '0',
+            ...ports(perCallPort),
           ],
           { OPENAI_API_KEY: KEY },
         )
@@ -530,6 +658,7 @@ async function main() {
     process.stderr.write('throughput done\n')
     if (byName('tollgate')) managed = await measureManaged(fakeUrl, await freePort(), await freePort())
     if (redisService) redisPingP50 = await pingP50(redisService.url)
+    if (redisService && byName('tg-policy')) contended = await contention(fakeUrl, dir, redisService.url)
   } finally {
     const exits = targets.flatMap((t) =>
       t.child && t.child.exitCode === null ? [once(t.child, 'exit')] : [],
@@ -644,6 +773,69 @@ async function main() {
     goal('ready < 300 ms', (tg.readyMs ?? 0) < 300, `${tg.readyMs?.toFixed(0)} ms`)
   }
   const policy = byName('tg-policy')
+  const perCall = byName('tg-per-call')
+  const refHttp = byName('ref-node-http')
+  if (contended) {
+    const { admitted, limit, sidecars, connections, refused } = contended
+    console.log(
+      `\ncontention: ${sidecars} leasing sidecars × ${connections} connections against requestsPerMinute ${limit}: ` +
+        `admitted ${admitted}, refused ${refused}; over-admission ${Math.max(0, admitted - limit)} ` +
+        `(${((100 * Math.max(0, admitted - limit)) / limit).toFixed(2)}% of the limit; stated bound: 0 within a window, ` +
+        `${Math.floor(limit * 0.02)} after a limit change), held back ${Math.max(0, limit - admitted)}`,
+    )
+  }
+  if (ref) {
+    console.log('\nGoals (issue 14), as ratios in this run:')
+    const goal = (name: string, ok: boolean, detail: string) =>
+      console.log(`  ${ok ? 'PASS' : 'MISS'}  ${name}: ${detail}`)
+    const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`
+    if (refHttp)
+      console.log(
+        `  (check of the reference: node:http reference at ${x(refHttp.rps ?? 0, ref.rps ?? 1)} the undici one's req/s, ` +
+          `${x(added(refHttp, 50), added(ref, 50))} its added p50)`,
+      )
+    if (tg) {
+      goal(
+        'plain path throughput >= 0.9x reference',
+        (tg.rps ?? 0) >= 0.9 * (ref.rps ?? 0),
+        x(tg.rps ?? 0, ref.rps ?? 1),
+      )
+      goal(
+        'plain path added p50 <= 1.2x reference',
+        added(tg, 50) <= 1.2 * added(ref, 50),
+        x(added(tg, 50), added(ref, 50)),
+      )
+      goal(
+        'plain path added TTFT <= 1.2x reference',
+        addedTtft(tg) <= 1.2 * addedTtft(ref),
+        x(addedTtft(tg), addedTtft(ref)),
+      )
+      goal(
+        'idle RSS within 5 MB of the reference',
+        (tg.idleRss ?? 0) <= (ref.idleRss ?? 0) + 5,
+        `${tg.idleRss?.toFixed(1)} vs ${ref.idleRss?.toFixed(1)} MB`,
+      )
+    }
+    if (policy) {
+      goal(
+        'leased policy path throughput >= 0.75x reference',
+        (policy.rps ?? 0) >= 0.75 * (ref.rps ?? 0),
+        `${x(policy.rps ?? 0, ref.rps ?? 1)}${perCall ? ` (per call: ${x(perCall.rps ?? 0, ref.rps ?? 1)})` : ''}`,
+      )
+      goal(
+        'leased policy path added p50 <= 1.3x reference',
+        added(policy, 50) <= 1.3 * added(ref, 50),
+        `${x(added(policy, 50), added(ref, 50))}${perCall ? ` (per call: ${x(added(perCall, 50), added(ref, 50))})` : ''}`,
+      )
+    }
+    const hit = byName('tg-hit-memory')
+    if (hit)
+      goal(
+        'memory cache hit p50 <= 1.2x a direct call',
+        pct(hit.latencies, 50) <= 1.2 * pct(direct.latencies, 50),
+        x(pct(hit.latencies, 50), pct(direct.latencies, 50)),
+      )
+  }
   const hitMemory = byName('tg-hit-memory')
   const hitRedis = byName('tg-hit-redis')
   if (policy || hitMemory || hitRedis) {

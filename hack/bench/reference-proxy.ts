@@ -1,6 +1,7 @@
 // The benchmark's reference: the least a proxy can do with undici. A node:http server that hands
-// each request to an undici Pool of the upstream origin and pipes the response back, minus
-// hop-by-hop headers. No routing, no parsing, no accounting. Written the plain way (public undici
+// each request to an undici Pool of the upstream origin (a fixed 50 connections, the bench's
+// load) and pipes the response back, minus hop-by-hop headers. No routing, no parsing, no
+// accounting. reference-http-proxy.ts does the same on node:http alone, to check this one. Written the plain way (public undici
 // API, ESM imports): the sidecar's start-up savings (see sidecar/src/node-http.ts and
 // upstream/pools.ts) are part of what the benchmark compares.
 //   node hack/bench/reference-proxy.ts UPSTREAM_URL [PORT]
@@ -25,7 +26,7 @@ if (!upstream) {
   console.error('usage: node hack/bench/reference-proxy.ts UPSTREAM_URL [PORT]')
   process.exit(2)
 }
-const pool = new Pool(upstream)
+const pool = new Pool(upstream, { connections: 50 })
 
 const server = createServer(async (req, res) => {
   try {

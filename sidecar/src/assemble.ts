@@ -146,11 +146,12 @@ export async function assembleSidecar(
   }
   const tracing = await startTracing(env)
   const pools = new UpstreamPools()
-  const { limiter, cache, breakers, deferred } = await dataPlane(
+  const { limiter, closeLimiter, cache, breakers, deferred } = await dataPlane(
     data,
     metrics,
     usage,
     options.cacheMemoryBytes,
+    options.leaseFraction,
     !managed,
   )
   const chain = buildChain({
@@ -244,6 +245,8 @@ export async function assembleSidecar(
         const cut = await proxy.drain(deadlineMs)
         if (cut) log.warn({ cut }, 'drain deadline passed; calls cut')
         heartbeat?.stop()
+        // unused leases and spare slots go back to the other sidecars, settlements out
+        await closeLimiter().catch((error: unknown) => log.warn({ err: error }, 'leases not returned'))
         await usage.close()
         await feed.close()
         await config.close()
@@ -271,6 +274,7 @@ async function dataPlane(
   metrics: SidecarMetrics,
   usage: UsageRecorder,
   cacheMemoryBytes: number,
+  leaseFraction: number,
   waitForRedis: boolean,
 ) {
   const breakers = new BreakerRegistry()
@@ -280,6 +284,7 @@ async function dataPlane(
   if (!data) {
     return {
       limiter: local as Limiter,
+      closeLimiter: async () => {},
       deferred: new MemoryDeferredCalls(usage, store) as DeferredCalls,
       cache: new ResponseCache({ memoryMaxBytes: cacheMemoryBytes }),
       breakers,
@@ -291,8 +296,9 @@ async function dataPlane(
     import('./limits/redis-limiter.ts'),
     import('./limits/failover-limiter.ts'),
   ])
+  const primary = new RedisLimiter({ redis: data.client, fraction: leaseFraction })
   const limiter = new FailoverLimiter({
-    primary: new RedisLimiter({ redis: data.client }),
+    primary,
     fallback: local,
     isPrimaryUp: () => data.isUp(),
     onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }),
@@ -306,6 +312,7 @@ async function dataPlane(
   if (waitForRedis) await data.waitUntilUp(2_000).catch(() => {})
   return {
     limiter: limiter as Limiter,
+    closeLimiter: () => primary.close(),
     deferred: new RedisDeferredCalls(data.client) as DeferredCalls,
     cache,
     breakers,

@@ -30,6 +30,8 @@ export interface SidecarOptions {
   maxInflightBodyBytes: number
   /** Bound of the in-process response cache; 0 keeps answers in Redis only. */
   cacheMemoryBytes: number
+  /** Most unused lease all sidecars may hold on a limit, as a fraction of it; 0: per-call reservations. */
+  leaseFraction: number
   drainTimeoutMs: number
   logLevel: string
 }
@@ -105,6 +107,11 @@ const FLAGS = {
     env: 'TOLLGATE_CACHE_MEMORY_BYTES',
     arg: 'N',
     help: 'memory for cached answers, 0 = Redis only (default 67108864)',
+  },
+  'lease-fraction': {
+    env: 'TOLLGATE_LEASE_FRACTION',
+    arg: 'F',
+    help: 'most unused quota lease of all sidecars, a fraction of each limit; 0 = per call (default 0.02)',
   },
   'drain-timeout': {
     env: 'TOLLGATE_DRAIN_TIMEOUT',
@@ -186,6 +193,10 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
   const cacheMemoryBytes = cacheMemory === undefined ? 64 * 1024 * 1024 : Number(cacheMemory)
   if (!Number.isSafeInteger(cacheMemoryBytes) || cacheMemoryBytes < 0)
     throw bad(`--cache-memory-bytes: not a non-negative integer: ${cacheMemory}`)
+  const fraction = get('lease-fraction')
+  const leaseFraction = fraction === undefined ? 0.02 : Number(fraction)
+  if (!(leaseFraction >= 0 && leaseFraction <= 0.5))
+    throw bad(`--lease-fraction: not a number from 0 to 0.5: ${fraction}`)
   let drainTimeoutMs: number
   try {
     drainTimeoutMs = parseDuration(get('drain-timeout') ?? '25s')
@@ -209,6 +220,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     maxBodyBytes,
     maxInflightBodyBytes,
     cacheMemoryBytes,
+    leaseFraction,
     drainTimeoutMs,
     logLevel,
   }

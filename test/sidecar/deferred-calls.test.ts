@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { RedisClient } from '../../operator/src/redis/redis-client.ts'
 import { costNano, emptyUsage, priceOf, type Usage } from '../../sidecar/src/usage/usage.ts'
 import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-provider.ts'
+import { usedOf } from '../support/leases.ts'
 import { stackRedis } from '../support/redis.ts'
 import { type Harness, PLACEHOLDER_KEY, REAL_KEY, startHarness } from './harness.ts'
 import { uniqueTenant } from './policy.ts'
@@ -253,8 +254,13 @@ describe('deferred calls with Redis', () => {
       .filter(([field]) => field.startsWith(prefix))
       .reduce((sum, [, value]) => sum + Number(value), 0)
   }
+  /** spend is today's spend counter less the unused leases charged on it in advance. */
   const spend = (tenant: string) =>
-    redis.get(keys.spend(tenant, 'day', new Date().toISOString().slice(0, 10))).then(Number)
+    usedOf(
+      redis,
+      keys.spend(tenant, 'day', new Date().toISOString().slice(0, 10)),
+      keys.spendLeases(tenant, 'day'),
+    )
 
   it('a batch submitted through one replica is settled by a read through another, in the ledger and the spend, once', async () => {
     const tenant = uniqueTenant('batch-replicas')

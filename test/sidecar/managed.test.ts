@@ -19,6 +19,7 @@ import { type FakeProvider, startFakeProvider } from '../fake-provider/fake-prov
 import { type ExchangeFixture, exchangeFixture } from '../support/exchange-fixture.ts'
 import { nodesOf, stackRedis, usageCounter } from '../support/redis.ts'
 import { flushUsage, PLACEHOLDER_KEY, REAL_KEY } from './harness.ts'
+import { freshMinute } from './policy.ts'
 
 // Managed mode: credentials by token exchange at the operator (test/support/exchange-fixture.ts
 // runs the operator's real webhook server and exchange against the shared API server), the config
@@ -196,6 +197,46 @@ describe('managed mode (config from Redis)', () => {
     )
     expect(await version(sidecar)).toBe(2)
   })
+
+  it('a limit lowered by a policy change applies within a second on two sidecars holding leases: admitted ≤ the new limit + the old lease cap', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(shared)
+    const before = 1_000 // lease cap 20 requests
+    const after = 50
+    await writeConfig(redis, f, 1, { limits: { requestsPerMinute: before } }, false)
+    const sidecars = [await managed(f), await managed(f)]
+    await Promise.all(sidecars.map((s) => s.config.loaded))
+    await freshMinute(30)
+    const sent = fake.requests.length
+    let admitted = 0
+    const send = (s: Sidecar) =>
+      openai(s)
+        .chat.completions.create(ask)
+        .then(
+          () => {
+            admitted++
+            return 200
+          },
+          (e) => (e as { status?: number }).status ?? 0,
+        )
+    // both sidecars lease and admit 40 calls
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => send(sidecars[i % 2] as Sidecar)))
+    expect(first.every((status) => status === 200)).toBe(true)
+    await writeConfig(redis, f, 2, { limits: { requestsPerMinute: after } })
+    // bounded wait: within a second of the publish both refuse; what they admitted meanwhile counts
+    await vi.waitFor(
+      async () => {
+        const round = await Promise.all(sidecars.map(send))
+        expect(round).toEqual([429, 429])
+      },
+      { timeout: 1_000, interval: 10 },
+    )
+    const later = await Promise.all(Array.from({ length: 20 }, (_, i) => send(sidecars[i % 2] as Sidecar)))
+    expect(later.every((status) => status === 429)).toBe(true)
+    expect(fake.requests.length - sent).toBe(admitted)
+    expect(admitted).toBeLessThanOrEqual(after + Math.floor(before * 0.02))
+    expect(admitted).toBeGreaterThanOrEqual(40)
+  }, 60_000)
 
   it('takes any version of a newer epoch (Redis lost its data), and never again one of an older epoch', async () => {
     const redis = redisClient(stack.redisUrl)

@@ -30,22 +30,6 @@ export interface ReserveReply {
 const CONCURRENCY_RETRY_MS = 1_000
 
 /**
- * parseReply reads reserve.lua's flat reply `{admitted, now, key1, used1, reset1, ...}`. A reply of
- * the wrong shape is a limiter fault, not a decision.
- */
-export function parseReply(raw: unknown, checks: number): ReserveReply {
-  if (!Array.isArray(raw) || raw.length !== 2 + 3 * checks || !raw.every((v) => typeof v === 'number')) {
-    throw new LimiterUnavailableError('reserve script answered an unexpected reply')
-  }
-  const n = raw as number[]
-  const slots: SlotReading[] = []
-  for (let i = 0; i < checks; i++) {
-    slots.push({ key: n[2 + 3 * i] as number, used: n[3 + 3 * i] as number, resetAt: n[4 + 3 * i] as number })
-  }
-  return { admitted: n[0] === 1, now: n[1] as number, slots }
-}
-
-/**
  * decide turns an executor's reply into a Reservation or a Rejection. The executor has already
  * applied the rule (used + cost > limit on any enforced check rejects, and then nothing is
  * charged); this shapes the result the same way for every backend.

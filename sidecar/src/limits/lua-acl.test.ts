@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest'
 
 // Redis checks the commands a script calls against the caller's ACL user, so a command a script
 // calls but the tenant's user lacks fails only in managed mode (standalone sidecars log in with a
-// wider user), and only when that script runs: renew.lua, for one, only for calls longer than a
-// lease. Every script of the sidecar (limits/, deferred/) is checked.
+// wider user), and only on the branch that calls it: lease.lua, for one, writes slots, leases and
+// settlements only on some calls. Every script of the sidecar (limits/, deferred/) is checked.
 const dir = new URL('../', import.meta.url)
 const scripts = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lua'))
 

@@ -4,9 +4,10 @@ import type { MemoryStore } from './memory-store.ts'
 import type { ScriptPlan } from './plan.ts'
 
 /**
- * reserveInMemory runs a ScriptPlan against a MemoryStore exactly as reserve.lua runs it against
- * Redis (same candidate choice, same rule, same all-or-nothing charge). JavaScript runs it without
- * interruption, which gives the same atomicity within one process.
+ * reserveInMemory runs a ScriptPlan against a MemoryStore with the rule lease.lua applies to a
+ * call that needs a charge (same candidate choice, same rule, same all-or-nothing charge), per
+ * call: one process shares its limits with nobody, so it needs no leases. JavaScript runs it
+ * without interruption, which gives the same atomicity within one process.
  */
 export function reserveInMemory(
   store: MemoryStore,
@@ -58,7 +59,7 @@ export function reserveInMemory(
   return { admitted, now, slots }
 }
 
-/** settleInMemory mirrors settle.lua: adjust live counters by the deltas, free the slots. */
+/** settleInMemory adjusts live counters by the deltas (never recreating one) and frees the slots. */
 export function settleInMemory(
   store: MemoryStore,
   charged: { tokens: readonly string[]; spend: readonly string[]; inflight: readonly string[] },
@@ -77,7 +78,7 @@ export function settleInMemory(
   return freed
 }
 
-/** renewInMemory mirrors renew.lua: extend the leases of slots still held, never re-add one. */
+/** renewInMemory extends the leases of slots still held, never re-adding one. */
 export function renewInMemory(
   store: MemoryStore,
   slots: readonly { key: string; id: string }[],
@@ -90,7 +91,7 @@ export function renewInMemory(
   return renewed
 }
 
-/** releaseInMemory mirrors release.lua: free the slots, nothing else. */
+/** releaseInMemory frees the slots, nothing else. */
 export function releaseInMemory(
   store: MemoryStore,
   slots: readonly { key: string; id: string }[],

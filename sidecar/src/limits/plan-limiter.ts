@@ -18,8 +18,9 @@ export interface Slot {
 }
 
 /**
- * PlanExecutor runs plans against one store; RedisLimiter and MemoryLimiter differ only here,
- * so both share the plan (what to check) and the decision (what the answer means).
+ * PlanExecutor runs plans call by call against one store (MemoryLimiter's memory-executor.ts).
+ * It shares the plan (what to check) and the decision (what the answer means) with the leases of
+ * RedisLimiter (lease-limiter.ts), so both limiters answer alike.
  */
 export interface PlanExecutor {
   readonly backend: 'redis' | 'memory'
@@ -33,8 +34,7 @@ export interface PlanExecutor {
 
 export interface PlanLimiterOptions {
   /**
-   * An injected clock. RedisLimiter without one takes time from the Redis server; with one it
-   * sends the clock's time to the script instead (tests of windows and budget rollover).
+   * An injected clock (tests of windows and budget rollover); the wall clock when absent.
    */
   clock?: Clock
   /** Lease of a concurrency slot, renewed while its call runs; a crashed sidecar's slots free after it. Default 10 s. */
@@ -49,7 +49,7 @@ const MAX_UNRELEASED = 10_000
 const slotsOf = (r: Reservation): Slot[] => r.charged.inflight.map((key) => ({ key, id: r.id }))
 
 /**
- * PlanLimiter is the Limiter over a PlanExecutor; see RedisLimiter and MemoryLimiter. It keeps the
+ * PlanLimiter is the Limiter over a PlanExecutor, the one of MemoryLimiter. It keeps the
  * concurrency slots of its calls in flight leased: every tick (a third of a lease, at most a
  * second) it renews them all in one call, and frees again the slots whose settle could not reach
  * the store, so that a Redis blip leaves no slot taken once Redis is back.

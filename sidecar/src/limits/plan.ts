@@ -13,7 +13,7 @@ const WINDOW_GRACE_MS = { rpm: MINUTE_MS, tpm: MINUTE_MS, tpd: 3_600_000 } as co
 const PERIOD_GRACE_MS = DAY_MS
 
 /**
- * ScriptCheck is one check in the form the reserve script (reserve.lua) and the in-memory
+ * ScriptCheck is one check in the form the lease script (lease.lua) and the in-memory
  * executor both run. Candidate keys are consecutive in KEYS starting at `k` (1-based):
  * windows and periods pass three candidates (previous, current, next by the sidecar's clock) and
  * the executor picks the one that contains its own time, which for Redis is the server's.
@@ -38,7 +38,7 @@ export interface ScriptCheck {
   g: number
 }
 
-/** ScriptPlan is what reserve.lua receives (flattened into ARGV by encodeArgv). */
+/** ScriptPlan is a request's checks as the executors run them (lease.lua via LeaseCheck, memory-executor.ts). */
 export interface ScriptPlan {
   /** Reservation id, the member of concurrency sets. */
   id: string
@@ -51,6 +51,8 @@ export interface ScriptPlan {
 export interface PlannedCheck extends CheckIdentity {
   /** What this request is charged. */
   cost: number
+  /** The hash of the sidecars' unused leases on this check's counters (lease.lua). */
+  leases: string
 }
 
 /** Plan is everything one reservation evaluates: KEYS, the script's checks, and their meaning. */
@@ -106,6 +108,8 @@ interface Template extends CheckIdentity {
   window?: { metric: 'rpm' | 'tpm' | 'tpd'; width: number; first: number; keys: string[] }
   /** Concurrency set. */
   inflight?: string
+  /** Hash of the leases on this check's counters. */
+  leases: string
   /** Budget, with the candidate periods and their keys kept until the period changes. */
   budget?: {
     budget: CompiledBudget
@@ -159,6 +163,7 @@ function compileTemplates(config: CompiledConfig, provider: string, model: strin
         limit: max,
         charge: kind === 'requestsPerMinute' ? 'one' : 'tokens',
         window: { metric, width: metric === 'tpd' ? DAY_MS : MINUTE_MS, first: Number.NaN, keys: [] },
+        leases: keys.limitLeases(config.tenant, limit.id, metric),
       })
     }
     if (limit.concurrency !== undefined) {
@@ -168,7 +173,8 @@ function compileTemplates(config: CompiledConfig, provider: string, model: strin
         scope: limitScope('concurrency', limit, provider, model),
         limit: limit.concurrency,
         charge: 'one',
-        inflight: keys.inflight(config.tenant, limit.id),
+        inflight: keys.slots(config.tenant, limit.id),
+        leases: keys.limitLeases(config.tenant, limit.id, 'inflight'),
       })
     }
   }
@@ -182,6 +188,7 @@ function compileTemplates(config: CompiledConfig, provider: string, model: strin
       limit: budget.limitNanoUSD,
       charge: 'money',
       budget: { budget, start: Number.NaN, end: Number.NaN, keys: [], bounds: [0, 0, 0, 0] },
+      leases: keys.spendLeases(config.tenant, budget.period),
     })
   }
   return out
@@ -238,6 +245,7 @@ export function buildPlan(request: LimitRequest, options: PlanOptions): Plan {
       shadow: t.shadow,
       limit: t.limit,
       cost,
+      leases: t.leases,
     })
   }
 
