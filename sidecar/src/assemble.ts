@@ -107,6 +107,7 @@ export async function assembleSidecar(
         credentials,
         trustedKeys: () => credentials.trustedKeys(),
         log,
+        resyncMs: options.configResyncMs,
         events: {
           onLoad(result, version) {
             m.configLoads.inc({ result })

@@ -55,6 +55,8 @@ describe('parseFlags', () => {
     [['--config', 'a', '--max-inflight-body-bytes', '0'], {}, /--max-inflight-body-bytes/],
     [['--config', 'a', '--max-inflight-body-bytes', '1000'], {}, /smaller than --max-body-bytes/],
     [['--config', 'a'], { TOLLGATE_DRAIN_TIMEOUT: '5 minutes' }, /--drain-timeout/],
+    [['--config', 'a', '--config-resync', '10ms'], {}, /--config-resync: at least 100ms/],
+    [['--config', 'a'], { TOLLGATE_CONFIG_RESYNC: 'often' }, /--config-resync/],
     [['--config', 'a', '--log-level', 'loud'], {}, /--log-level/],
     [['stray'], {}, /Unexpected argument 'stray'/],
     [

@@ -33,6 +33,8 @@ export interface SidecarOptions {
   /** Most unused lease all sidecars may hold on a limit, as a fraction of it; 0: per-call reservations. */
   leaseFraction: number
   drainTimeoutMs: number
+  /** Managed mode: how often the config is read again without a publish (pub/sub may lose one). */
+  configResyncMs: number
   logLevel: string
 }
 
@@ -117,6 +119,11 @@ const FLAGS = {
     env: 'TOLLGATE_DRAIN_TIMEOUT',
     arg: 'DURATION',
     help: 'SIGTERM drain deadline (default 25s)',
+  },
+  'config-resync': {
+    env: 'TOLLGATE_CONFIG_RESYNC',
+    arg: 'DURATION',
+    help: 'managed mode: read the config again this often, publish or not (default 30s)',
   },
   'log-level': {
     env: 'TOLLGATE_LOG_LEVEL',
@@ -203,6 +210,13 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
   } catch (cause) {
     throw bad(`--drain-timeout: ${(cause as Error).message}`)
   }
+  let configResyncMs: number
+  try {
+    configResyncMs = parseDuration(get('config-resync') ?? '30s')
+  } catch (cause) {
+    throw bad(`--config-resync: ${(cause as Error).message}`)
+  }
+  if (configResyncMs < 100) throw bad(`--config-resync: at least 100ms, got ${get('config-resync')}`)
   const logLevel = get('log-level') ?? 'info'
   if (!LOG_LEVELS.has(logLevel)) throw bad(`--log-level: unknown level ${logLevel}`)
   const redisMode = get('redis-mode') ?? 'single'
@@ -222,6 +236,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): SidecarOptio
     cacheMemoryBytes,
     leaseFraction,
     drainTimeoutMs,
+    configResyncMs,
     logLevel,
   }
   if (!options.configFile && !options.redisUrl)

@@ -65,7 +65,7 @@ describe('leader election on the real node', () => {
       async () => {
         const [row] = await psql(
           k,
-          `SELECT sum(requests), count(*), count(DISTINCT (hour, provider, model, namespace)) FROM usage_hourly WHERE tenant = '${demo.tenant}'`,
+          `SELECT sum(requests), count(*), count(DISTINCT (hour, provider, model, namespace, workload, end_user)) FROM usage_hourly WHERE tenant = '${demo.tenant}'`,
         )
         return Number(row?.[0]) > Number(sumBefore) && row
       },

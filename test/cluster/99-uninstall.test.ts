@@ -40,6 +40,9 @@ describe('helm uninstall', () => {
       '--wait=true',
       '--timeout=120s',
     )
+    // The demo's console sign-in (hack/stack/demo.ts) is the demo's to remove, as the rest of it.
+    await k('delete', 'clusterrolebinding,clusterrole', 'tollgate-console-admin', '--wait=true')
+    await k('delete', '-n', demo.systemNamespace, `serviceaccount/${demo.consoleUser}`, '--wait=true')
     helm(env.binDir, env.kubeconfig, [
       'uninstall',
       demo.release,

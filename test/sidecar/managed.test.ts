@@ -101,7 +101,7 @@ async function writeConfig(
 /** managed starts a sidecar with the environment the webhook injects and the pod's projected token. */
 async function managed(
   f: ExchangeFixture,
-  opts: { tokenFile?: string; log?: string[] } = {},
+  opts: { tokenFile?: string; log?: string[]; env?: Record<string, string> } = {},
 ): Promise<Sidecar> {
   const { sidecarEnv, tokenFile } = await f.injectedPod(`app-${running.length}`)
   const options = parseFlags([], {
@@ -111,6 +111,7 @@ async function managed(
     TOLLGATE_LISTEN: '127.0.0.1:0',
     TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
     TOLLGATE_LOG_LEVEL: 'warn',
+    ...opts.env,
   })
   if (!options) throw new Error('no options')
   const log = opts.log
@@ -286,6 +287,29 @@ describe('managed mode (config from Redis)', () => {
     }
     expect(killed).toBe(1)
     await vi.waitFor(async () => expect(await version(sidecar)).toBe(3), { timeout: 10_000 })
+  })
+
+  it('reads its config again without a publish, so one lost some other way is applied within the resync period', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(shared)
+    await writeConfig(redis, f, 1, {}, false)
+    const sidecar = await managed(f, { env: { TOLLGATE_CONFIG_RESYNC: '300ms' } })
+    await sidecar.config.loaded
+    // Announce the config in force until the sidecar reports reading it unchanged: from then on
+    // its subscription is live, and the loads that setting it up makes are behind us.
+    await vi.waitFor(
+      async () => {
+        await writeConfig(redis, f, 1, {}, true)
+        expect(await (await fetch(`${sidecar.adminUrl}/metrics`)).text()).toMatch(
+          /tollgate_config_loads_total\{result="unchanged"[^}]*\} [1-9]/,
+        )
+      },
+      { timeout: 10_000, interval: 200 },
+    )
+    // Stored and never announced, as if the publish had been lost on a live subscription.
+    await writeConfig(redis, f, 2, { models: { deny: ['gpt-4o-mini'] } }, false)
+    await vi.waitFor(async () => expect(await version(sidecar)).toBe(2), { timeout: 5_000 })
+    await expect(openai(sidecar).chat.completions.create(ask)).rejects.toMatchObject({ status: 403 })
   })
 
   it('keeps serving with the last good config while Redis is away and writes the usage once it is back', async () => {

@@ -18,8 +18,10 @@ export interface ConfigEvents {
 
 /**
  * RedisConfigSource follows the tenant's compiled config in Redis (managed mode). It loads on
- * connect, on every reconnect (pub/sub is lossy: a publish sent while disconnected is gone) and
- * on each message on the tenant's channel. It applies only a config signed by a key the exchange
+ * connect, on every reconnect (pub/sub is lossy: a publish sent while disconnected is gone), on
+ * each message on the tenant's channel, and every resyncMs regardless, which bounds how long a
+ * publish lost some other way (a subscription not yet renewed, a client dropped for its output
+ * buffer) can keep an old config, a suspension included, in force. It applies only a config signed by a key the exchange
  * gave it (anything else is refused, counted as `rejected` and logged), never goes back to a
  * config of an earlier epoch or a lower version of its own (isNewerConfig), and keeps the last good config whenever Redis is gone or holds something
  * unusable.
@@ -36,6 +38,7 @@ export class RedisConfigSource implements ConfigSource {
   #current: RuntimeConfig | undefined = undefined
   #markLoaded!: () => void
   #closed = false
+  readonly #resync: NodeJS.Timeout
 
   readonly #trusted: () => ReadonlyMap<string, KeyObject>
 
@@ -47,6 +50,8 @@ export class RedisConfigSource implements ConfigSource {
     trustedKeys: () => ReadonlyMap<string, KeyObject>
     log: Logger
     events?: ConfigEvents
+    /** How often the config is read again without a publish (default 30 s). */
+    resyncMs?: number
   }) {
     this.tenant = opts.tenant
     this.#client = opts.client
@@ -76,6 +81,10 @@ export class RedisConfigSource implements ConfigSource {
     this.#subscriber.on('subscribersReady', () => void this.reload('subscribe'))
     this.#client.on('ready', () => void this.reload('connect'))
     if (this.#client.status === 'ready') void this.reload('connect')
+    this.#resync = setInterval(() => {
+      if (this.#client.status === 'ready') void this.reload('resync')
+    }, opts.resyncMs ?? 30_000)
+    this.#resync.unref()
   }
 
   current(): RuntimeConfig | undefined {
@@ -125,7 +134,8 @@ export class RedisConfigSource implements ConfigSource {
     }
     const inForce = this.#current?.compiled
     if (inForce && !isNewerConfig(compiled, inForce)) {
-      this.#events?.onLoad('unchanged', inForce.version)
+      // a resync that finds the config in force is no event: only a read something asked for is
+      if (reason !== 'resync') this.#events?.onLoad('unchanged', inForce.version)
       return
     }
     await this.#credentials.refresh(compiled.providers)
@@ -140,6 +150,7 @@ export class RedisConfigSource implements ConfigSource {
 
   async close(): Promise<void> {
     this.#closed = true
+    clearInterval(this.#resync)
     this.#credentials.close()
     this.#subscriber.disconnect()
   }
