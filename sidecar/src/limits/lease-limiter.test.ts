@@ -1,6 +1,7 @@
 import { keys } from '@tollgate/api'
 import { afterAll, describe, expect, inject, it, vi } from 'vitest'
 import { DataRedis } from '../resilience/redis-client.ts'
+import { LimiterUnavailableError } from './errors.ts'
 import { call, compile, uniqueTenant } from './fixtures.test-support.ts'
 import type { LeaseCall } from './lease-script.ts'
 import type { Reservation } from './limiter.ts'
@@ -24,18 +25,20 @@ async function sidecar(
   const redis = await connect()
   const inner = new RedisLeaseExecutor(redis.client)
   const calls: LeaseCall[] = []
+  /** While down, every call to Redis fails as an unreachable Redis's would. */
+  const link = { down: false }
   const limiter = new RedisLimiter({
     ...options,
     redis: redis.client,
     executor: {
       lease: (c) => {
         calls.push(c)
-        return inner.lease(c)
+        return link.down ? Promise.reject(new LimiterUnavailableError('run lease script')) : inner.lease(c)
       },
     },
   })
   limiters.push(limiter)
-  return { limiter, redis, calls }
+  return { limiter, redis, calls, link }
 }
 
 /** heldSlots sums the concurrency slots every sidecar holds (keys.slots: `held:expiresAt` per holder). */
@@ -59,6 +62,42 @@ describe('LeaseLimiter on Redis', () => {
     expect(results.every((r) => r.ok)).toBe(true)
     // the cap (2% of 5000 = 100 requests) lets one sidecar go a hundred calls between two asks
     expect(calls.length).toBeLessThan(20)
+  })
+
+  it('once a call to Redis fails, admits nothing from its leases until Redis answers again', async () => {
+    // tokens: a settled call gives its unused estimate back to the lease while the lease is valid
+    const config = compile(uniqueTenant(), { limits: { tokensPerMinute: 1_000_000 } })
+    const { limiter, calls, link } = await sidecar()
+    const held: Reservation[] = []
+    for (let i = 0; i < 20; i++) held.push((await limiter.reserve(call(config))) as Reservation)
+    expect(held.every((r) => r.ok)).toBe(true)
+
+    link.down = true
+    let admitted = 0
+    const drain = async () => {
+      for (;;) {
+        const r = await limiter.reserve(call(config)).catch(() => undefined)
+        if (!r) return
+        admitted++
+        if (admitted > 1_000) throw new Error('never asked Redis')
+      }
+    }
+    await drain()
+    // the lease (at most the cap, 20,000 tokens = 200 calls) is spent, the next call failed in Redis
+    expect(admitted).toBeLessThanOrEqual(200)
+    // what the held calls did not use would go back into a valid lease
+    for (const r of held) await limiter.settle(r, { tokens: 0, costNano: 0 }).catch(() => {})
+    for (let i = 0; i < 5; i++) {
+      const asked = calls.length
+      await expect(limiter.reserve(call(config))).rejects.toThrow(LimiterUnavailableError)
+      expect(calls.length).toBeGreaterThan(asked) // asked Redis, not the lease
+    }
+
+    link.down = false
+    expect((await limiter.reserve(call(config))).ok).toBe(true)
+    const asked = calls.length
+    expect((await limiter.reserve(call(config))).ok).toBe(true) // from a lease again
+    expect(calls.length).toBe(asked)
   })
 
   it('with fraction 0 asks Redis for every call (the per-call case of the same mechanism)', async () => {

@@ -334,13 +334,21 @@ export class LeaseLimiter implements Limiter {
     state.pending = new Map()
     // A call that failed may have been applied: its settlements are not sent again (the estimate
     // stays counted, the safe side).
-    return this.#executor.lease({
-      holder: this.#holder,
-      now: this.#overrideNow ? now : undefined,
-      leaseMs: this.#leaseMs,
-      checks,
-      adjust,
-    })
+    try {
+      return await this.#executor.lease({
+        holder: this.#holder,
+        now: this.#overrideNow ? now : undefined,
+        leaseMs: this.#leaseMs,
+        checks,
+        adjust,
+      })
+    } catch (error) {
+      // Redis did not answer: the tenant's leases are not used again until it does, so a call
+      // admitted after a refusal the failure caused always means Redis serves again (no call is
+      // admitted, refused, then admitted again from what is left of a lease).
+      for (const e of state.entries.values()) e.lease.expiresAt = 0
+      throw error
+    }
   }
 
   #apply(entries: Entry[], checks: LeaseCheck[], reply: LeaseReply, sentAt: number): void {
