@@ -49,7 +49,9 @@ export function normalisePath(raw: string): NormalisedPath {
   const path = q === -1 ? raw : raw.slice(0, q)
   const query = q === -1 ? '' : raw.slice(q)
   if (query.includes('#')) return { ok: false, problem: 'a request target cannot carry a fragment' }
-  let decoded = ''
+  // the common case, a plain path already in its one form, is checked and returned as it is
+  const escaped = path.includes('%')
+  let decoded = escaped ? '' : path
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i)
     if (c === 0x25) {
@@ -69,8 +71,11 @@ export function normalisePath(raw: string): NormalisedPath {
         problem: c === 0x5c ? 'a backslash' : `a character a path cannot hold (code ${c}) at offset ${i}`,
       }
     }
-    decoded += path[i]
+    if (escaped) decoded += path[i]
   }
+  const plain =
+    decoded.startsWith('/') && !decoded.includes('//') && !decoded.includes('/.') && !decoded.endsWith('/')
+  if (plain && decoded.length > 1) return { ok: true, path: decoded, query }
   const segments: string[] = []
   for (const segment of decoded.split('/')) {
     if (segment === '' || segment === '.') continue

@@ -233,7 +233,7 @@ export class JsonFieldReader {
         i++
       }
     }
-    if (this.#capture && from !== -1 && from < end) this.#append(buf, from, end)
+    if (this.#capture && from !== -1 && from < end) this.#append(this.#capture, buf, from, end)
   }
 
   /** end finishes a document that ends in a scalar (a bare number at the top level). */
@@ -279,8 +279,7 @@ export class JsonFieldReader {
     return true
   }
 
-  #append(buf: Buffer, from: number, to: number): void {
-    const capture = this.#capture as Capture
+  #append(capture: Capture, buf: Buffer, from: number, to: number): void {
     if (capture.size < 0) return
     capture.size += to - from
     if (capture.size > this.#maxValueBytes) {
@@ -295,11 +294,22 @@ export class JsonFieldReader {
 
   #finish(buf: Buffer, from: number, to: number): void {
     const capture = this.#capture as Capture
-    if (from !== -1) this.#append(buf, from, to)
     this.#capture = undefined
-    if (capture.size < 0) return
+    let text: string
+    if (capture.chunks.length === 0 && capture.size === 0 && from !== -1) {
+      // the whole value is in this chunk: read it from there, no copy
+      if (to - from > this.#maxValueBytes) {
+        this.overflowed.add(capture.path)
+        return
+      }
+      text = buf.toString('utf8', from, to)
+    } else {
+      if (from !== -1) this.#append(capture, buf, from, to)
+      if (capture.size < 0) return
+      text = Buffer.concat(capture.chunks).toString('utf8')
+    }
     try {
-      this.#values.set(capture.path, JSON.parse(Buffer.concat(capture.chunks).toString('utf8')))
+      this.#values.set(capture.path, JSON.parse(text))
     } catch {
       // a malformed value carries nothing we can trust
     }

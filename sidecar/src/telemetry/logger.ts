@@ -28,6 +28,22 @@ export interface Loggers {
   flush(): void
 }
 
+let lastMs = 0
+let lastTime = ''
+
+/**
+ * isoTime is pino's `,"time":"<ISO 8601>"` made once per millisecond, not once per line: at a few
+ * thousand calls a second, formatting the date was a fifth of the access log's cost (V8 profile, `npm run bench -- --cpu-prof`).
+ */
+export function isoTime(): string {
+  const now = Date.now()
+  if (now !== lastMs) {
+    lastMs = now
+    lastTime = `,"time":"${new Date(now).toISOString()}"`
+  }
+  return lastTime
+}
+
 /**
  * createLoggers builds the sidecar's loggers. Lines go out asynchronously in batches (at 4 KiB or
  * every 250 ms, whichever comes first), so a request never waits on stdout and a busy sidecar
@@ -41,7 +57,7 @@ export function createLoggers(opts: { level?: string; destination?: DestinationS
     name: 'tollgate-sidecar',
     level: opts.level ?? 'info',
     base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
   }
   const log = pino({ ...common, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination)
   const access = pino(common, destination)
