@@ -110,6 +110,7 @@ describe('the Helm chart', () => {
     [['--set', 'operator.replicas=0'], "at '/operator/replicas'"],
     [['--set', 'redis.url=http://redis:6379'], "at '/redis/url'"],
     [['--set', 'sidecar.logLevel=loud'], "at '/sidecar/logLevel'"],
+    [['--set', 'sidecar.leaseFraction=0.9'], "at '/sidecar/leaseFraction'"],
     [['--set', 'tiers.platinum.requestsPerMinute=5'], "at '/tiers'"],
     [['--set', 'operator.replica=2'], "additional properties 'replica' not allowed"],
     [['--set', 'metrics.prometheusRule.budgetNearRatio=1.5'], "at '/metrics/prometheusRule/budgetNearRatio'"],
@@ -183,11 +184,12 @@ describe('the Helm chart', () => {
 
   it.each(Object.entries(VALUES))(
     'gives the operator an injection config and a command line it accepts (%s values)',
-    async (_, values) => {
+    async (name, values) => {
       const docs = parseAllDocuments((await template('tollgate-system', values)).stdout).map((d) => d.toJS())
       const configMap = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'tollgate-config')
       const injection = parseInjectionConfig(configMap.data['injection.yaml'])
       expect(injection.image).toMatch(/tollgate-sidecar:/)
+      expect(injection.leaseFraction).toBe(name === 'full' ? 0.05 : 0.02)
       const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata.name === 'tollgate')
       const args: string[] = deployment.spec.template.spec.containers[0].args
       // The operator's own command-line parser, with the environment the Deployment sets.

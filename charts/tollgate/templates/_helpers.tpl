@@ -130,6 +130,7 @@ on ~tollgate:v1:* &tollgate:v1:* +@all -@dangerous +info +acl|setuser +acl|delus
 image: {{ include "tollgate.sidecarImage" . }}
 imagePullPolicy: {{ $s.image.pullPolicy }}
 logLevel: {{ $s.logLevel }}
+leaseFraction: {{ $s.leaseFraction }}
 resources:
   {{- toYaml $s.resources | nindent 2 }}
 securityContext:

@@ -34,6 +34,8 @@ export const InjectionConfig = Type.Object(
     logLevel: Type.Optional(
       Type.Union(['error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
     ),
+    /** The sidecars' --lease-fraction (TOLLGATE_LEASE_FRACTION); absent: the sidecar's default. */
+    leaseFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
     env: Type.Optional(
       Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), value: Type.String() })),
     ),

@@ -112,6 +112,9 @@ export function renderSidecar(
       { name: 'TOLLGATE_LISTEN', value: `127.0.0.1:${SIDECAR_PORTS.proxy}` },
       { name: 'TOLLGATE_ADMIN_LISTEN', value: `0.0.0.0:${SIDECAR_PORTS.admin}` },
       ...(config.logLevel ? [{ name: 'TOLLGATE_LOG_LEVEL', value: config.logLevel }] : []),
+      ...(config.leaseFraction !== undefined
+        ? [{ name: 'TOLLGATE_LEASE_FRACTION', value: String(config.leaseFraction) }]
+        : []),
       ...(config.env ?? []),
     ],
     ports: [{ name: 'tollgate-admin', containerPort: SIDECAR_PORTS.admin, protocol: 'TCP' }],
