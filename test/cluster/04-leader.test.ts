@@ -40,15 +40,21 @@ describe('leader election on the real node', () => {
 
     const deletedAt = Date.now()
     await k('-n', demo.systemNamespace, 'delete', 'pod', leader, '--wait=false')
+    // Another replica: the one that waited, or the pod the Deployment made in the leader's place
+    // (both campaign once the old leader released the lease on its way out).
+    let seen: { holder: string | undefined; pods: string[] } = { holder: leader, pods: operators }
     const successor = await eventually(
       async () => {
-        const now = await holder()
-        return now && now !== leader && operators.includes(now) && now
+        seen = { holder: await holder(), pods: (await podsOf(k, 'operator')).map(nameOf) }
+        const now = seen.holder
+        return now && now !== leader && seen.pods.includes(now) && now
       },
       LEASE_DURATION_MS * 2,
       'another replica to take the lease',
       200,
-    )
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: the lease is held by ${seen.holder}, operator pods ${seen.pods}`)
+    })
     const handover = Date.now() - deletedAt
     console.log(`leader ${leader} -> ${successor} in ${handover} ms`)
     expect(handover).toBeLessThan(LEASE_DURATION_MS)
