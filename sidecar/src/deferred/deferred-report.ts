@@ -1,3 +1,4 @@
+import { JsonBodyReader } from '../json/json-body-reader.ts'
 import { JsonFieldReader, jsonPaths } from '../json/json-field-reader.ts'
 import { emptyUsage, type Usage } from '../usage/usage.ts'
 import { UsageAccumulator } from '../usage/usage-accumulator.ts'
@@ -27,10 +28,10 @@ const FINAL_OBJECT_FIELDS = jsonPaths(['id', 'status', 'usage'])
 /**
  * FinalObjectReader reads a retrieved OpenAI batch or Response: once its `status` is final, its
  * top-level `usage` (a batch's sums every request; a Response's is the call's) is the report.
- * Keys are found by structure (JsonFieldReader), so `usage` in `metadata` is not `usage`.
+ * Keys are found by structure (JsonBodyReader), so `usage` in `metadata` is not `usage`.
  */
 export class FinalObjectReader implements ReportReader {
-  readonly #json = new JsonFieldReader(FINAL_OBJECT_FIELDS)
+  readonly #json = new JsonBodyReader(FINAL_OBJECT_FIELDS)
   readonly #usage = new UsageAccumulator('openai')
 
   write(chunk: Buffer): void {
