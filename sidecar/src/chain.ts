@@ -23,6 +23,7 @@ import { routeStage } from './stages/route-stage.ts'
 import { tenantStage } from './stages/tenant-stage.ts'
 import { tracingStage } from './stages/tracing-stage.ts'
 import { usageStage } from './stages/usage-stage.ts'
+import type { AccessLog } from './telemetry/access-log.ts'
 import type { SidecarMetrics } from './telemetry/metrics.ts'
 import type { Tracing } from './telemetry/tracing.ts'
 import type { UpstreamPools } from './upstream/pools.ts'
@@ -38,7 +39,7 @@ export interface Deps {
   tracing: Tracing | undefined
   log: Logger
   /** Access log: one line per call. */
-  access: Logger
+  access: AccessLog
   lifecycle: Lifecycle
   namespace: string
   /** The pod's workload (`deployment/app`), '' when unknown. */

@@ -140,7 +140,8 @@ export async function startHarness(
   const sidecar = await startSidecar(
     options,
     { OPENAI_API_KEY: REAL_KEY },
-    { write: (line: string) => logs.push(line) },
+    // the access log hands over several lines at once
+    { write: (text: string) => logs.push(...text.split(/(?<=\n)/)) },
   )
   const sdk = { maxRetries: 0, timeout: 10_000 }
   return {

@@ -161,7 +161,8 @@ describe('OpenAI through the sidecar', () => {
     const own = response.headers.get('x-tollgate-request-id')
     expect(own).toMatch(/^[0-9a-f-]{36}$/)
     expect(h.fake.requests.at(-1)?.headers['x-request-id']).toBe(own)
-    expect(h.logs.some((line) => line.includes(`"requestId":"${own}"`))).toBe(true)
+    // access lines go out in batches, within 100 ms of the call
+    await vi.waitFor(() => expect(h.logs.some((line) => line.includes(`"requestId":"${own}"`))).toBe(true))
   })
 
   it('proxies a model listing without a body', async () => {

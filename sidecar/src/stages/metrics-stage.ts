@@ -1,5 +1,5 @@
-import type { Logger } from 'pino'
 import type { Stage } from '../stage.ts'
+import type { AccessLog } from '../telemetry/access-log.ts'
 import type { SidecarMetrics } from '../telemetry/metrics.ts'
 
 /** Status recorded for a call whose client went away before the response head was sent. */
@@ -11,14 +11,14 @@ export const CLIENT_CLOSED = 499
  * failures and sidecar rejections, and writes one access log line (never a body or a key).
  */
 export const metricsStage =
-  (metrics: SidecarMetrics, access: Logger): Stage =>
+  (metrics: SidecarMetrics, access: AccessLog): Stage =>
   (next) =>
     async function metricsStage(ctx) {
-      metrics.inflight.inc()
+      metrics.inflightCalls++
       try {
         await next(ctx)
       } finally {
-        metrics.inflight.dec()
+        metrics.inflightCalls--
         const ms = performance.now() - ctx.startedAt
         const provider = ctx.provider?.name ?? 'none'
         const series = metrics.series(provider, ctx.model ?? 'none')
@@ -38,24 +38,21 @@ export const metricsStage =
           if (ctx.usageSource !== 'reported') metrics.usageEstimated.inc({ reason: ctx.usageSource })
         }
         if (ctx.error && !ctx.upstreamFailure) metrics.rejections.inc({ code: ctx.error.code })
-        if (access.isLevelEnabled('info')) {
-          access.info(
-            {
-              requestId: ctx.requestId,
-              method: ctx.req.method,
-              provider,
-              model: ctx.model,
-              status,
-              ms: Math.round(ms),
-              ttftMs: ttftMs ? Math.round(ttftMs) : undefined,
-              inputTokens: u.inputTokens,
-              outputTokens: u.outputTokens,
-              costNano: ctx.costNano,
-              code: ctx.error?.code,
-              aborted: ctx.aborted || undefined,
-            },
-            'call',
-          )
+        if (access.enabled) {
+          access.write({
+            requestId: ctx.requestId,
+            method: ctx.req.method,
+            provider,
+            model: ctx.model,
+            status,
+            ms: Math.round(ms),
+            ttftMs: ttftMs ? Math.round(ttftMs) : undefined,
+            inputTokens: u.inputTokens,
+            outputTokens: u.outputTokens,
+            costNano: ctx.costNano,
+            code: ctx.error?.code,
+            aborted: ctx.aborted,
+          })
         }
       }
     }

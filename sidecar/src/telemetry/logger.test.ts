@@ -13,11 +13,22 @@ describe('createLoggers', () => {
     })
     const { access } = createLoggers({ destination })
     const before = Date.now()
-    access.info({ requestId: 'r1' }, 'call')
-    access.info({ requestId: 'r2' }, 'call')
+    const line = { method: 'POST', provider: 'openai', model: 'm', status: 200, ms: 1 }
+    const rest = {
+      ttftMs: undefined,
+      inputTokens: 1,
+      outputTokens: 2,
+      costNano: 3,
+      code: undefined,
+      aborted: false,
+    }
+    access.write({ requestId: 'r1', ...line, ...rest })
+    access.write({ requestId: 'r2', ...line, ...rest })
+    access.flush()
     const after = Date.now()
-    expect(lines).toHaveLength(2)
-    for (const line of lines) {
+    const written = lines.join('').split('\n').filter(Boolean)
+    expect(written).toHaveLength(2)
+    for (const line of written) {
       const { time } = JSON.parse(line) as { time: string }
       expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
       expect(Date.parse(time)).toBeGreaterThanOrEqual(before)

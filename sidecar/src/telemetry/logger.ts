@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino'
+import { AccessLog } from './access-log.ts'
 
 /** Paths pino replaces with `[redacted]` wherever they appear in a log object. */
 export const REDACT_PATHS = [
@@ -19,11 +20,8 @@ export const REDACT_PATHS = [
 export interface Loggers {
   /** log is for events, with redaction of credential-shaped fields. */
   log: Logger
-  /**
-   * access writes one line per call. Its objects have fixed fields (ids, names, numbers: never a
-   * header, body or key), so it skips the redaction pass, which costs more than the line itself.
-   */
-  access: Logger
+  /** access writes one line per call, to the same output (access-log.ts). */
+  access: AccessLog
   /** flush writes out what is buffered (shutdown). */
   flush(): void
 }
@@ -53,18 +51,24 @@ export function isoTime(): string {
 export function createLoggers(opts: { level?: string; destination?: DestinationStream } = {}): Loggers {
   const destination =
     opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 })
-  const common = {
-    name: 'tollgate-sidecar',
-    level: opts.level ?? 'info',
-    base: { pid: process.pid },
-    timestamp: isoTime,
-  }
-  const log = pino({ ...common, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination)
-  const access = pino(common, destination)
+  const name = 'tollgate-sidecar'
+  const level = opts.level ?? 'info'
+  const log = pino(
+    {
+      name,
+      level,
+      base: { pid: process.pid },
+      timestamp: isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  )
+  const access = new AccessLog(destination, { level, name })
   return {
     log,
     access,
     flush() {
+      access.flush()
       const sonic = destination as { flushSync?: () => void }
       try {
         sonic.flushSync?.()

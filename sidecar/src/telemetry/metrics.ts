@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, type LabelValues, Registry } from 'prom-client'
 import { BREAKER_STATE_VALUE, type BreakerState } from '../resilience/circuit-breaker.ts'
+import { CallHistogram } from './call-histogram.ts'
 
 /** Buckets for whole LLM calls and time to first token: 50 ms to 2 minutes. */
 export const LLM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120]
@@ -44,7 +45,38 @@ export interface CallSeries {
   status(code: number): Inc
 }
 
-/** SidecarMetrics are the Prometheus series of one sidecar, served on the admin port. */
+/** Count is a counter series of the per-call path: a number added to in place (see Counts). */
+class Count implements Inc {
+  n = 0
+  inc(value = 1): void {
+    this.n += value
+  }
+}
+
+/**
+ * Counts are the per-call series of one prom-client Counter as plain numbers, handed to the
+ * Counter each time it is read (its `collect`): a call adds to a number instead of building and
+ * hashing a label set in prom-client, and a scrape sees every call counted before it.
+ */
+class Counts<T extends string> {
+  readonly #cells: [LabelValues<T>, Count][] = []
+
+  /** count is the series of a label set; bind it once and keep it. */
+  count(labels: LabelValues<T>): Count {
+    const cell = new Count()
+    this.#cells.push([labels, cell])
+    return cell
+  }
+
+  flush(counter: Counter<T>): void {
+    for (const [labels, cell] of this.#cells) {
+      if (cell.n === 0) continue
+      counter.inc(labels, cell.n)
+      cell.n = 0
+    }
+  }
+}
+
 /** BreakerSnapshot is one breaker as the gauge reports it. */
 export interface BreakerSnapshot {
   provider: string
@@ -52,19 +84,21 @@ export interface BreakerSnapshot {
   state: BreakerState
 }
 
+/** SidecarMetrics are the Prometheus series of one sidecar, served on the admin port. */
 export class SidecarMetrics {
   readonly registry = new Registry()
   readonly models = new LabelLimiter()
   /** Where the breaker gauge reads its states from when scraped (observeBreakers). */
   #breakers: () => readonly BreakerSnapshot[] = () => []
   readonly requests: Counter<'provider' | 'model' | 'status'>
-  readonly duration: Histogram<'provider' | 'model'>
-  readonly ttft: Histogram<'provider' | 'model'>
+  readonly duration: CallHistogram
+  readonly ttft: CallHistogram
   readonly tokens: Counter<'provider' | 'model' | 'type'>
   readonly cost: Counter<'provider' | 'model'>
   readonly upstreamErrors: Counter<'provider' | 'reason'>
   readonly rejections: Counter<'code'>
-  readonly inflight: Gauge
+  /** Calls in flight, read by the gauge when scraped. */
+  inflightCalls = 0
   readonly configVersion: Gauge
   readonly configLoads: Counter<'result'>
   readonly usageWriteErrors: Counter
@@ -79,6 +113,9 @@ export class SidecarMetrics {
   readonly usageEstimated: Counter<'reason'>
   readonly credentialExchanges: Counter<'result'>
   readonly #series = new Map<string, CallSeries>()
+  readonly #requestCounts = new Counts<'provider' | 'model' | 'status'>()
+  readonly #tokenCounts = new Counts<'provider' | 'model' | 'type'>()
+  readonly #costCounts = new Counts<'provider' | 'model'>()
   readonly #cacheResults = new Map<string, Inc>()
 
   constructor(opts: { tenant?: string; processMetrics?: boolean } = {}) {
@@ -89,18 +126,17 @@ export class SidecarMetrics {
       help: 'Calls through the sidecar by provider, model and HTTP status.',
       labelNames: ['provider', 'model', 'status'],
       registers,
+      collect: () => this.#requestCounts.flush(this.requests),
     })
-    this.duration = new Histogram({
+    this.duration = new CallHistogram({
       name: 'tollgate_request_duration_seconds',
       help: 'Time from request to the last response byte.',
-      labelNames: ['provider', 'model'],
       buckets: LLM_BUCKETS,
       registers,
     })
-    this.ttft = new Histogram({
+    this.ttft = new CallHistogram({
       name: 'tollgate_time_to_first_token_seconds',
       help: 'Time from request to the first body chunk of a streamed response.',
-      labelNames: ['provider', 'model'],
       buckets: LLM_BUCKETS,
       registers,
     })
@@ -109,12 +145,14 @@ export class SidecarMetrics {
       help: 'Tokens by type: input (cached included), output (reasoning included), cached_input, reasoning.',
       labelNames: ['provider', 'model', 'type'],
       registers,
+      collect: () => this.#tokenCounts.flush(this.tokens),
     })
     this.cost = new Counter({
       name: 'tollgate_cost_usd_total',
       help: 'Spend priced with the config price table, in US dollars.',
       labelNames: ['provider', 'model'],
       registers,
+      collect: () => this.#costCounts.flush(this.cost),
     })
     this.upstreamErrors = new Counter({
       name: 'tollgate_upstream_errors_total',
@@ -128,10 +166,11 @@ export class SidecarMetrics {
       labelNames: ['code'],
       registers,
     })
-    this.inflight = new Gauge({
+    const inflight: Gauge = new Gauge({
       name: 'tollgate_inflight_requests',
       help: 'Calls in flight.',
       registers,
+      collect: () => inflight.set(this.inflightCalls),
     })
     this.configVersion = new Gauge({
       name: 'tollgate_config_version',
@@ -232,9 +271,9 @@ export class SidecarMetrics {
   }
 
   /**
-   * series returns the bound series of a provider and model. Binding hashes the labels once per
-   * pair instead of on every observation; the model passes the LabelLimiter first, so the map stays
-   * small.
+   * series returns the bound series of a provider and model: plain numbers and bucket cells that a
+   * call adds to, read into the Prometheus series when scraped. The model passes the LabelLimiter
+   * first, so the map stays small.
    */
   series(provider: string, rawModel: string): CallSeries {
     const model = this.models.value(rawModel)
@@ -244,17 +283,17 @@ export class SidecarMetrics {
       const labels = { provider, model }
       const statuses = new Map<number, Inc>()
       series = {
-        duration: this.duration.labels(labels),
-        ttft: this.ttft.labels(labels),
-        input: this.tokens.labels({ ...labels, type: 'input' }),
-        output: this.tokens.labels({ ...labels, type: 'output' }),
-        cachedInput: this.tokens.labels({ ...labels, type: 'cached_input' }),
-        reasoning: this.tokens.labels({ ...labels, type: 'reasoning' }),
-        cost: this.cost.labels(labels),
+        duration: this.duration.series(labels),
+        ttft: this.ttft.series(labels),
+        input: this.#tokenCounts.count({ ...labels, type: 'input' }),
+        output: this.#tokenCounts.count({ ...labels, type: 'output' }),
+        cachedInput: this.#tokenCounts.count({ ...labels, type: 'cached_input' }),
+        reasoning: this.#tokenCounts.count({ ...labels, type: 'reasoning' }),
+        cost: this.#costCounts.count(labels),
         status: (code) => {
           let counter = statuses.get(code)
           if (!counter) {
-            counter = this.requests.labels({ ...labels, status: code })
+            counter = this.#requestCounts.count({ ...labels, status: code })
             statuses.set(code, counter)
           }
           return counter
