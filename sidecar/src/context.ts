@@ -87,6 +87,8 @@ export class RequestContext {
   report: DeferredReport | undefined = undefined
   /** HTTP status sent to the client; 0 until the head is written. */
   status = 0
+  /** The head sent is a server-sent-events stream's: a stream cut later ends with an error event. */
+  eventStream = false
   /** performance.now() of the response head from the provider and of its first body chunk. */
   headersAt = 0
   firstChunkAt = 0

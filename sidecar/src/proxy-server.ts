@@ -38,7 +38,7 @@ export class ProxyServer {
     this.#handler(ctx)
       .catch((err: unknown) => {
         this.#log.error({ err, requestId: ctx.requestId }, 'unhandled error in the request chain')
-        if (!res.headersSent) res.writeHead(500).end()
+        if (!res.headersSent) res.writeHead(500, ctx.extraHeaders).end()
         else res.destroy()
       })
       .finally(() => {

@@ -62,8 +62,7 @@ function sendError(ctx: RequestContext, error: TollgateError): void {
 
 function breakStream(ctx: RequestContext, error: TollgateError): void {
   const { res } = ctx
-  const type = res.getHeader('content-type')
-  if (typeof type === 'string' && type.startsWith('text/event-stream') && !res.writableEnded) {
+  if (ctx.eventStream && !res.writableEnded) {
     res.end(streamErrorEvent(shapeFor(ctx.provider?.type, ctx.req.headers), error, ctx.requestId))
     return
   }

@@ -4,7 +4,7 @@ import type { RequestContext } from '../context.ts'
 import { BatchResultsReader, FinalObjectReader, type ReportReader } from '../deferred/deferred-report.ts'
 import { isDeferredSubmission, SUBMISSION_FIELDS } from '../deferred/deferred-submission.ts'
 import { TollgateError } from '../errors.ts'
-import { JsonFieldReader } from '../json/json-field-reader.ts'
+import { JsonBodyReader } from '../json/json-body-reader.ts'
 import { estimateFor } from '../limits/call-estimate.ts'
 import type { Handler } from '../stage.ts'
 import { SseUsageReader } from '../usage/sse-usage-reader.ts'
@@ -92,7 +92,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #heldStatus = 0
   #heldHeaders: IncomingHttpHeaders | undefined = undefined
   #sse: SseUsageReader | undefined = undefined
-  #json: JsonFieldReader | undefined = undefined
+  #json: JsonBodyReader | undefined = undefined
   /** A message batch answer held to point its results_url at the sidecar; its headers. */
   #rewrite: HeldAnswer | undefined = undefined
   /** A read that may carry a deferred call's final usage (batch, background Response). */
@@ -143,7 +143,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#report = reportReader(ctx, contentType)
     } else if (contentType.includes('json') && ctx.endpoint?.kind === 'model') {
       // a free read (a finished batch, a stored Response) may carry usage: it bills nothing now
-      this.#json = new JsonFieldReader(isDeferredSubmission(ctx) ? SUBMISSION_FIELDS : USAGE_FIELDS)
+      this.#json = new JsonBodyReader(isDeferredSubmission(ctx) ? SUBMISSION_FIELDS : USAGE_FIELDS)
     }
     ctx.status = statusCode
     const out = responseHeaders(headers, this.#strip)
@@ -153,7 +153,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     ctx.res.writeHead(statusCode, ctx.extraHeaders ? Object.assign(out, ctx.extraHeaders) : out)
     ctx.tap?.head(statusCode, headers)
-    if (this.#streaming) ctx.res.flushHeaders()
+    if (this.#streaming) {
+      ctx.eventStream = true
+      ctx.res.flushHeaders()
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
