@@ -35,15 +35,16 @@ export class ProxyServer {
     res.once('close', () => {
       if (!res.writableFinished) ctx.abort()
     })
-    this.#handler(ctx)
-      .catch((err: unknown) => {
-        this.#log.error({ err, requestId: ctx.requestId }, 'unhandled error in the request chain')
-        if (!res.headersSent) res.writeHead(500, ctx.extraHeaders).end()
-        else res.destroy()
-      })
-      .finally(() => {
-        if (--this.#inflight === 0) this.#idle?.()
-      })
+    this.#handler(ctx).then(this.#done, (err: unknown) => {
+      this.#done()
+      this.#log.error({ err, requestId: ctx.requestId }, 'unhandled error in the request chain')
+      if (!res.headersSent) res.writeHead(500, ctx.extraHeaders).end()
+      else res.destroy()
+    })
+  }
+
+  #done = (): void => {
+    if (--this.#inflight === 0) this.#idle?.()
   }
 
   listen(address: ListenAddress): Promise<AddressInfo> {

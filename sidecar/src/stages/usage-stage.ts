@@ -46,6 +46,14 @@ export const usageStage =
           const u = ctx.usage
           ctx.costNano = costNano(ctx.price, u, ctx.endpoint?.batch)
           const status = ctx.reply?.status ?? ctx.status
+          // added to in place, not spread into a new literal: this runs on every call
+          const counters = usageCounters(u, ctx.costNano)
+          counters.requests = 1
+          counters.errors = failed || status >= 400 ? 1 : 0
+          if (ctx.cacheHit) {
+            counters.cacheHits = 1
+            counters.cacheSavedNano = ctx.savedNano
+          }
           const record: UsageRecord = {
             at: Date.now(),
             provider: provider.name,
@@ -53,12 +61,7 @@ export const usageStage =
             namespace,
             workload,
             user: requestEndUser(ctx.json),
-            counters: {
-              requests: 1,
-              ...(ctx.cacheHit && { cacheHits: 1, cacheSavedNano: ctx.savedNano }),
-              ...usageCounters(u, ctx.costNano),
-              errors: failed || status >= 400 ? 1 : 0,
-            },
+            counters,
           }
           ctx.usageRecord = record
           recorder.record(record)
