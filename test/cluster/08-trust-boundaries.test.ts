@@ -208,8 +208,8 @@ describe('config integrity', () => {
     const rejected = (text: string) =>
       Number(/tollgate_config_loads_total\{result="rejected"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0)
     const before = rejected(await metricsOf())
-    // What an attacker with the operator's Redis password would write: a higher version (so the
-    // operator would never overwrite it), the provider pointed at a host of theirs, and the
+    // What an attacker with the operator's Redis password would write: a higher version (so a
+    // sidecar that took it would never go back), the provider pointed at a host of theirs, and the
     // signature of the real one (they cannot make their own).
     const config = JSON.parse(stored.config)
     const version = config.version
@@ -217,15 +217,33 @@ describe('config integrity', () => {
     for (const p of Object.values(config.providers ?? {}) as { baseURL?: string }[])
       p.baseURL = 'http://attacker.monitoring.svc'
     const forged = JSON.stringify({ ...stored, config: JSON.stringify(config) })
-    try {
+    const forge = async () => {
       await redisCli(k, 'SET', key, forged)
       await redisCli(k, 'SPUBLISH', channels.config(demo.tenant), String(config.version))
+    }
+    try {
+      await forge()
       await eventually(
-        async () => rejected(await metricsOf()) > before,
-        30_000,
+        async () => {
+          if (rejected(await metricsOf()) > before) return true
+          // The operator replaces any config it did not sign when it reconciles the tenant (as
+          // after the roll of 07-upgrade), and may do so before the sidecar reads the forged one:
+          // then the sidecar only ever saw good configs, so forge it again.
+          if ((await redisCli(k, 'GET', key)).replace(/\n$/, '') !== forged) await forge()
+          return false
+        },
+        60_000,
         'the forged config rejected',
         500,
-      )
+      ).catch(async (error: Error) => {
+        // say what the sidecar counted, for a run that never sees the rejection
+        const loads = (await metricsOf())
+          .split('\n')
+          .filter((l) => l.startsWith('tollgate_config_loads_total'))
+        throw new Error(`${error.message}; before: ${before} rejected; now: ${loads.join(' | ')}`, {
+          cause: error,
+        })
+      })
       const served = tenantKeyUsage(await fakeUsage(k)).calls
       const [result] = await callFromApp(k, {
         provider: 'openai',
