@@ -45,11 +45,15 @@ export interface CallSeries {
   status(code: number): Inc
 }
 
-/** Count is a counter series of the per-call path: a number added to in place (see Counts). */
+/**
+ * Count is a counter series of the per-call path: a number added to in place (see Counts). A value
+ * prom-client would refuse (not a finite number, or negative) is dropped here, so that one bad
+ * value cannot make every later scrape fail.
+ */
 class Count implements Inc {
   n = 0
   inc(value = 1): void {
-    this.n += value
+    if (Number.isFinite(value) && value >= 0) this.n += value
   }
 }
 
