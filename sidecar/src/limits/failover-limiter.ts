@@ -56,7 +56,7 @@ export class FailoverLimiter implements Limiter {
         if (!isLimiterUnavailable(e)) throw e
         error = e
       }
-    }
+    } else this.#primary.suspend?.()
     const mode = fallbackMode(request.config)
     this.#onFallback?.(mode, error)
     if (mode === 'closed') return unavailableRejection(Date.now())

@@ -2,9 +2,11 @@ import { keys } from '@tollgate/api'
 import { afterAll, describe, expect, inject, it, vi } from 'vitest'
 import { DataRedis } from '../resilience/redis-client.ts'
 import { LimiterUnavailableError } from './errors.ts'
+import { FailoverLimiter } from './failover-limiter.ts'
 import { call, compile, uniqueTenant } from './fixtures.test-support.ts'
 import type { LeaseCall } from './lease-script.ts'
 import type { Reservation } from './limiter.ts'
+import { MemoryLimiter } from './memory-limiter.ts'
 import { RedisLeaseExecutor, RedisLimiter } from './redis-limiter.ts'
 
 const { redisUrl, redisMode } = inject('stack')
@@ -98,6 +100,39 @@ describe('LeaseLimiter on Redis', () => {
     const asked = calls.length
     expect((await limiter.reserve(call(config))).ok).toBe(true) // from a lease again
     expect(calls.length).toBe(asked)
+  })
+
+  it('once a call is refused because Redis is down, no lease admits one until Redis answers again', async () => {
+    // A cluster master dies: the client reports Redis down (FailoverLimiter refuses at once), then
+    // up again once it forgot the dead node, while the tenant's slot still has no master.
+    const config = compile(uniqueTenant(), {
+      budgets: [{ period: 'day', limitUSD: '1000', timezone: 'UTC' }],
+    })
+    const { limiter, calls, link } = await sidecar()
+    const up = { value: true }
+    const failover = new FailoverLimiter({
+      primary: limiter,
+      fallback: new MemoryLimiter(),
+      isPrimaryUp: () => up.value,
+    })
+    const outcome = async () => {
+      const r = await failover.reserve(call(config))
+      return r.ok ? 'admitted' : r.code
+    }
+    for (let i = 0; i < 20; i++) expect(await outcome()).toBe('admitted')
+    const asked = calls.length
+    expect(await outcome()).toBe('admitted') // from the lease
+    expect(calls.length).toBe(asked)
+
+    up.value = false
+    link.down = true
+    expect(await outcome()).toBe('TOLLGATE_ERR_LIMITER_UNAVAILABLE')
+    up.value = true
+    expect(await outcome()).toBe('TOLLGATE_ERR_LIMITER_UNAVAILABLE')
+    expect(calls.length).toBe(asked + 1) // asked Redis, not the lease
+
+    link.down = false
+    expect(await outcome()).toBe('admitted')
   })
 
   it('with fraction 0 asks Redis for every call (the per-call case of the same mechanism)', async () => {

@@ -346,9 +346,17 @@ export class LeaseLimiter implements Limiter {
       // Redis did not answer: the tenant's leases are not used again until it does, so a call
       // admitted after a refusal the failure caused always means Redis serves again (no call is
       // admitted, refused, then admitted again from what is left of a lease).
-      for (const e of state.entries.values()) e.lease.expiresAt = 0
+      expireLeases(state)
       throw error
     }
+  }
+
+  /**
+   * suspend: Redis is down, and the caller refused calls without asking it. No lease of any
+   * tenant admits a call until Redis answers again, as after a call to Redis that failed.
+   */
+  suspend(): void {
+    for (const state of this.#tenants.values()) expireLeases(state)
   }
 
   #apply(entries: Entry[], checks: LeaseCheck[], reply: LeaseReply, sentAt: number): void {
@@ -485,4 +493,9 @@ function add(map: Map<string, number>, key: string, delta: number): void {
   const sum = (map.get(key) ?? 0) + delta
   if (sum === 0) map.delete(key)
   else map.set(key, sum)
+}
+
+/** expireLeases ends every lease of the tenant: the next call of each asks Redis. */
+function expireLeases(state: TenantLeases): void {
+  for (const e of state.entries.values()) e.lease.expiresAt = 0
 }

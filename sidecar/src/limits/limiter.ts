@@ -139,6 +139,12 @@ export interface Limiter {
    * provider answered, cache hit) and frees its slot; the request itself stays counted.
    */
   release(reservation: Reservation): Promise<void>
+  /**
+   * suspend is told that the store cannot be reached (FailoverLimiter saw it down and did not ask):
+   * a limiter that admits calls from what it holds locally (leases) admits none until the store
+   * answers again. Limiters without such state have none.
+   */
+  suspend?(): void
 }
 
 /** isReservation narrows a reserve result. */
