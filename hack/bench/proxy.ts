@@ -1,5 +1,7 @@
 // npm run bench: Tollgate against the least a proxy can do (two minimal references: undici, and
-// node:http alone, each with a fixed pool of 50) and against Portkey's gateway,
+// node:http alone, each with a fixed pool of 50), against the least a proxy that governs calls
+// must do (governing-floor.ts: the undici reference plus body and usage parsing, key, counts and
+// a log line), and against Portkey's gateway,
 // side by side on one fake provider; and Tollgate's policy path (issue 4): Redis limits and budgets
 // with a cache miss on every call, leased (issue 14) and per call (lease fraction 0, the same code),
 // a memory cache hit, and a Redis cache hit; then a contention run (three leasing sidecars against
@@ -530,7 +532,7 @@ async function main() {
     await freePort(),
   ]
   const [policyPort, memPort, redisHitPort] = [await freePort(), await freePort(), await freePort()]
-  const [refHttpPort, perCallPort] = [await freePort(), await freePort()]
+  const [refHttpPort, perCallPort, floorPort] = [await freePort(), await freePort(), await freePort()]
   const placeholder = { authorization: 'Bearer placeholder' }
   const tollgatePath = '/openai/v1/chat/completions'
   const auth = { authorization: `Bearer ${KEY}` }
@@ -538,6 +540,7 @@ async function main() {
     target('direct', fakeUrl, '/v1/chat/completions', auth),
     target('reference', `http://127.0.0.1:${refPort}`, '/v1/chat/completions', auth),
     target('ref-node-http', `http://127.0.0.1:${refHttpPort}`, '/v1/chat/completions', auth),
+    target('floor', `http://127.0.0.1:${floorPort}`, '/v1/chat/completions', placeholder),
     target('tollgate', `http://127.0.0.1:${tgPort}`, tollgatePath, placeholder),
     target('portkey', `http://127.0.0.1:${pkPort}`, '/v1/chat/completions', {
       ...auth,
@@ -570,6 +573,10 @@ async function main() {
         await startChild(t, ['hack/bench/reference-proxy.ts', fakeUrl, String(refPort)])
       if (t.name === 'ref-node-http')
         await startChild(t, ['hack/bench/reference-http-proxy.ts', fakeUrl, String(refHttpPort)])
+      if (t.name === 'floor')
+        await startChild(t, ['hack/bench/governing-floor.ts', fakeUrl, String(floorPort)], {
+          OPENAI_API_KEY: KEY,
+        })
       if (t.name === 'tollgate')
         await startChild(
           t,
@@ -793,6 +800,15 @@ async function main() {
       console.log(
         `  (check of the reference: node:http reference at ${x(refHttp.rps ?? 0, ref.rps ?? 1)} the undici one's req/s, ` +
           `${x(added(refHttp, 50), added(ref, 50))} its added p50)`,
+      )
+    const floor = byName('floor')
+    const plain = byName('tollgate')
+    if (floor)
+      console.log(
+        `  (the governing floor, governing-floor.ts: ${x(floor.rps ?? 0, ref.rps ?? 1)} the reference's req/s, ` +
+          `${x(added(floor, 50), added(ref, 50))} its added p50, ${x(addedTtft(floor), addedTtft(ref))} its added TTFT, ` +
+          `${(floor.cpuPerCall ?? 0).toFixed(0)} µs CPU per call` +
+          `${plain ? `; Tollgate's plain path at ${x(plain.rps ?? 0, floor.rps ?? 1)} the floor's req/s, ${(plain.cpuPerCall ?? 0).toFixed(0)} µs CPU per call` : ''})`,
       )
     if (tg) {
       goal(

@@ -3,19 +3,9 @@
 // Agent of a fixed 50 sockets (the bench's load) and the response is piped back, minus hop-by-hop
 // headers. No routing, no parsing, no accounting.
 //   node hack/bench/reference-http-proxy.ts UPSTREAM_URL [PORT]
-import { Agent, createServer, type IncomingHttpHeaders, request } from 'node:http'
+import { Agent, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-
-const HOP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'])
-
-const strip = (headers: IncomingHttpHeaders) => {
-  const out: Record<string, string | string[]> = {}
-  for (const name in headers) {
-    const value = headers[name]
-    if (!HOP.has(name) && value !== undefined) out[name] = value
-  }
-  return out
-}
+import { withoutHopByHop } from './hop-by-hop.ts'
 
 const [upstream, port = '0'] = process.argv.slice(2)
 if (!upstream) {
@@ -32,11 +22,11 @@ const server = createServer((req, res) => {
       port: origin.port,
       path: req.url ?? '/',
       method: req.method,
-      headers: strip(req.headers),
+      headers: withoutHopByHop(req.headers),
       agent,
     },
     (answer) => {
-      res.writeHead(answer.statusCode ?? 502, strip(answer.headers))
+      res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers))
       answer.pipe(res)
     },
   )

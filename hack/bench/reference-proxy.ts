@@ -11,17 +11,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Dispatcher, Pool } from 'undici'
-
-const HOP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'])
-
-const strip = (headers: IncomingHttpHeaders) => {
-  const out: Record<string, string | string[]> = {}
-  for (const name in headers) {
-    const value = headers[name]
-    if (!HOP.has(name) && value !== undefined) out[name] = value
-  }
-  return out
-}
+import { withoutHopByHop } from './hop-by-hop.ts'
 
 const [upstream, port = '0'] = process.argv.slice(2)
 if (!upstream) {
@@ -38,7 +28,7 @@ class Relay implements Dispatcher.DispatchHandler {
   }
   onRequestStart() {}
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders) {
-    this.res.writeHead(status, strip(headers))
+    this.res.writeHead(status, withoutHopByHop(headers))
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
     if (!this.res.write(chunk)) {
@@ -61,7 +51,7 @@ const server = createServer((req, res) => {
     {
       path: req.url ?? '/',
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: strip(req.headers),
+      headers: withoutHopByHop(req.headers),
       body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
     },
     new Relay(res),
