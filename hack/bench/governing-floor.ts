@@ -35,15 +35,19 @@ interface Usage {
   usage?: { prompt_tokens?: number; completion_tokens?: number }
 }
 
-/** usageOf parses a plain answer, or the stream event that carries the usage. */
+/** usageOf parses a plain answer, or the stream event that carries the usage; undefined if neither parses. */
 function usageOf(held: Buffer[], stream: boolean): Usage['usage'] {
   const body = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held)
-  if (!stream) return (JSON.parse(body.toString('utf8')) as Usage).usage
-  const at = body.lastIndexOf(USAGE)
-  if (at === -1) return undefined
-  const start = body.lastIndexOf('data: ', at) + 6
-  const end = body.indexOf('\n', at)
-  return (JSON.parse(body.subarray(start, end === -1 ? body.length : end).toString('utf8')) as Usage).usage
+  try {
+    if (!stream) return (JSON.parse(body.toString('utf8')) as Usage).usage
+    const at = body.lastIndexOf(USAGE)
+    if (at === -1) return undefined
+    const start = body.lastIndexOf('data: ', at) + 6
+    const end = body.indexOf('\n', at)
+    return (JSON.parse(body.subarray(start, end === -1 ? body.length : end).toString('utf8')) as Usage).usage
+  } catch {
+    return undefined
+  }
 }
 
 /** Relay writes the answer through as it comes and reads its usage once it ended. */
@@ -66,8 +70,9 @@ class Relay implements Dispatcher.DispatchHandler {
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
     // a stream keeps only its chunks from the one with the usage on (the last events)
-    if (this.stream && chunk.includes(USAGE)) this.held = [chunk]
-    else if (!this.stream) this.held.push(chunk)
+    if (!this.stream) this.held.push(chunk)
+    else if (chunk.includes(USAGE)) this.held = [chunk]
+    else if (this.held.length > 0) this.held.push(chunk)
     if (!this.res.write(chunk)) {
       controller.pause()
       this.res.once('drain', () => controller.resume())
@@ -77,6 +82,7 @@ class Relay implements Dispatcher.DispatchHandler {
     this.res.end()
     const status = this.res.statusCode
     const usage = status < 400 && this.held.length > 0 ? usageOf(this.held, this.stream) : undefined
+    if (process.env.DEBUG) console.error(this.model, status, usage)
     const key = `${this.model}|${status}`
     tokens.set(key, (tokens.get(key) ?? 0) + (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0))
     lines += `{"time":${Date.now()},"msg":"call","model":${JSON.stringify(this.model)},"status":${status},"ms":${Math.round(performance.now() - this.started)}}\n`
