@@ -176,18 +176,32 @@ describe('managed mode (config from Redis)', () => {
     })
   })
 
-  it('reloads on a publish naming its tenant and never goes back to a lower version', async () => {
+  it('reloads on a publish naming its tenant and never goes back to a lower version', async ({
+    onTestFailed,
+  }) => {
+    // One CI run (2026-12-02) timed out here after 30 s and left no trace: a failure now says how
+    // far the test got, and what the sidecar logged.
+    const started = performance.now()
+    const steps: string[] = []
+    const step = (name: string) => steps.push(`${name} +${Math.round(performance.now() - started)} ms`)
+    const log: string[] = []
+    onTestFailed(() => console.error(`steps: ${steps.join(', ')}\nsidecar log:\n${log.join('')}`))
     const redis = redisClient(stack.redisUrl)
     const f = await tenantOf(shared)
+    step('tenant')
     await writeConfig(redis, f, 1, {}, false)
-    const sidecar = await managed(f)
+    const sidecar = await managed(f, { log, env: { TOLLGATE_LOG_LEVEL: 'info' } })
+    step('started')
     await sidecar.config.loaded
+    step('loaded')
     await writeConfig(redis, f, 2, { models: { deny: ['gpt-4o-mini'] } })
     await vi.waitFor(async () => expect(await version(sidecar)).toBe(2), { timeout: 10_000 })
+    step('version 2')
     await expect(openai(sidecar).chat.completions.create(ask)).rejects.toMatchObject({
       status: 403,
       code: 'TOLLGATE_ERR_MODEL_NOT_ALLOWED',
     })
+    step('refused')
     await writeConfig(redis, f, 1, {})
     await vi.waitFor(
       async () => {
