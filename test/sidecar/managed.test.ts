@@ -9,6 +9,7 @@ import {
   type RedisMode,
   type Tenant,
   type TenantSpec,
+  tenantAclUser,
 } from '@tollgate/api'
 import { parseFlags, type Sidecar, startSidecar } from '@tollgate/sidecar'
 import OpenAI from 'openai'
@@ -352,6 +353,59 @@ describe('managed mode (config from Redis)', () => {
       await own.close()
     }
   })
+
+  /** denyTenant takes commands from the tenant's Redis user on every node, until ensureAclUser. */
+  async function denyTenant(f: ExchangeFixture, ...commands: string[]) {
+    const user = tenantAclUser(f.tenant.metadata.name)
+    for (const node of await nodesOf(redisClient(stack.redisAdminUrl)))
+      await node.call('ACL', 'SETUSER', user, ...commands.map((c) => `-${c}`))
+  }
+
+  // Two fresh-clone CI runs (2026-12-02) timed out in this file's cluster project waiting for a
+  // first config. On a cluster the reads a sidecar makes as it connects can fail ("Connection is
+  // closed.", seen here with a denied subscribe; a command timing out under load, too), and
+  // nothing read the config again before the resync period (30 s) unless the subscribers reset.
+  it('reads its config again soon after a failed read, not at the next resync', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(shared)
+    await writeConfig(redis, f, 1, {}, false)
+    await denyTenant(f, 'get') // its reads fail, as it connects and subscribes
+    const sidecar = await managed(f)
+    await vi.waitFor(
+      async () =>
+        expect(await (await fetch(`${sidecar.adminUrl}/metrics`)).text()).toMatch(
+          /tollgate_config_loads_total\{result="error"[^}]*\} [1-9]/,
+        ),
+      { timeout: 10_000, interval: 100 },
+    )
+    await f.ensureAclUser(redisClient(stack.redisUrl)) // its rules again, as the operator writes them
+    // the read is tried again at most 5 s after the last, well before the resync (30 s)
+    await vi.waitFor(async () => expect(await version(sidecar)).toBe(1), { timeout: 10_000, interval: 100 })
+  }, 30_000)
+
+  it('subscribes again soon after a failed subscribe, so publishes apply before the next resync', async () => {
+    const redis = redisClient(stack.redisUrl)
+    const f = await tenantOf(shared)
+    await writeConfig(redis, f, 1, {}, false)
+    await denyTenant(f, 'ssubscribe')
+    const log: string[] = []
+    const sidecar = await managed(f, { log })
+    await sidecar.config.loaded
+    await vi.waitFor(() => expect(log.join('')).toContain('config subscription failed'), {
+      timeout: 10_000,
+      interval: 100,
+    })
+    await f.ensureAclUser(redisClient(stack.redisUrl))
+    // publish newer versions until one applies: it has subscribed again, well before the resync
+    let next = 2
+    await vi.waitFor(
+      async () => {
+        await writeConfig(redis, f, next++, {})
+        expect(await version(sidecar)).toBeGreaterThan(1)
+      },
+      { timeout: 10_000, interval: 200 },
+    )
+  }, 30_000)
 
   it('is not ready before its first exchange, and loads nothing without it', async () => {
     const redis = redisClient(stack.redisUrl)

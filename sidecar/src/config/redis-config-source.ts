@@ -21,10 +21,13 @@ export interface ConfigEvents {
  * connect, on every reconnect (pub/sub is lossy: a publish sent while disconnected is gone), on
  * each message on the tenant's channel, and every resyncMs regardless, which bounds how long a
  * publish lost some other way (a subscription not yet renewed, a client dropped for its output
- * buffer) can keep an old config, a suspension included, in force. It applies only a config signed by a key the exchange
- * gave it (anything else is refused, counted as `rejected` and logged), never goes back to a
- * config of an earlier epoch or a lower version of its own (isNewerConfig), and keeps the last good config whenever Redis is gone or holds something
- * unusable.
+ * buffer) can keep an old config, a suspension included, in force. A read or a subscribe that
+ * fails (a command timing out while the connection opens under load, say) is tried again soon,
+ * 200 ms doubling to 5 s, rather than at the next resync: until its first config a sidecar
+ * serves nothing. It applies only a config signed by a key the exchange gave it (anything else
+ * is refused, counted as `rejected` and logged), never goes back to a config of an earlier epoch
+ * or a lower version of its own (isNewerConfig), and keeps the last good config whenever Redis is
+ * gone or holds something unusable.
  */
 export class RedisConfigSource implements ConfigSource {
   readonly mode = 'managed' as const
@@ -39,6 +42,7 @@ export class RedisConfigSource implements ConfigSource {
   #markLoaded!: () => void
   #closed = false
   readonly #resync: NodeJS.Timeout
+  readonly #retries = { read: new Backoff(), subscribe: new Backoff() }
 
   readonly #trusted: () => ReadonlyMap<string, KeyObject>
 
@@ -70,12 +74,20 @@ export class RedisConfigSource implements ConfigSource {
     this.#subscriber.on('smessage', (from: string) => {
       if (from === channel) void this.reload('publish')
     })
-    this.#subscriber.on('ready', () => {
+    const subscribe = () =>
       this.#subscriber.ssubscribe(channel).then(
-        () => this.reload('subscribe'),
-        (cause) => this.#log.warn({ err: cause }, 'config subscription failed'),
+        () => {
+          this.#retries.subscribe.reset()
+          return this.reload('subscribe')
+        },
+        (cause) => {
+          this.#log.warn({ err: cause }, 'config subscription failed; subscribing again soon')
+          this.#retries.subscribe.failed(() => {
+            if (this.#subscriber.status === 'ready' && !this.#closed) void subscribe()
+          })
+        },
       )
-    })
+    this.#subscriber.on('ready', () => void subscribe())
     // A cluster's subscribers move with the slot (failover, resharding): what was published
     // meanwhile is gone, so the config is read again.
     this.#subscriber.on('subscribersReady', () => void this.reload('subscribe'))
@@ -103,10 +115,14 @@ export class RedisConfigSource implements ConfigSource {
     try {
       raw = await this.#client.get(keys.config(this.tenant))
     } catch (err) {
-      this.#log.warn({ err, reason }, 'config load failed; keeping the config in force')
+      this.#log.warn({ err, reason }, 'config load failed; keeping the config in force, reading again soon')
       this.#events?.onLoad('error', this.#current?.compiled.version)
+      this.#retries.read.failed(() => {
+        if (this.#client.status === 'ready') void this.reload('retry')
+      })
       return
     }
+    this.#retries.read.reset()
     if (raw === null) {
       this.#log.warn({ reason, key: keys.config(this.tenant) }, 'no compiled config for the tenant yet')
       this.#events?.onLoad('missing', this.#current?.compiled.version)
@@ -151,8 +167,35 @@ export class RedisConfigSource implements ConfigSource {
   async close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#resync)
+    this.#retries.read.reset()
+    this.#retries.subscribe.reset()
     this.#credentials.close()
     this.#subscriber.disconnect()
+  }
+}
+
+/**
+ * Backoff runs a retry after a failure, 200 ms doubling to 5 s, one pending at a time; reset (on
+ * a success, or at close) cancels it and starts the delays again from the shortest.
+ */
+class Backoff {
+  #failures = 0
+  #timer: NodeJS.Timeout | undefined
+
+  failed(retry: () => void): void {
+    if (this.#timer) return
+    const delay = Math.min(200 * 2 ** Math.min(this.#failures++, 5), 5_000)
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      retry()
+    }, delay)
+    this.#timer.unref()
+  }
+
+  reset(): void {
+    this.#failures = 0
+    clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 }
 
