@@ -9,9 +9,13 @@
 // (50 connections), added time to first token of a stream, idle and loaded RSS and time from exec
 // to the first proxied answer, each also as a ratio to the reference. Bounded in count and time.
 //   node hack/bench/proxy.ts [--rounds 5] [--per-round 300] [--seconds 10] [--ttft 150] [--only a,b]
-//                            [--cpu-prof DIR]   (a V8 CPU profile of each Node target, for where time goes)
-// Each measure runs in rounds that alternate the targets (--seconds and --ttft are totals split
-// over the rounds), so a busy neighbour on a shared machine weighs on every target alike.
+//                            [--warm-up 3000] [--cpu-prof DIR]   (a V8 CPU profile of each Node target)
+// Every target first serves the same warm-up (--warm-up calls at 50 connections, and a tenth as
+// many streams), so that each is measured as it runs in steady state, its code optimised by V8,
+// and not after the few calls that a cold start left it: the fake provider, which every target
+// but the cache hits calls, would otherwise be the only warm process. Each measure runs in rounds
+// that alternate the targets (--seconds and --ttft are totals split over the rounds), so a busy
+// neighbour on a shared machine weighs on every target alike.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
@@ -40,6 +44,7 @@ const { values: args } = parseArgs({
     'per-round': { type: 'string', default: '300' },
     seconds: { type: 'string', default: '10' },
     ttft: { type: 'string', default: '150' },
+    'warm-up': { type: 'string', default: '3000' },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
   },
@@ -48,6 +53,7 @@ const ROUNDS = Number(args.rounds)
 const PER_ROUND = Number(args['per-round'])
 const SECONDS = Number(args.seconds)
 const TTFT_RUNS = Number(args.ttft)
+const WARM_UP = Number(args['warm-up'])
 const CONNECTIONS = 50
 const KEY = 'sk-bench-real-key'
 const root = new URL('../../', import.meta.url).pathname
@@ -167,6 +173,19 @@ async function untilAnswers(t: Target, child: ChildProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 5))
   }
   await client.close()
+}
+
+/** warmUp sends a target `calls` calls at 50 connections and a tenth as many streams, unmeasured. */
+async function warmUp(t: Target, calls: number): Promise<void> {
+  const pool = new Pool(t.base, { connections: CONNECTIONS, pipelining: 1 })
+  let left = calls
+  const worker = async (stream: boolean) => {
+    while (left-- > 0) await call(pool, t, stream).catch(() => 0)
+  }
+  await Promise.all(Array.from({ length: CONNECTIONS }, () => worker(false)))
+  left = Math.ceil(calls / 10)
+  await Promise.all(Array.from({ length: 5 }, () => worker(true)))
+  await pool.close()
 }
 
 async function latencyRound(t: Target, n: number): Promise<void> {
@@ -646,6 +665,8 @@ async function main() {
         ])
       process.stderr.write(`${t.name} ready\n`)
     }
+    for (const t of targets) await warmUp(t, WARM_UP)
+    process.stderr.write('warm-up done\n')
     for (let r = 0; r < ROUNDS; r++) for (const t of targets) await latencyRound(t, PER_ROUND)
     process.stderr.write('latency done\n')
     for (let r = 0; r < ROUNDS; r++) for (const t of targets) await ttft(t, Math.ceil(TTFT_RUNS / ROUNDS))
@@ -729,7 +750,7 @@ async function main() {
       .map((l) => l.toFixed(1))
       .join(
         ' ',
-      )}; ${ROUNDS}x${PER_ROUND} sequential calls, ${SECONDS}s at ${CONNECTIONS} connections, ${TTFT_RUNS} streams\n`,
+      )}; each target warmed with ${WARM_UP} calls; ${ROUNDS}x${PER_ROUND} sequential calls, ${SECONDS}s at ${CONNECTIONS} connections, ${TTFT_RUNS} streams\n`,
   )
   console.log(''.padEnd(width) + targets.map((t) => t.name.padStart(col)).join(''))
   for (const [label, cell] of rows)
