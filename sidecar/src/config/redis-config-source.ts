@@ -3,6 +3,7 @@ import { type CompiledConfig, isNewerConfig } from '@tollgate/api/compiled-confi
 import { channels, keys } from '@tollgate/api/redis-keys.ts'
 import { ConfigSignatureError, openSignedConfig } from '@tollgate/api/signed-config.ts'
 import type { Logger } from 'pino'
+import { backoffDelay } from '../resilience/backoff.ts'
 import type { ConfigSource } from './config-source.ts'
 import type { Credentials } from './credentials.ts'
 import { duplicateForSubscriptions, type RedisClient } from './redis-client.ts'
@@ -23,7 +24,7 @@ export interface ConfigEvents {
  * publish lost some other way (a subscription not yet renewed, a client dropped for its output
  * buffer) can keep an old config, a suspension included, in force. A read or a subscribe that
  * fails (a command timing out while the connection opens under load, say) is tried again soon,
- * 200 ms doubling to 5 s, rather than at the next resync: until its first config a sidecar
+ * within 200 ms doubling to 5 s, rather than at the next resync: until its first config a sidecar
  * serves nothing. It applies only a config signed by a key the exchange gave it (anything else
  * is refused, counted as `rejected` and logged), never goes back to a config of an earlier epoch
  * or a lower version of its own (isNewerConfig), and keeps the last good config whenever Redis is
@@ -175,8 +176,9 @@ export class RedisConfigSource implements ConfigSource {
 }
 
 /**
- * Backoff runs a retry after a failure, 200 ms doubling to 5 s, one pending at a time; reset (on
- * a success, or at close) cancels it and starts the delays again from the shortest.
+ * Backoff runs a retry after a failure, within 200 ms doubling to 5 s (backoffDelay's full
+ * jitter, so sidecars that failed together retry apart), one pending at a time; reset (on a
+ * success, or at close) cancels it and starts the delays again from the shortest.
  */
 class Backoff {
   #failures = 0
@@ -184,11 +186,13 @@ class Backoff {
 
   failed(retry: () => void): void {
     if (this.#timer) return
-    const delay = Math.min(200 * 2 ** Math.min(this.#failures++, 5), 5_000)
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      retry()
-    }, delay)
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined
+        retry()
+      },
+      backoffDelay(this.#failures++, 200, 5_000),
+    )
     this.#timer.unref()
   }
 
