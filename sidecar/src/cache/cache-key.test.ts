@@ -73,4 +73,47 @@ describe('cacheDigest', () => {
     expect(digest({ body: Buffer.from('not json') })).not.toBe(digest({ body: Buffer.from('not  json') }))
     expect(digest({ body: Buffer.from('not json') })).toMatch(/^[0-9a-f]{64}$/)
   })
+
+  it('keeps the keys of earlier releases, so entries in Redis stay readable across an upgrade', () => {
+    const over = { generation: 3, method: 'post', headers: { 'anthropic-beta': ['a', 'b'] } }
+    const small =
+      '{"model":"gpt-4o","messages":[{"role":"user","content":"hi ✓"}],"n":1.0,"x":{"b":[1,{"z":null,"a":"\\u0000"}],"a":true}}'
+    const big = JSON.stringify({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'x'.repeat(100_000) },
+        { role: 'user', content: 'y' },
+      ],
+    })
+    // the digests of the release before the key was hashed in one call
+    expect(digest({ ...over, body: Buffer.from(small) })).toBe(
+      'a717da3ac221376318e00812ad916974954b187744b484c4376c935f6d1cbcc8',
+    )
+    expect(digest({ ...over, body: Buffer.from(big) })).toBe(
+      '42a00c1a665dd2d48a7c655a7a16288315f976a3b5d23273b90ee8ab281cd611',
+    )
+    expect(digest({ ...over, body: Buffer.from('not json') })).toBe(
+      '0abaa7cd82a5864c6ab711edb6580197b2c57103be4121ece555e47e9c164d2f',
+    )
+  })
+
+  it('is the same for a long body with keys reordered (hashed in pieces)', () => {
+    const content = 'z'.repeat(70_000)
+    const a = JSON.stringify({
+      model: 'm',
+      messages: [
+        { role: 'user', content },
+        { role: 'user', content: 'q' },
+      ],
+    })
+    const b = JSON.stringify({
+      messages: [
+        { content, role: 'user' },
+        { content: 'q', role: 'user' },
+      ],
+      model: 'm',
+    })
+    expect(digest({ body: Buffer.from(b) })).toBe(digest({ body: Buffer.from(a) }))
+    expect(digest({ body: Buffer.from(a.replace('"q"', '"r"')) })).not.toBe(digest({ body: Buffer.from(a) }))
+  })
 })

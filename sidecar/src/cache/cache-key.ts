@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, type Hash, hash } from 'node:crypto'
 import { writeCanonicalJson } from './canonical-json.ts'
 
 /**
@@ -7,6 +7,7 @@ import { writeCanonicalJson } from './canonical-json.ts'
  */
 export const KEY_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const
 
+/** Canonical JSON past this many characters is hashed piece by piece. */
 const FLUSH_AT = 64 * 1024
 
 export interface CacheKeyInput {
@@ -57,22 +58,23 @@ export function cacheDigest(input: CacheKeyInput): string {
     headers,
     input.variant ?? '',
   ])
-  const hash = createHash('sha256').update(frame).update('\n')
-  if (input.json === undefined) hash.update('raw\n').update(input.body)
-  else {
-    hash.update('json\n')
-    // small pieces are gathered (one native call per 64 KiB), large ones hashed as they come
-    let pending = ''
-    writeCanonicalJson(input.json, (piece) => {
-      if (piece.length < FLUSH_AT) {
-        pending += piece
-        if (pending.length < FLUSH_AT) return
-        piece = pending
-      } else if (pending) hash.update(pending)
-      pending = ''
-      hash.update(piece)
-    })
-    if (pending) hash.update(pending)
-  }
-  return hash.digest('hex')
+  if (input.json === undefined)
+    return createHash('sha256').update(frame).update('\nraw\n').update(input.body).digest('hex')
+  // The canonical JSON is gathered into one string and hashed in one call; a body past 64 KiB
+  // goes through an incremental hash in 64 KiB pieces instead of being built into a second string.
+  let pending = `${frame}\njson\n`
+  let incremental: Hash | undefined
+  writeCanonicalJson(input.json, (piece) => {
+    if (pending.length + piece.length < FLUSH_AT) {
+      pending += piece
+      return
+    }
+    incremental ??= createHash('sha256')
+    incremental.update(pending)
+    pending = ''
+    // a large piece (a long prompt) is hashed as it is, not copied into `pending`
+    if (piece.length < FLUSH_AT) pending = piece
+    else incremental.update(piece)
+  })
+  return incremental ? incremental.update(pending).digest('hex') : hash('sha256', pending, 'hex')
 }

@@ -23,15 +23,18 @@ export function writeCanonicalJson(value: unknown, write: (piece: string) => voi
     write(']')
     return
   }
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  write('{')
-  entries.forEach(([key, item], i) => {
-    write(i > 0 ? `,${JSON.stringify(key)}:` : `${JSON.stringify(key)}:`)
+  const object = value as Record<string, unknown>
+  // Object.keys(...).sort() compares by UTF-16 code units
+  const names = Object.keys(object).sort()
+  let open = '{'
+  for (const name of names) {
+    const item = object[name]
+    if (item === undefined) continue
+    write(`${open}${JSON.stringify(name)}:`)
+    open = ','
     writeCanonicalJson(item, write)
-  })
-  write('}')
+  }
+  write(open === '{' ? '{}' : '}')
 }
 
 /** canonicalJson is writeCanonicalJson into one string (tests, small values). */
