@@ -1,6 +1,6 @@
 import { type CompiledCache, keys } from '@tollgate/api'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { privateRedis } from '../../../test/support/redis.ts'
+import { privateRedis, stackRedis } from '../../../test/support/redis.ts'
 import { SteppedClock, uniqueTenant } from '../limits/fixtures.test-support.ts'
 import { DataRedis } from '../resilience/redis-client.ts'
 import { encodeEntry } from './cache-entry.ts'
@@ -223,6 +223,31 @@ describe('ResponseCache with Redis', () => {
       expect(hit.status === 'hit' && hit.source).toBe('redis')
     }
     expect(cache.memoryBytes).toBe(0)
+  })
+
+  it('writes the entries a tenant stores together in one Redis call, each with its TTL', async () => {
+    const server = await privateRedis()
+    const own = new DataRedis({ url: server.url })
+    const admin = stackRedis(server.adminUrl, 'single')
+    await own.waitUntilUp(5_000)
+    const cache = new ResponseCache({ redis: own.client })
+    const tenant = uniqueTenant()
+    const storeAll = async (prefix: string, n: number) => {
+      const reqs = Array.from({ length: n }, (_, i) => request(tenant, { body: body(`${prefix}${i}`) }))
+      const keys = await Promise.all(reqs.map((req) => miss(cache, req)))
+      await Promise.all(keys.map((key, i) => cache.store(key, reqs[i] as CacheRequest, answer(`a${i}`))))
+      return keys
+    }
+    await storeAll('warm', 1) // loads the script (EVALSHA answers NOSCRIPT, then EVAL)
+    await admin.config('RESETSTAT')
+    const keys = await storeAll('q', 10)
+    const stats = await admin.info('commandstats')
+    const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+    expect([calls('evalsha'), calls('set')]).toEqual([1, 10])
+    for (const key of keys) expect(await own.client.pttl(key)).toBeGreaterThan(3_590_000)
+    admin.disconnect()
+    await own.close()
+    await server.close()
   })
 
   it('treats Redis errors as misses and still caches in memory', async () => {

@@ -3,7 +3,6 @@ import { keys } from '@tollgate/api/redis-keys.ts'
 import { LRUCache } from 'lru-cache'
 import type { RedisClient } from '../config/redis-client.ts'
 import type { Clock } from '../limits/clock.ts'
-import { lazily } from '../resilience/lazily.ts'
 import { isStorableResponse, requestDirective } from './cache-control.ts'
 import {
   bodyBytes,
@@ -15,6 +14,7 @@ import {
   pickHeaders,
 } from './cache-entry.ts'
 import { type CacheKeyInput, cacheDigest } from './cache-key.ts'
+import { RedisEntryWriter } from './redis-entry-writer.ts'
 
 /** DEFAULT_MEMORY_BYTES bounds the in-process LRU of one sidecar. */
 export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024
@@ -69,6 +69,7 @@ export class ResponseCache {
   /** Absent when memoryMaxBytes is 0: every hit then comes from Redis. */
   #memory: LRUCache<string, CacheEntry> | undefined
   #redis: RedisClient | undefined
+  #writer: RedisEntryWriter | undefined
   #isRedisUp: () => boolean
   #clock: Clock
   #onError: (step: string, error: unknown) => void
@@ -80,7 +81,12 @@ export class ResponseCache {
     this.#redis = options.redis
     this.#isRedisUp = options.isRedisUp ?? (() => true)
     this.#clock = options.clock ?? Date.now
-    this.#onError = options.onError ?? (() => {})
+    const onError = options.onError ?? (() => {})
+    this.#onError = onError
+    if (options.redis)
+      this.#writer = new RedisEntryWriter(options.redis, (error) =>
+        onError('store cache entry in Redis', error),
+      )
   }
 
   /** memoryBytes is the LRU's current size by entrySize, for the metric and tests. */
@@ -138,8 +144,9 @@ export class ResponseCache {
   }
 
   /**
-   * store keeps an answer under the key of a miss: in memory at once, in Redis in the
-   * background of the caller (await it or not). Returns false when the answer is not stored:
+   * store keeps an answer under the key of a miss: in memory at once, in Redis within a few
+   * milliseconds, in one write with the tenant's other new entries (RedisEntryWriter; await it
+   * or not). Returns false when the answer is not stored:
    * not a 200, `no-store`, over maxEntryBytes, caching disabled, or a failure (reported to
    * onError): like lookup, it never rejects.
    */
@@ -176,14 +183,8 @@ export class ResponseCache {
       ...(response.costNano !== undefined && { costNano: response.costNano }),
     }
     this.#remember(key, entry, now)
-    if (this.#redis && this.#isRedisUp()) {
-      try {
-        const redis = this.#redis
-        await lazily(redis, () => redis.set(key, encodeEntry(entry), 'PX', cache.ttlSeconds * 1000))
-      } catch (error) {
-        this.#onError('store cache entry in Redis', error)
-      }
-    }
+    if (this.#writer && this.#isRedisUp())
+      await this.#writer.write(tenant, key, encodeEntry(entry), cache.ttlSeconds * 1000)
     return true
   }
 

@@ -1,6 +1,10 @@
 import { type CallEvent, FEED_MAX_LENGTH, feedEntry } from '@tollgate/api/feed.ts'
 import { keys } from '@tollgate/api/redis-keys.ts'
 import type { RedisClient } from '../config/redis-client.ts'
+import { LuaScript } from '../limits/lua-script.ts'
+import { lazily } from '../resilience/lazily.ts'
+
+const APPEND = LuaScript.fromFile(new URL('./feed-append.lua', import.meta.url))
 
 /** FeedPublisher reports finished calls to the tenant's live feed; `publish` never waits. */
 export interface FeedPublisher {
@@ -13,7 +17,8 @@ const MAX_PENDING = 500
 
 /**
  * RedisFeedPublisher appends call events to `keys.feed(tenant)` (XADD, MAXLEN ~ FEED_MAX_LENGTH),
- * batched every `intervalMs` in one pipeline so the response path never waits on Redis. The feed
+ * batched every `intervalMs` into one feed-append.lua call, sent as a lazy command, so the
+ * response path never waits on Redis and a call costs no command of its own. The feed
  * is a view, not a record (the usage counters are that): events that cannot be written are
  * dropped, at most MAX_PENDING are held.
  */
@@ -48,10 +53,9 @@ export class RedisFeedPublisher implements FeedPublisher {
     const events = this.#pending
     this.#pending = []
     if (events.length === 0) return
-    const pipeline = this.#client.pipeline()
-    for (const event of events)
-      pipeline.xadd(this.#key, 'MAXLEN', '~', FEED_MAX_LENGTH, '*', ...feedEntry(event))
-    await pipeline.exec().catch(() => {})
+    const client = this.#client
+    const fields = events.flatMap(feedEntry)
+    await lazily(client, () => APPEND.run(client, [this.#key], [FEED_MAX_LENGTH, ...fields])).catch(() => {})
   }
 
   async close(): Promise<void> {
