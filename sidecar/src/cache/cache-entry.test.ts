@@ -26,6 +26,16 @@ describe('cache entry format', () => {
     expect(decodeEntry(encodeEntry(entry({ kind: 'buffer', data })))).toEqual(entry({ kind: 'buffer', data }))
   })
 
+  it('decodes into memory of its own, exactly the body, not a slice of what Redis sent', () => {
+    const data = Buffer.from('{"id":"x"}')
+    const read = Buffer.concat([
+      Buffer.from('other reply bytes'),
+      encodeEntry(entry({ kind: 'buffer', data })),
+    ])
+    const decoded = decodeEntry(read.subarray(17))
+    expect(decoded.body.kind === 'buffer' && decoded.body.data.buffer.byteLength).toBe(data.length)
+  })
+
   it('refuses data that is not an entry', () => {
     expect(() => decodeEntry(Buffer.from('hello world'))).toThrow(/bad magic/)
     const truncated = encodeEntry(entry({ kind: 'buffer', data: Buffer.from('abc') })).subarray(0, -1)

@@ -41,6 +41,27 @@ export const bodyBytes = (body: CacheBody) => parts(body).reduce((n, p) => n + p
 export const entrySize = (entry: CacheEntry) =>
   bodyBytes(entry.body) + 256 + JSON.stringify(entry.headers).length + entry.tenant.length
 
+/**
+ * ownCopy copies parts into one allocation of exactly their size: `whole`, and a view of it per
+ * part. A cache entry lives for its TTL, so it must not keep a slice of memory it does not own: a
+ * small Buffer from Buffer.from or Buffer.concat is a slice of an 8 KiB pool slab shared with
+ * short-lived buffers, and a Buffer from a socket a slice of the whole read. Either would keep
+ * many times the entry's size alive, unseen by the LRU's byte bound.
+ */
+export function ownCopy(parts: readonly Uint8Array[]): { whole: Buffer; parts: Buffer[] } {
+  let total = 0
+  for (const part of parts) total += part.length
+  const whole = Buffer.allocUnsafeSlow(total)
+  const views: Buffer[] = []
+  let offset = 0
+  for (const part of parts) {
+    whole.set(part, offset)
+    views.push(whole.subarray(offset, offset + part.length))
+    offset += part.length
+  }
+  return { whole, parts: views }
+}
+
 /** pickHeaders keeps the STORED_HEADERS of a response. */
 export function pickHeaders(headers: Readonly<Record<string, string | string[] | number | undefined>>) {
   const kept: Record<string, string> = {}
@@ -79,14 +100,15 @@ export function decodeEntry(data: Buffer): CacheEntry {
   const metaLength = data.readUInt32BE(4)
   const meta = JSON.parse(data.subarray(8, 8 + metaLength).toString('utf8')) as Meta
   let offset = 8 + metaLength
-  const chunks: Buffer[] = []
+  const parts: Buffer[] = []
   for (const length of meta.lengths) {
-    chunks.push(Buffer.from(data.subarray(offset, offset + length)))
+    parts.push(data.subarray(offset, offset + length))
     offset += length
   }
   if (offset !== data.length) throw new Error('decode cache entry: length mismatch')
+  const owned = ownCopy(parts)
   const body: CacheBody =
-    meta.kind === 'sse' ? { kind: 'sse', chunks } : { kind: 'buffer', data: chunks[0] ?? Buffer.alloc(0) }
+    meta.kind === 'sse' ? { kind: 'sse', chunks: owned.parts } : { kind: 'buffer', data: owned.whole }
   return {
     tenant: meta.tenant,
     storedAt: meta.storedAt,

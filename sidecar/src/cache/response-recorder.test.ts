@@ -25,11 +25,21 @@ describe('ResponseRecorder', () => {
     expect(recorder.body('buffer')).toBeUndefined()
   })
 
-  it('copies what it records, so a reused buffer does not change the entry', () => {
-    const recorder = new ResponseRecorder(10)
-    const reused = Buffer.from('abc')
-    recorder.write(reused)
-    reused.write('xyz')
-    expect(recorder.body('buffer')).toEqual({ kind: 'buffer', data: Buffer.from('abc') })
+  it('hands over a body in memory of its own, exactly its size, that later writes to a buffer do not change', () => {
+    const recorder = new ResponseRecorder(1024)
+    // small Buffers are slices of a shared 8 KiB pool slab, as a socket's reads are of the read
+    const written = ['data: a\n\n', 'data: [DONE]\n\n'].map((s) => Buffer.from(s))
+    expect(written[0]?.buffer.byteLength).toBeGreaterThan(written[0]?.length ?? 0)
+    for (const chunk of written) recorder.write(chunk)
+    const size = written.reduce((n, chunk) => n + chunk.length, 0)
+    const sse = recorder.body('sse')
+    const plain = recorder.body('buffer')
+    for (const chunk of written) chunk.fill(0)
+    if (sse?.kind !== 'sse' || plain?.kind !== 'buffer') throw new Error('expected both bodies')
+    expect(sse.chunks.map(String)).toEqual(['data: a\n\n', 'data: [DONE]\n\n'])
+    expect(sse.chunks[0]?.buffer.byteLength).toBe(size)
+    expect(sse.chunks[1]?.buffer).toBe(sse.chunks[0]?.buffer)
+    expect(String(plain.data)).toBe('data: a\n\ndata: [DONE]\n\n')
+    expect(plain.data.buffer.byteLength).toBe(size)
   })
 })
