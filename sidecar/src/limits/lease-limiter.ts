@@ -196,11 +196,11 @@ export class LeaseLimiter implements Limiter {
     const pc = plan.checks[i] as Plan['checks'][number]
     const check = plan.script.checks[i] as ScriptCheck
     const slot = check.t === 'c'
-    const id = `${pc.id}|${pc.kind}`
-    let entry = state.entries.get(id)
+    // the leases hash names the check: one per limit and metric, one per budget period
+    let entry = state.entries.get(pc.leases)
     if (!entry) {
       entry = { lease: new Lease(), check, candidates: [], leases: pc.leases, slot }
-      state.entries.set(id, entry)
+      state.entries.set(pc.leases, entry)
     }
     entry.check = check
     entry.candidates = plan.keys.slice(check.k - 1, check.k - 1 + (slot ? 1 : 3))

@@ -9,12 +9,22 @@ export function formatReset(ms: number): string {
   if (total < 1_000) return `${total}ms`
   const hours = Math.floor(total / 3_600_000)
   const minutes = Math.floor((total % 3_600_000) / 60_000)
-  const seconds = (total % 60_000) / 1_000
-  const s = `${Number(seconds.toFixed(3))}s`
+  // a whole number of ms over 1000 prints as its shortest decimal: `1.5`, `20.123`, `6`
+  const s = `${(total % 60_000) / 1_000}s`
   if (hours > 0) return `${hours}h${minutes}m${s}`
   if (minutes > 0) return `${minutes}m${s}`
   return s
 }
+
+const FAMILIES = (['requests', 'tokens'] as const).map(
+  (family) =>
+    [
+      family,
+      `x-ratelimit-limit-${family}`,
+      `x-ratelimit-remaining-${family}`,
+      `x-ratelimit-reset-${family}`,
+    ] as const,
+)
 
 /**
  * rateLimitHeaders renders the OpenAI-style headers every response carries:
@@ -22,12 +32,12 @@ export function formatReset(ms: number): string {
  */
 export function rateLimitHeaders(state: RateLimitState, now: number): Record<string, string> {
   const headers: Record<string, string> = {}
-  for (const family of ['requests', 'tokens'] as const) {
+  for (const [family, limit, remaining, reset] of FAMILIES) {
     const info = state[family]
     if (!info) continue
-    headers[`x-ratelimit-limit-${family}`] = String(info.limit)
-    headers[`x-ratelimit-remaining-${family}`] = String(info.remaining)
-    headers[`x-ratelimit-reset-${family}`] = formatReset(info.resetAt - now)
+    headers[limit] = String(info.limit)
+    headers[remaining] = String(info.remaining)
+    headers[reset] = formatReset(info.resetAt - now)
   }
   return headers
 }
