@@ -225,6 +225,23 @@ describe('ResponseCache with Redis', () => {
     expect(cache.memoryBytes).toBe(0)
   })
 
+  it('keeps a new answer in Redis and takes it into memory once it is asked for again', async () => {
+    const tenant = uniqueTenant()
+    const cache = new ResponseCache({ redis: redis.client })
+    const key = await miss(cache, request(tenant))
+    const storing = cache.store(key, request(tenant), answer('x'))
+    // on its way to Redis, the answer is served at once
+    const early = await cache.lookup(request(tenant))
+    expect(early.status === 'hit' && early.source).toBe('memory')
+    expect(await storing).toBe(true)
+    expect(cache.memoryBytes).toBe(0)
+    const again = await cache.lookup(request(tenant))
+    expect(again.status === 'hit' && again.source).toBe('redis')
+    expect(cache.memoryBytes).toBeGreaterThan(0)
+    const third = await cache.lookup(request(tenant))
+    expect(third.status === 'hit' && third.source).toBe('memory')
+  })
+
   it('writes the entries a tenant stores together in one Redis call, each with its TTL', async () => {
     const server = await privateRedis()
     const own = new DataRedis({ url: server.url })

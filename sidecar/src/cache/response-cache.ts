@@ -60,7 +60,9 @@ export interface ResponseCacheOptions {
 /**
  * ResponseCache is an exact-match response cache, private per tenant: a memory LRU bounded by
  * bytes in front of Redis (`keys.cache(tenant, generation, digest)`), entries expiring after the
- * tenant's TTL. It is best effort: a Redis error is reported to onError and turns into a miss
+ * tenant's TTL. With Redis, a new answer goes to Redis and memory holds what was asked for again
+ * (read back from Redis), as nginx's `proxy_cache_min_uses 2` would; without Redis, or when the
+ * write fails, memory holds every answer. It is best effort: a Redis error is reported to onError and turns into a miss
  * or a skipped write, never into a failed request. Isolation is twofold: the tenant is in the
  * key (hash-tagged, and in the digest), and every entry records its tenant and is refused to
  * any other on read.
@@ -70,6 +72,8 @@ export class ResponseCache {
   #memory: LRUCache<string, CacheEntry> | undefined
   #redis: RedisClient | undefined
   #writer: RedisEntryWriter | undefined
+  /** Entries on their way to Redis, served from here until the write is acknowledged. */
+  #unwritten = new Map<string, CacheEntry>()
   #isRedisUp: () => boolean
   #clock: Clock
   #onError: (step: string, error: unknown) => void
@@ -124,7 +128,7 @@ export class ResponseCache {
       return young ? ageSeconds : undefined
     }
 
-    const local = this.#memory?.get(key)
+    const local = this.#memory?.get(key) ?? this.#unwritten.get(key)
     if (local) {
       if (this.#usable(local, request.tenant, now)) {
         const ageSeconds = fresh(local)
@@ -144,9 +148,9 @@ export class ResponseCache {
   }
 
   /**
-   * store keeps an answer under the key of a miss: in memory at once, in Redis within a few
-   * milliseconds, in one write with the tenant's other new entries (RedisEntryWriter; await it
-   * or not). Returns false when the answer is not stored:
+   * store keeps an answer under the key of a miss: in Redis within a few milliseconds, in one
+   * write with the tenant's other new entries (RedisEntryWriter), or in memory when there is no
+   * Redis or the write failed (await it or not). Returns false when the answer is not stored:
    * not a 200, `no-store`, over maxEntryBytes, caching disabled, or a failure (reported to
    * onError): like lookup, it never rejects.
    */
@@ -182,9 +186,18 @@ export class ResponseCache {
       body: response.body,
       ...(response.costNano !== undefined && { costNano: response.costNano }),
     }
-    this.#remember(key, entry, now)
-    if (this.#writer && this.#isRedisUp())
-      await this.#writer.write(tenant, key, encodeEntry(entry), cache.ttlSeconds * 1000)
+    // With Redis, memory takes an entry once it is read back (#lookup): most answers are never
+    // asked for again, and each would push a repeated one out of the LRU and churn the heap.
+    let written = false
+    if (this.#writer && this.#isRedisUp()) {
+      this.#unwritten.set(key, entry)
+      try {
+        written = await this.#writer.write(tenant, key, encodeEntry(entry), cache.ttlSeconds * 1000)
+      } finally {
+        if (this.#unwritten.get(key) === entry) this.#unwritten.delete(key)
+      }
+    }
+    if (!written) this.#remember(key, entry, now)
     return true
   }
 
