@@ -768,7 +768,9 @@ async function main() {
       .map(
         ([name, c]) => `${name} ${(c.calls / calls).toFixed(2)} (${(c.usec / c.calls).toFixed(1)} us each)`,
       )
-    console.log(`\n${t.name}: Redis commands per call under load: ${commands.join(', ')}`)
+    console.log(
+      `\n${t.name}: Redis commands per call under load (those its scripts run included): ${commands.join(', ')}`,
+    )
   }
   const tg = byName('tollgate')
   const pk = byName('portkey')
