@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { OPERATOR_ACL_USER } from '@tollgate/api/redis-acl.ts'
-import { freePort, killGroup, ServerProcess, waitFor } from './process.ts'
+import { killGroup, ServerProcess, waitFor } from './process.ts'
 import { STACK_ADMIN_USER, usersAcl } from './redis.ts'
 import { closer, type Service } from './service.ts'
 
@@ -59,6 +60,26 @@ export interface RedisClusterService extends Service {
 }
 
 /**
+ * clusterPort is a loopback port free to listen on, with its cluster bus port (port + 10000) free
+ * too. Both lie below Linux's ephemeral range (32768 and up): a port the kernel handed out
+ * (`freePort`) could be taken between the check and the node's bind by any outgoing connection's
+ * local port, and the bus port of one was, failing the node's start.
+ */
+async function clusterPort(taken: readonly number[]): Promise<number> {
+  for (;;) {
+    const port = 20_000 + randomInt(2_700)
+    if (!taken.includes(port) && (await canListen(port)) && (await canListen(port + 10_000))) return port
+  }
+}
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+
+/**
  * startRedisCluster starts six nodes under dir (free loopback ports), joins them with
  * `redis-cli --cluster create` (three masters, one replica each) and waits until the cluster is
  * stable. As with startRedis, the ACL files are written once, so tenant users saved with ACL
@@ -69,11 +90,7 @@ export async function startRedisCluster(options: { dir: string }): Promise<Redis
   const operator = { user: OPERATOR_ACL_USER, password: randomBytes(16).toString('hex') }
   const admin = { user: STACK_ADMIN_USER, password: randomBytes(16).toString('hex') }
   const ports: number[] = []
-  while (ports.length < 6) {
-    const port = await freePort()
-    // The cluster bus listens on port + 10000, which must be free too and below 65536.
-    if (port < 55_000 && !ports.includes(port)) ports.push(port)
-  }
+  while (ports.length < 6) ports.push(await clusterPort(ports))
   const cli = async (port: number, ...args: string[]) => {
     const { stdout } = await run(
       'redis-cli',
@@ -134,8 +151,7 @@ export async function startRedisCluster(options: { dir: string }): Promise<Redis
     admin: cli,
     stable,
     addNode: async () => {
-      let port = await freePort()
-      while (port >= 55_000 || ports.includes(port)) port = await freePort()
+      const port = await clusterPort(ports)
       ports.push(port)
       const node = clusterNode(join(options.dir, `node-${port}`), port, operator, admin, cli)
       nodes.push(node)
