@@ -62,10 +62,10 @@ export interface ResponseCacheOptions {
  * bytes in front of Redis (`keys.cache(tenant, generation, digest)`), entries expiring after the
  * tenant's TTL. With Redis, a new answer goes to Redis and memory holds what was asked for again
  * (read back from Redis), as nginx's `proxy_cache_min_uses 2` would; without Redis, or when the
- * write fails, memory holds every answer. It is best effort: a Redis error is reported to onError and turns into a miss
- * or a skipped write, never into a failed request. Isolation is twofold: the tenant is in the
- * key (hash-tagged, and in the digest), and every entry records its tenant and is refused to
- * any other on read.
+ * write fails, memory holds every answer. It is best effort: a Redis error is reported to
+ * onError and turns into a miss or a skipped write, never into a failed request. Isolation is
+ * twofold: the tenant is in the key (hash-tagged, and in the digest), and every entry records
+ * its tenant and is refused to any other on read.
  */
 export class ResponseCache {
   /** Absent when memoryMaxBytes is 0: every hit then comes from Redis. */

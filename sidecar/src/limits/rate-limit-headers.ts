@@ -9,7 +9,7 @@ export function formatReset(ms: number): string {
   if (total < 1_000) return `${total}ms`
   const hours = Math.floor(total / 3_600_000)
   const minutes = Math.floor((total % 3_600_000) / 60_000)
-  // a whole number of ms over 1000 prints as its shortest decimal: `1.5`, `20.123`, `6`
+  // whole milliseconds over 1000 print as their shortest decimal: `1.5`, `20.123`, `6`
   const s = `${(total % 60_000) / 1_000}s`
   if (hours > 0) return `${hours}h${minutes}m${s}`
   if (minutes > 0) return `${minutes}m${s}`
