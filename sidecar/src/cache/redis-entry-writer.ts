@@ -5,7 +5,7 @@ import { lazily } from '../resilience/lazily.ts'
 const STORE = LuaScript.fromFile(new URL('./cache-store.lua', import.meta.url))
 
 /** The longest a stored entry waits to share its write with others. */
-export const WRITE_BEHIND_MS = 2
+const WRITE_BEHIND_MS = 2
 /** A tenant's batch is sent at once when its entries pass this many bytes. */
 const MAX_BATCH_BYTES = 1024 * 1024
 
