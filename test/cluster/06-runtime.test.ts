@@ -1,6 +1,6 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { appPods, clusterEnv, demo, type Kube, kube, podsOf } from './support.ts'
+import { appPods, clusterEnv, demo, eventually, type Kube, kube, nameOf, podsOf, running } from './support.ts'
 
 // The operator and the sidecar as the chart runs them: non-root, read-only root filesystem, no
 // capabilities, and still working. Node's compile cache is baked into the image at build time
@@ -23,7 +23,14 @@ console.log(JSON.stringify({
   cache, cacheFiles: cache && fs.existsSync(cache) ? fs.readdirSync(cache, { recursive: true }).length : 0,
 }))`
 
-const operatorPod = async () => (await podsOf(k, 'operator'))[0]?.metadata?.name as string
+// A running operator pod: an earlier file's leader may still be shutting down, or its successor starting.
+const operatorPod = () =>
+  eventually(
+    async () => nameOf((await podsOf(k, 'operator')).find(running)),
+    60_000,
+    'a running operator pod',
+    500,
+  )
 const appPod = async () => (await appPods(k))[0] as string
 
 describe('the containers as the chart runs them', () => {

@@ -3,7 +3,17 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterStackEnv } from '../../hack/stack/cluster-stack.ts'
-import { type CallResult, callFromApp, clusterEnv, demo, type Kube, kube, nameOf, podsOf } from './support.ts'
+import {
+  type CallResult,
+  callFromApp,
+  clusterEnv,
+  demo,
+  eventually,
+  type Kube,
+  kube,
+  nameOf,
+  podsOf,
+} from './support.ts'
 
 // `helm upgrade` with a changed value rolls the operator (maxUnavailable 0, so the webhook always
 // has an endpoint) while the app keeps calling: the data path never depends on the operator.
@@ -52,8 +62,18 @@ describe('helm upgrade', () => {
 
     expect(calls.length).toBeGreaterThan(3)
     expect(calls.filter((c) => c.status !== 200)).toEqual([])
-    const after = await podsOf(k, 'operator')
-    expect(after.map(nameOf).filter((name) => before.includes(name))).toEqual([])
+    // The rollout is complete once the new pods are ready; an old pod may still be shutting down
+    // (the operator exits within 20 s of SIGTERM), so wait for it to be gone.
+    const after = await eventually(
+      async () => {
+        const pods = await podsOf(k, 'operator')
+        return pods.some((pod) => before.includes(nameOf(pod))) ? undefined : pods
+      },
+      60_000,
+      'the old operator pods gone',
+      500,
+    )
+    expect(after.length).toBeGreaterThan(0)
     for (const pod of after) expect(pod.spec?.containers[0]?.args).toContain('--log-level=debug')
   })
 })

@@ -68,12 +68,14 @@ export interface CallResult {
   headers?: Record<string, string>
 }
 
+/** running says whether a pod runs and is not on its way out. */
+export const running = (pod: V1Pod): boolean =>
+  pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp
+
 /** appPods are the demo app's running pods, by name. */
 export async function appPods(k: Kube): Promise<string[]> {
   const pods = await k.json<V1PodList>('-n', demo.namespace, 'get', 'pods', '-l', `app=${demo.app}`)
-  return pods.items
-    .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
-    .map((p) => p.metadata?.name as string)
+  return pods.items.filter(running).map(nameOf)
 }
 
 /**
